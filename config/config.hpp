@@ -1,0 +1,108 @@
+// The chatledger configuration (CONTRACT section 2) and its YAML loader.
+// Loading validates everything up front, so a running command never meets a bad value.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "config/identifier.hpp"
+
+namespace chatledger {
+
+/// Log output settings shared by both executables.
+struct logging_config {
+    std::string level = "info";   ///< trace, debug, info, warn, error, critical, off
+    std::string format = "text";  ///< text or json (one JSON object per line)
+};
+
+/// How to reach PostgreSQL.
+struct database_config {
+    std::string conninfo;                                      ///< libpq key=value or URI; "" = PG* env
+    std::string application_name = "chatledger";               ///< set unless conninfo names one
+    std::chrono::milliseconds connect_timeout{10000};          ///< libpq connect_timeout
+    std::chrono::milliseconds statement_timeout{0};            ///< 0 = server default
+    std::chrono::milliseconds lock_timeout{2000};              ///< for row locks on the legacy table
+};
+
+/// Keys of one message object inside the legacy JSON array.
+struct legacy_fields {
+    std::string author = "sender";
+    std::string body = "message";
+    std::string sent_at = "timestamp";
+};
+
+/// The legacy table the dashboard reads.
+struct legacy_config {
+    qualified_name table{"", "live_chat"};
+    identifier key_column{"zoho_id"};
+    identifier name_column{"full_name"};
+    identifier history_column{"chat_history"};
+    identifier comment_column{"comments"};
+    identifier comment_author_column{"comments_entered_by"};
+    legacy_fields fields;
+};
+
+/// Where the ledger and the tool's own tables live.
+struct ledger_config {
+    identifier schema{"chatledger"};
+};
+
+/// When the daemon writes before/after rows into the legacy backup table.
+enum class backup_mode { every_rewrite, drift_only, off };
+
+/// The legacy-compatible backup table and its retention.
+struct backup_config {
+    qualified_name table{"", "chat_history_backup"};
+    backup_mode mode = backup_mode::every_rewrite;
+    int keep_last = 50;                       ///< per conversation; 0 = no count limit
+    std::chrono::seconds max_age{0};          ///< 0 = no age limit
+    int prune_batch = 500;                    ///< rows deleted per pruning statement
+};
+
+/// Migration tuning.
+struct migrate_config {
+    int batch_rows = 1000;       ///< legacy rows per checkpointed batch
+    int workers = 2;             ///< loading connections
+};
+
+/// Daemon timing.
+struct daemon_config {
+    std::chrono::milliseconds poll_interval{1000};  ///< queue poll when no NOTIFY arrives
+    int batch_conversations = 100;                  ///< conversations claimed per cycle
+    std::chrono::milliseconds reconnect_min{200};   ///< first reconnect backoff
+    std::chrono::milliseconds reconnect_max{30000}; ///< backoff ceiling
+    std::string metrics_listen;                     ///< "" = off, else host:port on loopback
+};
+
+/// Everything a chatledger command needs to know.
+struct config {
+    std::string source;  ///< file it was loaded from, for messages; "" for defaults
+    database_config database;
+    legacy_config legacy;
+    ledger_config ledger;
+    backup_config backup;
+    migrate_config migrate;
+    daemon_config daemon;
+    logging_config logging;
+};
+
+/// Loads and validates a YAML config file.
+///
+/// Throws config_error naming the file, line and key for an unreadable file, malformed YAML,
+/// an unknown key, a wrong type, an invalid identifier or an out-of-range value.
+config load_config(const std::string& path);
+
+/// Parses YAML text; `source` names it in error messages.
+config parse_config(const std::string& yaml_text, const std::string& source);
+
+/// Text name of a backup mode as written in YAML.
+const char* to_string(backup_mode mode);
+
+/// The conninfo with every password replaced by ***, for messages and logs.
+std::string redact_conninfo(const std::string& conninfo);
+
+/// A warning text when the config file holds a password and others may read it.
+std::optional<std::string> permission_warning(const config& cfg);
+
+}  // namespace chatledger

@@ -1,0 +1,121 @@
+// Applies the embedded schema steps in order, checks the recorded checksums, and keeps the
+// capture trigger on the legacy table in step with the configuration.
+#include "schema/apply.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "schema/schema_repository.hpp"
+#include "schema/steps.hpp"
+
+namespace chatledger::schema {
+
+namespace {
+
+std::string step_label(int version, const std::string& name) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d", version);
+    return std::string(buf) + " " + name;
+}
+
+void check_legacy_table(schema_repository& repo, const config& cfg) {
+    const auto& l = cfg.legacy;
+    if (!repo.table_exists(l.table))
+        throw config_error("legacy table " + l.table.display() + " does not exist",
+                           "set legacy.table in " + (cfg.source.empty() ? "the config" : cfg.source) +
+                               " to the table that holds the chat histories");
+    const std::vector<std::pair<const char*, const identifier*>> columns = {
+        {"legacy.key_column", &l.key_column},
+        {"legacy.name_column", &l.name_column},
+        {"legacy.history_column", &l.history_column},
+        {"legacy.comment_column", &l.comment_column},
+        {"legacy.comment_author_column", &l.comment_author_column}};
+    std::vector<std::string> names;
+    for (const auto& c : columns) names.push_back(c.second->name());
+    auto missing = repo.missing_columns(l.table, names);
+    if (missing.empty()) return;
+    for (const auto& c : columns) {
+        if (c.second->name() == missing.front())
+            throw config_error("legacy table " + l.table.display() + " has no column \"" +
+                                   missing.front() + "\" (" + c.first + ")",
+                               std::string("set ") + c.first + " to the right column name");
+    }
+}
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(versioned_steps().size()); }
+
+int schema_version(pg::connection& conn, const config& cfg) {
+    schema_repository repo(conn, cfg);
+    if (!repo.history_exists()) return 0;
+    auto steps = repo.applied_steps();
+    return steps.empty() ? 0 : steps.back().version;
+}
+
+apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run) {
+    const auto steps = versioned_steps();
+    const auto values = placeholders(cfg);
+    schema_repository repo(conn, cfg);
+    apply_report report;
+
+    pg::transaction tx(conn);
+    if (!dry_run) repo.lock();
+    check_legacy_table(repo, cfg);
+    const bool existed = repo.history_exists();
+    if (!dry_run) repo.bootstrap();
+
+    std::vector<applied_step> applied;
+    if (existed) applied = repo.applied_steps();
+    report.version_before = applied.empty() ? 0 : applied.back().version;
+    if (report.version_before > static_cast<int>(steps.size()))
+        throw error("the ledger schema is at version " + std::to_string(report.version_before) +
+                        " but this chatledger knows only " + std::to_string(steps.size()),
+                    "run a chatledger at least as new as the one that upgraded the schema");
+
+    for (const auto& s : steps) {
+        const std::string sum = repo.checksum(std::string(s.text));
+        auto done = std::find_if(applied.begin(), applied.end(),
+                                 [&](const applied_step& a) { return a.version == s.version; });
+        if (done != applied.end()) {
+            if (done->checksum != sum)
+                throw error("schema step " + step_label(s.version, s.name) +
+                                " was applied with checksum " + done->checksum.substr(0, 12) +
+                                " but this build's file has " + sum.substr(0, 12),
+                            "applied steps are immutable: restore the original file and add a "
+                            "new step for the change");
+            continue;
+        }
+        const std::string label = step_label(s.version, s.name);
+        const std::string sql = render(s.text, values);
+        if (dry_run) {
+            report.sql += "-- step " + label + "\n" + sql + "\n";
+        } else {
+            repo.run_step("applying schema step " + label, sql);
+            repo.record_step(s.version, s.name, sum);
+        }
+        report.applied.push_back(label);
+    }
+    report.version_after = static_cast<int>(steps.size());
+
+    // The capture step depends on the configuration, so its rendered text is what is compared.
+    const std::string capture_sql = render(capture_step_text(), values);
+    const std::string capture_sum = repo.checksum(capture_sql);
+    const std::string target = cfg.legacy.table.quoted();
+    auto state = existed ? repo.capture_state() : std::nullopt;
+    if (!state || state->checksum != capture_sum) {
+        const std::string label = "capture trigger on " + cfg.legacy.table.display();
+        if (dry_run) {
+            report.sql += "-- " + label + "\n" + capture_sql + "\n";
+        } else {
+            if (state && state->target != target) repo.drop_capture_trigger(state->target);
+            repo.run_step("installing the " + label, capture_sql);
+            repo.record_capture(capture_sum, target);
+        }
+        report.applied.push_back(label);
+    }
+    if (!dry_run) tx.commit();
+    return report;
+}
+
+}  // namespace chatledger::schema

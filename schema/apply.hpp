@@ -1,0 +1,34 @@
+// `chatledger-migrate schema`: bring the ledger schema to this build's version, once, safely.
+// Steps run in one transaction under an advisory lock, so a failed or concurrent run changes nothing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "schema/pg/connection.hpp"
+
+namespace chatledger::schema {
+
+/// What apply_schema did, or with dry_run what it would do.
+struct apply_report {
+    int version_before = 0;
+    int version_after = 0;
+    std::vector<std::string> applied;  ///< "0001 ledger", "capture trigger on public.live_chat"
+    std::string sql;                   ///< with dry_run: the SQL that would run
+};
+
+/// Applies every pending versioned step and refreshes the capture trigger when it changed.
+///
+/// Throws error when an applied step's checksum differs from this build's file (steps are
+/// immutable), when the database is newer than this build, or when the legacy table or one of its
+/// configured columns is missing. With dry_run nothing is written.
+apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run);
+
+/// The highest applied step, 0 when the ledger does not exist yet.
+int schema_version(pg::connection& conn, const config& cfg);
+
+/// The highest step this build knows.
+int latest_schema_version();
+
+}  // namespace chatledger::schema

@@ -1,0 +1,16 @@
+# Turns schema/sql/*.sql into a C++ source of raw string literals (cmake -P script).
+# Embedding keeps each executable self-contained: the steps it applies are the steps it was built with.
+file(GLOB files "${SQL_DIR}/*.sql")
+list(SORT files)
+set(out "// Generated from schema/sql by schema/embed_sql.cmake; do not edit.\n")
+string(APPEND out "#include \"schema/steps.hpp\"\n\nnamespace chatledger::schema {\n\n")
+string(APPEND out "const std::vector<sql_file>& embedded_sql_files() {\n")
+string(APPEND out "    static const std::vector<sql_file> files = {\n")
+foreach(f IN LISTS files)
+    get_filename_component(name "${f}" NAME)
+    file(READ "${f}" text)
+    string(APPEND out "        {\"${name}\", R\"chatledger_sql(${text})chatledger_sql\"},\n")
+endforeach()
+string(APPEND out "    };\n    return files;\n}\n\n}  // namespace chatledger::schema\n")
+file(WRITE "${OUT}.tmp" "${out}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

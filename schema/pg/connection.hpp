@@ -1,0 +1,119 @@
+// A thin RAII layer over libpq: one connection, text-format results, COPY and notifications.
+// Repository objects own all SQL; nothing else should call exec() with SQL text of its own.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "schema/pg/error.hpp"
+
+namespace chatledger::pg {
+
+/// A nullable text parameter; std::nullopt binds SQL NULL.
+using param = std::optional<std::string>;
+
+/// Owns one PGresult; cells are read as text.
+class result {
+public:
+    result() = default;
+    explicit result(PGresult* res) : res_(res, &PQclear) {}
+
+    int rows() const { return res_ ? PQntuples(res_.get()) : 0; }
+    int columns() const { return res_ ? PQnfields(res_.get()) : 0; }
+    bool is_null(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
+    /// The cell as text; empty for NULL (check is_null() where the difference matters).
+    std::string_view text(int row, int col) const {
+        return {PQgetvalue(res_.get(), row, col),
+                static_cast<size_t>(PQgetlength(res_.get(), row, col))};
+    }
+    std::optional<std::string> optional_text(int row, int col) const {
+        if (is_null(row, col)) return std::nullopt;
+        return std::string(text(row, col));
+    }
+    long long integer(int row, int col) const;
+    bool boolean(int row, int col) const { return text(row, col) == "t"; }
+    /// Rows changed by an INSERT, UPDATE or DELETE.
+    long long affected() const;
+
+private:
+    std::shared_ptr<PGresult> res_;
+};
+
+/// One libpq connection with the session settings chatledger relies on.
+///
+/// Opening takes the conninfo exactly as psql does (key=value or URI, "" = PG* environment),
+/// sets client_encoding UTF8 and a fallback application_name, then the configured timeouts.
+class connection {
+public:
+    /// Connects; throws connection_error with a one-line reason (never the password).
+    static connection open(const database_config& db, const std::string& application_name);
+
+    connection(connection&&) noexcept = default;
+    connection& operator=(connection&&) noexcept = default;
+    ~connection() = default;
+
+    /// Runs one statement with text parameters; throws the db_error subclass of its SQLSTATE.
+    /// `what` names the work in the error message ("applying schema step 2").
+    result exec(std::string_view what, const std::string& sql, const std::vector<param>& params = {});
+    /// Runs one or more statements without parameters (DDL scripts); returns the last result.
+    result exec_script(std::string_view what, const std::string& sql);
+
+    void begin(std::string_view mode = "BEGIN");
+    void commit();
+    /// Rolls back if a transaction is open; never throws (used on error paths).
+    void rollback() noexcept;
+
+    /// True while libpq believes the connection is usable.
+    bool ok() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+    /// Server version as an integer (150004 for 15.4).
+    int server_version() const { return PQserverVersion(conn_.get()); }
+    /// The raw handle, for COPY and LISTEN in the repositories that need them.
+    PGconn* native() const { return conn_.get(); }
+
+    /// Starts COPY ... FROM STDIN; then call copy_put() and copy_end().
+    void copy_begin(std::string_view what, const std::string& copy_sql);
+    void copy_put(std::string_view data);
+    /// Ends the COPY; returns rows copied.
+    long long copy_end();
+
+private:
+    explicit connection(PGconn* conn) : conn_(conn, &PQfinish) {}
+    [[noreturn]] void fail(std::string_view what, PGresult* res);
+    result check(std::string_view what, PGresult* res);
+
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, &PQfinish};
+    std::string copy_what_;
+};
+
+/// Rolls back on scope exit unless commit() was called.
+class transaction {
+public:
+    explicit transaction(connection& conn, std::string_view mode = "BEGIN") : conn_(conn) {
+        conn_.begin(mode);
+    }
+    transaction(const transaction&) = delete;
+    transaction& operator=(const transaction&) = delete;
+    ~transaction() {
+        if (!done_) conn_.rollback();
+    }
+    void commit() {
+        conn_.commit();
+        done_ = true;
+    }
+
+private:
+    connection& conn_;
+    bool done_ = false;
+};
+
+/// First line of a libpq message, trimmed, so one error stays one line.
+std::string first_line(std::string_view message);
+
+}  // namespace chatledger::pg

@@ -1,0 +1,63 @@
+// All SQL of the schema module: history bookkeeping, the advisory lock and legacy-table checks.
+// Commands above it (apply_schema, status) never build SQL of their own.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "schema/pg/connection.hpp"
+
+namespace chatledger::schema {
+
+/// One row of <ledger>.schema_history.
+struct applied_step {
+    int version = 0;
+    std::string name;
+    std::string checksum;
+    std::string applied_at;
+    std::string applied_by;
+};
+
+/// The recorded state of the repeatable capture step.
+struct applied_capture {
+    std::string checksum;
+    std::string target;  ///< the quoted legacy table the trigger was put on
+};
+
+/// Reads and writes the ledger's schema bookkeeping through one connection.
+class schema_repository {
+public:
+    schema_repository(pg::connection& conn, const config& cfg) : conn_(conn), cfg_(cfg) {}
+
+    /// Serializes concurrent `schema` runs on this database until the transaction ends.
+    void lock();
+    /// True when <ledger>.schema_history exists (the ledger was set up before).
+    bool history_exists();
+    /// Creates the ledger schema and the history tables if missing.
+    void bootstrap();
+    std::vector<applied_step> applied_steps();
+    std::optional<applied_capture> capture_state();
+    /// Hex SHA-256 of `text`, computed by the server so every client agrees.
+    std::string checksum(const std::string& text);
+
+    /// Runs one rendered step script.
+    void run_step(const std::string& what, const std::string& sql);
+    void record_step(int version, const std::string& name, const std::string& checksum);
+    void record_capture(const std::string& checksum, const std::string& target);
+    /// Removes the capture trigger from a table the configuration no longer names.
+    void drop_capture_trigger(const std::string& quoted_table);
+
+    /// True when `table` resolves to a table or view the session can see.
+    bool table_exists(const qualified_name& table);
+    /// Columns of `names` that `table` lacks.
+    std::vector<std::string> missing_columns(const qualified_name& table,
+                                             const std::vector<std::string>& names);
+
+private:
+    pg::connection& conn_;
+    const config& cfg_;
+};
+
+}  // namespace chatledger::schema

@@ -1,0 +1,61 @@
+-- chatledger repeatable step: the capture trigger on the legacy table and the backup table.
+-- Re-applied whenever its rendered text changes (a new legacy table or column in the config).
+-- Placeholders in double braces are replaced by quoted identifiers and literals from the configuration.
+
+-- The legacy-compatible backup table, created with the seed's columns only when missing.
+CREATE TABLE IF NOT EXISTS {{backup_table}} (
+    id                         serial PRIMARY KEY,
+    zoho_id                    text,
+    full_name                  text,
+    backup_timestamp           timestamptz DEFAULT now(),
+    operation_type             text,
+    chat_history_backup        text,
+    comments_backup            text,
+    comments_entered_by_backup text,
+    operation_user             text
+);
+
+-- Runs as the ledger owner so legacy writers need no privilege on the ledger schema.
+CREATE OR REPLACE FUNCTION {{ledger}}.capture_legacy_write() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $chatledger$
+BEGIN
+    -- The daemon marks its own rewrites; capturing them would loop.
+    IF current_setting('chatledger.origin', true) = 'syncd' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE'
+       AND NEW.{{history}} IS NOT DISTINCT FROM OLD.{{history}}
+       AND NEW.{{comment}} IS NOT DISTINCT FROM OLD.{{comment}}
+       AND NEW.{{comment_author}} IS NOT DISTINCT FROM OLD.{{comment_author}}
+       AND NEW.{{key}} IS NOT DISTINCT FROM OLD.{{key}} THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO {{ledger}}.sync_queue (zoho_id, kind, history, comments, comments_entered_by)
+    VALUES (NEW.{{key}}::text, lower(TG_OP), NEW.{{history}}::text, NEW.{{comment}}::text,
+            NEW.{{comment_author}}::text);
+    PERFORM pg_notify({{channel_literal}}, '');
+    RETURN NULL;
+END
+$chatledger$;
+ALTER FUNCTION {{ledger}}.capture_legacy_write() OWNER TO {{owner}};
+REVOKE ALL ON FUNCTION {{ledger}}.capture_legacy_write() FROM PUBLIC;
+
+DROP TRIGGER IF EXISTS chatledger_capture ON {{legacy_table}};
+CREATE TRIGGER chatledger_capture
+    AFTER INSERT OR UPDATE OF {{key}}, {{history}}, {{comment}}, {{comment_author}} ON {{legacy_table}}
+    FOR EACH ROW EXECUTE FUNCTION {{ledger}}.capture_legacy_write();
+-- ALWAYS: legacy writes under session_replication_role = replica are captured too.
+ALTER TABLE {{legacy_table}} ENABLE ALWAYS TRIGGER chatledger_capture;
+
+-- What the daemon needs on the legacy side: rewrite the rendered columns, write backup rows.
+GRANT SELECT, UPDATE ({{history}}, {{comment}}, {{comment_author}}) ON {{legacy_table}} TO {{daemon}};
+GRANT SELECT, INSERT, DELETE ON {{backup_table}} TO {{daemon}};
+DO $chatledger$
+DECLARE
+    seq text := pg_catalog.pg_get_serial_sequence({{backup_table_literal}}, 'id');
+BEGIN
+    IF seq IS NOT NULL THEN
+        EXECUTE format('GRANT USAGE ON SEQUENCE %s TO %I', seq, {{daemon_literal}});
+    END IF;
+END
+$chatledger$;

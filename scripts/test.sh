@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every chatledger test against a real throwaway PostgreSQL: installs the dependencies,
+# builds with AddressSanitizer and UndefinedBehaviorSanitizer, runs ctest (labels unit and pg).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${CHATLEDGER_TEST_BUILD:-$root/build-test}
+jobs=$(nproc)
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "installing dependencies"
+"$root/scripts/install-deps.sh"
+
+step "building with ASan and UBSan in $build"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCHATLEDGER_SANITIZE=ON -DCHATLEDGER_WERROR=ON >/dev/null
+cmake --build "$build" -j "$jobs"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+step "starting a throwaway PostgreSQL 15"
+cluster=$(mktemp -d /tmp/chatledger-test-pg.XXXXXX)
+cleanup() { "$root/scripts/pg-cluster.sh" stop "$cluster"; }
+trap cleanup EXIT
+eval "$("$root/scripts/pg-cluster.sh" start "$cluster")"
+export PGHOST PGPORT PGUSER PGDATABASE
+echo "server on $PGHOST port $PGPORT"
+
+step "unit and database tests"
+(cd "$build" && ctest -L 'unit|pg' --output-on-failure -j "$jobs")

@@ -1,0 +1,274 @@
+// Database tests of `schema`: objects, idempotence, checksums, concurrency, append-only
+// enforcement for every role, the writer's plain INSERT and the capture of legacy writes.
+#include "schema/apply.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/support/pg_fixture.hpp"
+
+namespace chatledger::schema {
+namespace {
+
+class schema_pgtest : public testing::pg_test {
+protected:
+    void SetUp() override {
+        pg_test::SetUp();
+        if (HasFatalFailure()) return;
+        cfg_ = make_config();
+        conn_.emplace(connect());
+        create_legacy_table(*conn_);
+    }
+
+    long long count(const std::string& query) { return sql(*conn_, query).integer(0, 0); }
+
+    /// Runs `statement` under `role` (SET ROLE; empty = the superuser) and returns its SQLSTATE.
+    std::string refused_state(const std::string& role, const std::string& statement) {
+        auto c = connect();
+        if (!role.empty()) sql(c, "SET ROLE " + role);
+        try {
+            sql(c, statement);
+        } catch (const pg::db_error& e) {
+            last_message_ = e.what();
+            return e.sqlstate();
+        }
+        return "ok";
+    }
+
+    config cfg_;
+    std::optional<pg::connection> conn_;
+    std::string last_message_;
+};
+
+TEST_F(schema_pgtest, creates_the_ledger_on_an_empty_database) {
+    auto report = apply_schema(*conn_, cfg_, false);
+    EXPECT_EQ(report.version_before, 0);
+    EXPECT_EQ(report.version_after, latest_schema_version());
+    EXPECT_EQ(schema_version(*conn_, cfg_), latest_schema_version());
+    EXPECT_EQ(sql(*conn_, "SELECT tableowner FROM pg_tables WHERE schemaname = 'chatledger' "
+                          "AND tablename = 'chat_messages'").text(0, 0),
+              "chatledger_owner");
+    EXPECT_FALSE(sql(*conn_, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'chatledger_owner'")
+                     .boolean(0, 0));
+    EXPECT_EQ(count("SELECT count(*) FROM pg_roles WHERE rolname IN ('chatledger_writer', "
+                    "'chatledger_reader', 'chatledger_daemon')"),
+              3);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_trigger WHERE tgname = 'chatledger_capture' "
+                    "AND tgrelid = 'live_chat'::regclass AND tgenabled = 'A'"),
+              1);
+    EXPECT_TRUE(sql(*conn_, "SELECT to_regclass('chat_history_backup') IS NOT NULL").boolean(0, 0));
+    auto history = sql(*conn_, "SELECT version, name, length(checksum), applied_by = current_user "
+                               "FROM chatledger.schema_history ORDER BY version");
+    ASSERT_EQ(history.rows(), latest_schema_version());
+    EXPECT_EQ(history.text(0, 1), "ledger");
+    EXPECT_EQ(history.integer(0, 2), 64);
+    EXPECT_TRUE(history.boolean(0, 3));
+}
+
+TEST_F(schema_pgtest, a_second_run_is_a_no_op) {
+    apply_schema(*conn_, cfg_, false);
+    auto before = count("SELECT count(*) FROM chatledger.schema_history");
+    auto again = apply_schema(*conn_, cfg_, false);
+    EXPECT_TRUE(again.applied.empty());
+    EXPECT_EQ(again.version_before, again.version_after);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.schema_history"), before);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_trigger WHERE tgname = 'chatledger_capture'"), 1);
+}
+
+TEST_F(schema_pgtest, an_existing_backup_table_is_left_alone) {
+    sql(*conn_, "CREATE TABLE chat_history_backup (id serial PRIMARY KEY, zoho_id text, note text)");
+    apply_schema(*conn_, cfg_, false);
+    EXPECT_EQ(count("SELECT count(*) FROM information_schema.columns "
+                    "WHERE table_name = 'chat_history_backup'"),
+              3);
+}
+
+TEST_F(schema_pgtest, a_changed_applied_step_is_refused) {
+    apply_schema(*conn_, cfg_, false);
+    sql(*conn_, "UPDATE chatledger.schema_history SET checksum = repeat('0', 64) WHERE version = 1");
+    try {
+        apply_schema(*conn_, cfg_, false);
+        FAIL() << "a checksum mismatch was accepted";
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("0001 ledger"), std::string::npos) << e.what();
+        EXPECT_NE(e.hint().find("immutable"), std::string::npos) << e.hint();
+    }
+}
+
+TEST_F(schema_pgtest, a_database_newer_than_the_build_is_refused) {
+    apply_schema(*conn_, cfg_, false);
+    sql(*conn_, "INSERT INTO chatledger.schema_history (version, name, checksum, chatledger_version) "
+                "VALUES (999, 'future', 'x', '9')");
+    EXPECT_THROW(apply_schema(*conn_, cfg_, false), error);
+}
+
+TEST_F(schema_pgtest, concurrent_runs_apply_each_step_once) {
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int i = 0; i < 4; ++i) {
+        threads.emplace_back([&] {
+            try {
+                auto c = connect();
+                apply_schema(c, cfg_, false);
+            } catch (const std::exception& e) {
+                ++failures;
+                ADD_FAILURE() << e.what();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.schema_history"), latest_schema_version());
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.schema_repeatable"), 1);
+}
+
+TEST_F(schema_pgtest, dry_run_prints_the_sql_and_changes_nothing) {
+    auto report = apply_schema(*conn_, cfg_, true);
+    EXPECT_NE(report.sql.find("CREATE TABLE \"chatledger\".chat_messages"), std::string::npos);
+    EXPECT_FALSE(report.applied.empty());
+    EXPECT_FALSE(sql(*conn_, "SELECT to_regnamespace('chatledger') IS NOT NULL").boolean(0, 0));
+    EXPECT_EQ(count("SELECT count(*) FROM pg_trigger WHERE tgname = 'chatledger_capture'"), 0);
+}
+
+TEST_F(schema_pgtest, a_missing_legacy_table_names_the_config_key) {
+    cfg_.legacy.table = qualified_name("", "no_such_table");
+    try {
+        apply_schema(*conn_, cfg_, false);
+        FAIL() << "a missing legacy table was accepted";
+    } catch (const config_error& e) {
+        EXPECT_NE(std::string(e.what()).find("no_such_table"), std::string::npos);
+        EXPECT_NE(e.hint().find("legacy.table"), std::string::npos);
+    }
+}
+
+TEST_F(schema_pgtest, a_missing_legacy_column_names_the_config_key) {
+    cfg_.legacy.comment_column = identifier("remarks");
+    try {
+        apply_schema(*conn_, cfg_, false);
+        FAIL() << "a missing column was accepted";
+    } catch (const config_error& e) {
+        EXPECT_NE(std::string(e.what()).find("legacy.comment_column"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(schema_pgtest, a_crafted_table_name_is_quoted_not_executed) {
+    sql(*conn_, "CREATE TABLE canary (x int)");
+    const std::string name = "live\"; DROP TABLE canary; --";
+    create_legacy_table(*conn_, "\"live\"\"; DROP TABLE canary; --\"");
+    cfg_.legacy.table = qualified_name("", name);
+    apply_schema(*conn_, cfg_, false);
+    EXPECT_TRUE(sql(*conn_, "SELECT to_regclass('canary') IS NOT NULL").boolean(0, 0));
+    EXPECT_EQ(count("SELECT count(*) FROM pg_trigger WHERE tgname = 'chatledger_capture'"), 1);
+}
+
+TEST_F(schema_pgtest, pointing_the_config_at_another_table_moves_the_trigger) {
+    apply_schema(*conn_, cfg_, false);
+    create_legacy_table(*conn_, "live_chat_v2");
+    cfg_.legacy.table = qualified_name("", "live_chat_v2");
+    auto report = apply_schema(*conn_, cfg_, false);
+    EXPECT_EQ(report.applied.size(), 1u);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_trigger WHERE tgname = 'chatledger_capture' "
+                    "AND tgrelid = 'live_chat_v2'::regclass"),
+              1);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_trigger WHERE tgname = 'chatledger_capture'"), 1);
+}
+
+TEST_F(schema_pgtest, update_delete_and_truncate_are_refused_for_every_role) {
+    apply_schema(*conn_, cfg_, false);
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('z1', 'a', 'b')");
+    const std::vector<std::string> statements = {
+        "UPDATE chatledger.chat_messages SET body = 'changed'",
+        "UPDATE chatledger.chat_messages SET body = 'changed' WHERE false",
+        "DELETE FROM chatledger.chat_messages",
+        "TRUNCATE chatledger.chat_messages",
+    };
+    for (const std::string role : {"", "chatledger_owner", "chatledger_writer", "chatledger_daemon"}) {
+        for (const auto& s : statements) {
+            EXPECT_EQ(refused_state(role, s), "42501") << (role.empty() ? "superuser" : role) << ": " << s;
+        }
+    }
+    // The owner and the superuser pass the privilege check and meet the triggers' message.
+    refused_state("chatledger_owner", "DELETE FROM chatledger.chat_messages");
+    EXPECT_NE(last_message_.find("append-only"), std::string::npos) << last_message_;
+    refused_state("", "TRUNCATE chatledger.chat_messages");
+    EXPECT_NE(last_message_.find("append-only"), std::string::npos) << last_message_;
+    // Replica mode disables ordinary triggers, not ENABLE ALWAYS ones.
+    EXPECT_EQ(refused_state("", "SET session_replication_role = replica; "
+                                "DELETE FROM chatledger.chat_messages"),
+              "42501");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'b'"), 1);
+}
+
+TEST_F(schema_pgtest, a_plain_insert_by_the_writer_fills_every_default) {
+    apply_schema(*conn_, cfg_, false);
+    auto c = connect();
+    sql(c, "SET ROLE chatledger_writer");
+    sql(c, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('z9', 'ann', 'hi')");
+    auto r = sql(*conn_, "SELECT id IS NOT NULL, sent_at IS NOT NULL, payload IS NULL, source, "
+                         "created_at IS NOT NULL FROM chatledger.chat_messages WHERE zoho_id = 'z9'");
+    ASSERT_EQ(r.rows(), 1);
+    EXPECT_TRUE(r.boolean(0, 0));
+    EXPECT_TRUE(r.boolean(0, 1));
+    EXPECT_TRUE(r.boolean(0, 2));
+    EXPECT_EQ(r.text(0, 3), "app");
+    EXPECT_TRUE(r.boolean(0, 4));
+    // The append was queued for the daemon in the same transaction.
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'z9' AND kind = 'append'"), 1);
+    // A writer cannot forge where a row came from.
+    EXPECT_EQ(refused_state("chatledger_writer",
+                            "INSERT INTO chatledger.chat_messages (zoho_id, body, source) "
+                            "VALUES ('z9', 'x', 'migration')"),
+              "42501");
+    EXPECT_EQ(refused_state("chatledger_reader",
+                            "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z9', 'x')"),
+              "42501");
+}
+
+TEST_F(schema_pgtest, a_bulk_insert_queues_each_conversation_once) {
+    apply_schema(*conn_, cfg_, false);
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) "
+                "SELECT 'z' || (i % 3), 'm' || i FROM generate_series(1, 30) i");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 3);
+}
+
+TEST_F(schema_pgtest, every_committed_legacy_write_is_captured_once) {
+    apply_schema(*conn_, cfg_, false);
+    sql(*conn_, "INSERT INTO live_chat VALUES ('a', 'Ann', '[{\"message\":\"1\"}]', '1', 'ann')");
+    sql(*conn_, "UPDATE live_chat SET chat_history = '[]' WHERE zoho_id = 'a'");
+    // Only the comment changes: an older write path, still captured.
+    sql(*conn_, "UPDATE live_chat SET comments = 'c2', comments_entered_by = 'bob' WHERE zoho_id = 'a'");
+    // Nothing changes: nothing to capture.
+    sql(*conn_, "UPDATE live_chat SET chat_history = chat_history WHERE zoho_id = 'a'");
+    // A name-only change is not a chat write.
+    sql(*conn_, "UPDATE live_chat SET full_name = 'Ann B' WHERE zoho_id = 'a'");
+    // Rolled back: never committed, never captured.
+    sql(*conn_, "BEGIN; UPDATE live_chat SET chat_history = 'lost' WHERE zoho_id = 'a'; ROLLBACK");
+    // The daemon's own rewrite is not captured again.
+    sql(*conn_, "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
+                "UPDATE live_chat SET chat_history = 'rendered' WHERE zoho_id = 'a'; COMMIT");
+    auto r = sql(*conn_, "SELECT kind, history, comments, comments_entered_by FROM chatledger.sync_queue "
+                         "WHERE zoho_id = 'a' ORDER BY id");
+    ASSERT_EQ(r.rows(), 3);
+    EXPECT_EQ(r.text(0, 0), "insert");
+    EXPECT_EQ(r.text(0, 1), "[{\"message\":\"1\"}]");
+    EXPECT_EQ(r.text(1, 0), "update");
+    EXPECT_EQ(r.text(1, 1), "[]");
+    EXPECT_EQ(r.text(2, 2), "c2");
+    EXPECT_EQ(r.text(2, 3), "bob");
+}
+
+TEST_F(schema_pgtest, a_legacy_writer_without_ledger_privileges_is_captured) {
+    apply_schema(*conn_, cfg_, false);
+    sql(*conn_, "CREATE ROLE " + dbname_ + "_dash NOLOGIN");
+    sql(*conn_, "GRANT SELECT, INSERT, UPDATE ON live_chat TO " + dbname_ + "_dash");
+    auto c = connect();
+    sql(c, "SET ROLE " + dbname_ + "_dash");
+    sql(c, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('d', '[1]')");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'd'"), 1);
+    EXPECT_EQ(refused_state(dbname_ + "_dash", "SELECT * FROM chatledger.sync_queue"), "42501");
+    sql(*conn_, "DROP OWNED BY " + dbname_ + "_dash; DROP ROLE " + dbname_ + "_dash");
+}
+
+}  // namespace
+}  // namespace chatledger::schema
