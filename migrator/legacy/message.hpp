@@ -1,0 +1,54 @@
+// The message model shared by the migrator and the daemon: fields of a legacy element, the
+// element a ledger row renders to, message identity and the ingest rule, all without a database.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace chatledger::legacy {
+
+/// Keys of one message object in the legacy JSON array (legacy.fields in the config).
+struct field_names {
+    std::string author = "sender";
+    std::string body = "message";
+    std::string sent_at = "timestamp";
+};
+
+/// What a legacy element says about its message.
+struct message_fields {
+    std::optional<std::string> author;  ///< decoded string, or raw JSON text of another kind
+    std::optional<std::string> body;    ///< likewise
+    std::optional<int64_t> sent_at_us;  ///< nullopt when missing or not a parseable timestamp
+};
+
+/// Reads author, body and sent_at from an element; non-objects and missing members give nullopt.
+message_fields extract_fields(std::string_view element, const field_names& names);
+
+/// The legacy element a ledger row renders to: `{"sender":..,"message":..,"timestamp":..}` in
+/// the configured names, NULLs as JSON null, sent_at as YYYY-MM-DDTHH:MM:SS.mmmZ.
+std::string render_element(const std::optional<std::string>& author,
+                           const std::optional<std::string>& body,
+                           std::optional<int64_t> sent_at_us, const field_names& names);
+
+/// A legacy array: `[e1,e2,...]` with each element's text unchanged.
+std::string render_array(const std::vector<std::string_view>& elements);
+
+/// A message's identity: the canonical form of its JSON value (see json.hpp).
+std::string identity_of_element(std::string_view element);
+
+/// How many messages of each identity one conversation holds.
+using identity_counts = std::unordered_map<std::string, long long>;
+
+/// The ingest rule: indexes of the elements to append, in array order.
+///
+/// For each identity the array holds n times and the ledger c times, the occurrences after the
+/// first c are appended: a message that legitimately repeats stays repeated, and an array that
+/// was only re-serialized adds nothing. `ledger` is not changed.
+std::vector<size_t> elements_to_append(const std::vector<std::string>& identities,
+                                       const identity_counts& ledger);
+
+}  // namespace chatledger::legacy

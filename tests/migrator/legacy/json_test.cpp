@@ -1,0 +1,148 @@
+// Unit tests of the legacy JSON codec: exact element spans, every unparseable form, and
+// canonical identity under re-serialization. No server.
+#include "migrator/legacy/json.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace chatledger::legacy {
+namespace {
+
+std::vector<std::string> elements_of(std::string_view text) {
+    auto r = split_value(text);
+    EXPECT_EQ(r.kind, value_kind::array) << text;
+    return {r.elements.begin(), r.elements.end()};
+}
+
+TEST(split_value, elements_keep_their_exact_text) {
+    EXPECT_EQ(elements_of(R"([{"a": 1 ,"b":"x"},  {"c":[1, 2]} ])"),
+              (std::vector<std::string>{R"({"a": 1 ,"b":"x"})", R"({"c":[1, 2]})"}));
+}
+
+TEST(split_value, pretty_printed_arrays_split_the_same_way) {
+    EXPECT_EQ(elements_of("[\n  {\n    \"a\": 1\n  },\n  2\n]\n"),
+              (std::vector<std::string>{"{\n    \"a\": 1\n  }", "2"}));
+}
+
+TEST(split_value, scalar_elements_are_elements) {
+    EXPECT_EQ(elements_of(R"([null, 42, "text", true, -1.5e3])"),
+              (std::vector<std::string>{"null", "42", "\"text\"", "true", "-1.5e3"}));
+}
+
+TEST(split_value, brackets_and_quotes_inside_strings_do_not_split) {
+    EXPECT_EQ(elements_of(R"(["]", "\"]", "a,b", {"k":"}{"}])"),
+              (std::vector<std::string>{R"("]")", R"("\"]")", R"("a,b")", R"({"k":"}{"})"}));
+}
+
+TEST(split_value, nul_escapes_and_lone_surrogates_are_valid) {
+    EXPECT_EQ(elements_of(R"(["a\u0000b", "\ud800", "\udc00x", "\ud83d\ude00"])").size(), 4u);
+}
+
+TEST(split_value, empty_forms_hold_no_messages) {
+    for (const char* text : {"", "   ", "\n\t", "[]", "[ \n ]", " [] "}) {
+        auto r = split_value(text);
+        EXPECT_EQ(r.kind, value_kind::empty) << '"' << text << '"';
+        EXPECT_TRUE(r.elements.empty());
+    }
+}
+
+TEST(split_value, every_invalid_or_non_array_form_is_unparseable) {
+    for (const char* text :
+         {"{}", "42", "\"x\"", "null", "true", "[1,]", "[,1]", "[1 2]", "[1", "[{\"a\":1}",
+          "[1] x", "[1][2]", "[01]", "[1.]", "[.5]", "[-]", "[NaN]", "[Infinity]", "['a']",
+          "[\"a\tb\"]", "[\"\\x\"]", "[\"\\u12\"]", "[\"abc]", "[{a:1}]", "[{\"a\" 1}]",
+          "[/*c*/1]", "[tru]", "[1e]", "[1e+]", "not json at all", "[}", "{[]}"}) {
+        auto r = split_value(text);
+        EXPECT_EQ(r.kind, value_kind::unparseable) << text;
+        EXPECT_TRUE(r.elements.empty()) << text;
+    }
+}
+
+TEST(split_value, hostile_nesting_is_unparseable_not_a_crash) {
+    std::string deep = "[" + std::string(100000, '[') + std::string(100000, ']') + "]";
+    EXPECT_EQ(split_value(deep).kind, value_kind::unparseable);
+    std::string ok = "[" + std::string(100, '[') + std::string(100, ']') + "]";
+    EXPECT_EQ(split_value(ok).kind, value_kind::array);
+}
+
+TEST(split_value, large_inputs_split_in_linear_time) {
+    std::string big = "[";
+    for (int i = 0; i < 100000; ++i) {
+        if (i) big += ',';
+        big += R"({"sender":"a","message":"m)" + std::to_string(i) + R"(","timestamp":"2024-01-01T00:00:00Z"})";
+    }
+    big += "]";
+    const std::string body(1 << 20, 'x');
+    const std::string one = "[{\"message\":\"" + body + "\"}]";
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(split_value(big).elements.size(), 100000u);
+    EXPECT_EQ(split_value(one).elements.size(), 1u);
+    // Generous bound: catches quadratic behaviour, not a slow machine (ASan included).
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(canonical, key_order_and_whitespace_do_not_matter) {
+    EXPECT_EQ(canonical(R"({ "b" : 1, "a" : [ 1 , 2 ] })"), R"({"a":[1,2],"b":1})");
+    EXPECT_EQ(canonical(R"({"a":{"d":1,"c":2}})"), R"({"a":{"c":2,"d":1}})");
+}
+
+TEST(canonical, numbers_are_normalized_like_a_double_round_trip) {
+    EXPECT_EQ(canonical("1.0"), "1");
+    EXPECT_EQ(canonical("1e2"), "100");
+    EXPECT_EQ(canonical("1E2"), canonical("100.000"));
+    EXPECT_EQ(canonical("-0"), "0");
+    EXPECT_EQ(canonical("0.1"), "0.1");
+    EXPECT_EQ(canonical("1e400"), "null");
+    EXPECT_EQ(canonical("1e-400"), "0");
+    EXPECT_NE(canonical("1"), canonical("2"));
+}
+
+TEST(canonical, string_escapes_are_normalized) {
+    EXPECT_EQ(canonical(R"("\u00e9")"), canonical("\"\xc3\xa9\""));
+    EXPECT_EQ(canonical(R"("\/")"), R"("/")");
+    EXPECT_EQ(canonical(R"("\u000a")"), R"("\n")");
+    EXPECT_EQ(canonical(R"("\u001F")"), R"("\u001f")");
+    EXPECT_EQ(canonical(R"("\ud83d\ude00")"), "\"\xf0\x9f\x98\x80\"");
+    EXPECT_EQ(canonical(R"("\uD800")"), R"("\ud800")");
+    EXPECT_EQ(canonical(R"("a\u0000b")"), R"("a\u0000b")");
+    EXPECT_NE(canonical(R"("a")"), canonical(R"("b")"));
+}
+
+TEST(canonical, a_repeated_key_keeps_its_last_value) {
+    EXPECT_EQ(canonical(R"({"a":1,"a":2})"), R"({"a":2})");
+}
+
+TEST(canonical, invalid_json_throws) {
+    EXPECT_THROW(canonical("{"), std::invalid_argument);
+    EXPECT_THROW(canonical("[1,]"), std::invalid_argument);
+}
+
+TEST(decode_string, escapes_decode_to_utf8) {
+    EXPECT_EQ(decode_string(R"("a\"b\\c\/d\n")"), "a\"b\\c/d\n");
+    EXPECT_EQ(decode_string(R"("\u0041\u00e9")"), "A\xc3\xa9");
+    EXPECT_EQ(decode_string(R"("x\u0000y")"), std::string("x\0y", 3));
+    EXPECT_THROW(decode_string("abc"), std::invalid_argument);
+}
+
+TEST(encode_string, round_trips_through_decode) {
+    for (std::string s : {std::string("plain"), std::string("q\"b\\n\n\t\x01"), std::string("x\0y", 3),
+                          std::string("\xed\xa0\x80")}) {
+        std::string out;
+        encode_string(out, s);
+        EXPECT_EQ(decode_string(out), s);
+    }
+}
+
+TEST(find_member, returns_the_last_raw_value) {
+    const std::string obj = R"({"sender":"ann","message":{"x":1},"sender":"bob","n":null})";
+    EXPECT_EQ(find_member(obj, "sender").value(), R"("bob")");
+    EXPECT_EQ(find_member(obj, "message").value(), R"({"x":1})");
+    EXPECT_EQ(find_member(obj, "n").value(), "null");
+    EXPECT_FALSE(find_member(obj, "missing"));
+    EXPECT_FALSE(find_member("[1]", "sender"));
+    EXPECT_EQ(find_member(R"({"s\u0065nder":"esc"})", "sender").value(), R"("esc")");
+}
+
+}  // namespace
+}  // namespace chatledger::legacy

@@ -1,0 +1,84 @@
+// Unit tests of the message model: field extraction, rendering and the ingest rule.
+// No server.
+#include "migrator/legacy/message.hpp"
+
+#include <gtest/gtest.h>
+
+#include "migrator/legacy/json.hpp"
+
+namespace chatledger::legacy {
+namespace {
+
+std::vector<std::string> ids(std::string_view array) {
+    std::vector<std::string> out;
+    for (auto e : split_value(array).elements) out.push_back(identity_of_element(e));
+    return out;
+}
+
+TEST(extract_fields, reads_strings_numbers_and_timestamps) {
+    field_names names;
+    auto f = extract_fields(R"({"sender":"ann","message":"hi \"there\"","timestamp":"2024-03-01T12:34:56Z"})",
+                            names);
+    EXPECT_EQ(f.author, "ann");
+    EXPECT_EQ(f.body, "hi \"there\"");
+    EXPECT_EQ(f.sent_at_us, 1709296496LL * 1000000);
+    auto g = extract_fields(R"({"sender":null,"message":42,"timestamp":"soon"})", names);
+    EXPECT_FALSE(g.author);
+    EXPECT_EQ(g.body, "42");
+    EXPECT_FALSE(g.sent_at_us);
+    auto h = extract_fields("\"just text\"", names);
+    EXPECT_FALSE(h.author || h.body || h.sent_at_us);
+}
+
+TEST(extract_fields, uses_the_configured_names) {
+    field_names names{"who", "what", "when"};
+    auto f = extract_fields(R"({"who":"z","what":"w","when":1709296496})", names);
+    EXPECT_EQ(f.author, "z");
+    EXPECT_EQ(f.body, "w");
+    EXPECT_EQ(f.sent_at_us, 1709296496LL * 1000000);
+}
+
+TEST(render_element, escapes_and_nulls) {
+    field_names names;
+    EXPECT_EQ(render_element(std::string("a\"b"), std::string("line\nnext"), 1709296496123456LL, names),
+              R"({"sender":"a\"b","message":"line\nnext","timestamp":"2024-03-01T12:34:56.123Z"})");
+    EXPECT_EQ(render_element(std::nullopt, std::nullopt, std::nullopt, names),
+              R"({"sender":null,"message":null,"timestamp":null})");
+    auto rendered = render_element(std::string("x"), std::string("y"), 0, names);
+    EXPECT_TRUE(is_valid_json(rendered));
+    auto back = extract_fields(rendered, names);
+    EXPECT_EQ(back.author, "x");
+    EXPECT_EQ(back.sent_at_us, 0);
+}
+
+TEST(render_array, joins_elements_unchanged) {
+    EXPECT_EQ(render_array({"{\"a\": 1}", "2"}), "[{\"a\": 1},2]");
+    EXPECT_EQ(render_array({}), "[]");
+}
+
+TEST(ingest_rule, an_empty_ledger_takes_everything_in_order) {
+    EXPECT_EQ(elements_to_append(ids("[1,2,3]"), {}), (std::vector<size_t>{0, 1, 2}));
+}
+
+TEST(ingest_rule, a_reserialized_array_adds_nothing) {
+    identity_counts ledger;
+    for (auto& id : ids(R"([{"b":1,"a":"x"}, {"m": 1.0}])")) ++ledger[id];
+    EXPECT_TRUE(elements_to_append(ids(R"([{"a":"x","b":1},{"m":1}])"), ledger).empty());
+}
+
+TEST(ingest_rule, legitimate_duplicates_stay_duplicated) {
+    identity_counts ledger;
+    ++ledger[identity_of_element("\"hi\"")];
+    EXPECT_EQ(elements_to_append(ids(R"(["hi","hi","hi"])"), ledger), (std::vector<size_t>{1, 2}));
+}
+
+TEST(ingest_rule, partial_overlap_appends_only_the_new_messages) {
+    identity_counts ledger;
+    for (auto& id : ids("[1,2]")) ++ledger[id];
+    EXPECT_EQ(elements_to_append(ids("[1,2,3,4]"), ledger), (std::vector<size_t>{2, 3}));
+    // A stale writer's array that dropped 2 adds 5 and takes nothing away.
+    EXPECT_EQ(elements_to_append(ids("[1,5]"), ledger), (std::vector<size_t>{1}));
+}
+
+}  // namespace
+}  // namespace chatledger::legacy
