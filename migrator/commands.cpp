@@ -1,0 +1,98 @@
+// The chatledger-migrate commands: each opens its connection, calls its building blocks and
+// reports in plain words. Exit statuses follow CONTRACT section 5.
+#include "migrator/commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <ostream>
+
+#include "migrator/status_repository.hpp"
+#include "schema/apply.hpp"
+
+namespace chatledger::migrator {
+
+namespace {
+
+pg::connection connect(const config& cfg, const char* command) {
+    return pg::connection::open(cfg.database,
+                                cfg.database.application_name + " migrate " + command);
+}
+
+std::string json_escape(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+int schema_command(const command_context& ctx) {
+    auto conn = connect(ctx.cfg, "schema");
+    auto report = schema::apply_schema(conn, ctx.cfg, ctx.dry_run);
+    if (ctx.dry_run) {
+        ctx.out << report.sql;
+        ctx.out << "-- dry run: " << report.applied.size()
+                << " step(s) would be applied; nothing was changed\n";
+        return 0;
+    }
+    for (const auto& step : report.applied) spdlog::info("applied {}", step);
+    if (report.applied.empty()) {
+        ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " is up to date at version "
+                << report.version_after << "; nothing to do\n";
+    } else {
+        ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " upgraded from version "
+                << report.version_before << " to " << report.version_after << " ("
+                << report.applied.size() << " step(s) applied)\n";
+    }
+    return 0;
+}
+
+int status_command(const command_context& ctx) {
+    auto conn = connect(ctx.cfg, "status");
+    status_repository repo(conn, ctx.cfg);
+    const auto f = repo.read();
+    if (ctx.json) {
+        ctx.out << "{\"ledger_schema\":\"" << json_escape(ctx.cfg.ledger.schema.name())
+                << "\",\"schema_version\":" << f.schema_version
+                << ",\"latest_schema_version\":" << f.latest_version
+                << ",\"ledger_messages_estimate\":" << f.ledger_messages
+                << ",\"legacy_rows_estimate\":" << f.legacy_rows
+                << ",\"sync_queue_depth\":" << f.queue_depth << ",\"sync_queue_oldest_age_s\":";
+        if (f.oldest_queue_age_s)
+            ctx.out << *f.oldest_queue_age_s;
+        else
+            ctx.out << "null";
+        ctx.out << "}\n";
+        return 0;
+    }
+    char age[64] = "-";
+    if (f.oldest_queue_age_s) std::snprintf(age, sizeof age, "%.1f s", *f.oldest_queue_age_s);
+    ctx.out << "ledger schema         " << ctx.cfg.ledger.schema.name() << "\n"
+            << "schema version        " << f.schema_version << " of " << f.latest_version
+            << (f.schema_version < f.latest_version ? "  (run: chatledger-migrate schema)" : "")
+            << "\n"
+            << "ledger messages       ~" << f.ledger_messages << "\n"
+            << "legacy rows           "
+            << (f.legacy_rows < 0 ? std::string("table missing") : "~" + std::to_string(f.legacy_rows))
+            << "\n"
+            << "sync queue depth      " << f.queue_depth << "\n"
+            << "oldest queued event   " << age << "\n";
+    return 0;
+}
+
+}  // namespace chatledger::migrator

@@ -1,0 +1,33 @@
+// The chatledger-migrate commands, one function each, on top of the repositories below them.
+// They return an exit status and throw chatledger::error for anything that stops them.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace chatledger::migrator {
+
+/// What every command gets from the command line.
+struct command_context {
+    const config& cfg;
+    std::ostream& out;
+    bool dry_run = false;  ///< schema: print the SQL, change nothing
+    bool json = false;     ///< status: one JSON object instead of a table
+    int sample = 0;        ///< verify: check only this many random conversations (0 = all)
+    std::string report_path;  ///< run, plan: also write the summary as JSON here
+};
+
+/// `schema`: create or upgrade the ledger schema and the capture trigger.
+int schema_command(const command_context& ctx);
+/// `plan`: what `run` would do, counted in a read-only snapshot.
+int plan_command(const command_context& ctx);
+/// `run`: migrate every legacy row; resumable, re-runnable, safe while writers are live.
+int run_command(const command_context& ctx);
+/// `verify`: exit 0 iff every legacy message is in the ledger; else list differences, exit 1.
+int verify_command(const command_context& ctx);
+/// `status`: schema version, ledger size, sync backlog and lag.
+int status_command(const command_context& ctx);
+
+}  // namespace chatledger::migrator

@@ -1,0 +1,102 @@
+// The ingest rule over the database: identities of what the ledger holds, identities of a
+// legacy value's elements, and one COPY of the difference. Pure decisions live in legacy/.
+#include "migrator/ingest.hpp"
+
+#include <algorithm>
+
+#include "migrator/legacy/json.hpp"
+
+namespace chatledger::migrator {
+
+namespace {
+
+const std::string system_author = "system";
+
+/// The element the one row of an unparseable value renders to; its identity is the value's.
+std::string unparseable_element(const std::string& raw, const legacy::field_names& fields) {
+    return legacy::render_element(system_author, raw, std::nullopt, fields);
+}
+
+}  // namespace
+
+std::vector<std::string> value_identities(const std::optional<std::string>& text,
+                                          const legacy::field_names& fields) {
+    std::vector<std::string> ids;
+    if (!text) return ids;
+    const auto split = legacy::split_value(*text);
+    if (split.kind == legacy::value_kind::unparseable) {
+        ids.push_back(legacy::identity_of_element(unparseable_element(*text, fields)));
+        return ids;
+    }
+    ids.reserve(split.elements.size());
+    for (auto e : split.elements) ids.push_back(legacy::identity_of_element(e));
+    return ids;
+}
+
+std::string ledger_identity(const ledger_message& m, const legacy::field_names& fields) {
+    // A payload that is not valid JSON cannot be stored (the column is json); if one ever were,
+    // rendering still gives it a stable identity.
+    if (m.payload && legacy::is_valid_json(*m.payload))
+        return legacy::identity_of_element(*m.payload);
+    // Rows without a payload (applications' appends, unparseable values) are identified by the
+    // element they render to, so writing the rendered column back adds nothing.
+    return legacy::identity_of_element(
+        legacy::render_element(m.author, m.body, m.sent_at_us, fields));
+}
+
+ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
+                     const legacy::field_names& fields, const char* source, bool dry_run) {
+    ingest_result result;
+    if (values.empty()) return result;
+
+    std::vector<std::string> keys;
+    for (const auto& v : values) keys.push_back(v.zoho_id);
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (!dry_run) repo.lock_conversations(keys);
+
+    std::unordered_map<std::string, legacy::identity_counts> counts;
+    for (const auto& m : repo.ledger_messages(keys))
+        ++counts[m.zoho_id][ledger_identity(m, fields)];
+
+    std::vector<new_message> out;
+    for (const auto& v : values) {
+        auto& have = counts[v.zoho_id];
+        if (!v.text) {
+            ++result.empty;
+            continue;
+        }
+        const auto split = legacy::split_value(*v.text);
+        if (split.kind == legacy::value_kind::empty) {
+            ++result.empty;
+            continue;
+        }
+        if (split.kind == legacy::value_kind::unparseable) {
+            ++result.unparseable;
+            result.unparseable_keys.insert(v.zoho_id);
+            auto& n = have[legacy::identity_of_element(unparseable_element(*v.text, fields))];
+            if (n > 0) continue;
+            ++n;
+            out.push_back({&v.zoho_id, system_author, *v.text, std::nullopt, std::nullopt,
+                           "unparseable"});
+            ++result.per_conversation[v.zoho_id];
+            continue;
+        }
+        result.elements += static_cast<long long>(split.elements.size());
+        std::vector<std::string> ids;
+        ids.reserve(split.elements.size());
+        for (auto e : split.elements) ids.push_back(legacy::identity_of_element(e));
+        for (size_t i : legacy::elements_to_append(ids, have)) {
+            ++have[ids[i]];
+            auto f = legacy::extract_fields(split.elements[i], fields);
+            if (!f.sent_at_us) ++result.no_timestamp;
+            out.push_back({&v.zoho_id, std::move(f.author), std::move(f.body), f.sent_at_us,
+                           split.elements[i], source});
+            ++result.per_conversation[v.zoho_id];
+        }
+    }
+    result.appended = dry_run ? static_cast<long long>(out.size()) : repo.append(out);
+    return result;
+}
+
+}  // namespace chatledger::migrator

@@ -1,0 +1,50 @@
+// The ingest rule applied to a batch of conversations: compare legacy values with the ledger
+// and append what the ledger has fewer of. Shared by `run`, `recover` and chatledger-syncd.
+#pragma once
+
+#include <map>
+#include <set>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "migrator/ledger_repository.hpp"
+#include "migrator/legacy/message.hpp"
+
+namespace chatledger::migrator {
+
+/// One legacy value to ingest for a conversation.
+struct legacy_value {
+    std::string zoho_id;
+    std::optional<std::string> text;  ///< the history column; nullopt for NULL
+};
+
+/// What ingesting a batch appended.
+struct ingest_result {
+    long long appended = 0;     ///< rows appended
+    long long elements = 0;     ///< array elements seen
+    long long unparseable = 0;  ///< values that were not JSON arrays
+    long long empty = 0;        ///< NULL, blank or [] values
+    long long no_timestamp = 0; ///< appended messages without a parseable timestamp
+    std::map<std::string, long long> per_conversation;  ///< appended rows by zoho_id
+    std::set<std::string> unparseable_keys;             ///< conversations with such a value
+};
+
+/// Identities of a legacy value's messages in array order: canonical elements, or for a value
+/// that is not a JSON array the identity of the one `unparseable` row it becomes.
+std::vector<std::string> value_identities(const std::optional<std::string>& text,
+                                          const legacy::field_names& fields);
+
+/// Identity of a ledger row: its payload's canonical form, or the element it renders to.
+std::string ledger_identity(const ledger_message& m, const legacy::field_names& fields);
+
+/// Ingests `values` in a transaction the caller opened: locks the conversations, reads their
+/// ledger messages and appends, in each value's array order, what the ledger has fewer of.
+/// Several values of one conversation are applied in order (each sees the previous appends).
+///
+/// With dry_run nothing is locked or appended: the result says what would be (for `plan`).
+ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
+                     const legacy::field_names& fields, const char* source, bool dry_run = false);
+
+}  // namespace chatledger::migrator

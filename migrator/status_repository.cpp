@@ -1,0 +1,36 @@
+// SQL for `status`. Counts come from catalog estimates where exact counts would scan the
+// whole ledger; the queue depth is exact because it is small when healthy.
+#include "migrator/status_repository.hpp"
+
+#include "schema/apply.hpp"
+
+namespace chatledger::migrator {
+
+status_figures status_repository::read() {
+    status_figures f;
+    pg::transaction tx(conn_, "BEGIN READ ONLY");
+    f.schema_version = schema::schema_version(conn_, cfg_);
+    f.latest_version = schema::latest_schema_version();
+    auto legacy = conn_.exec("counting legacy rows",
+                             "SELECT CASE WHEN to_regclass($1) IS NULL THEN -1 ELSE "
+                             "(SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)) END",
+                             {cfg_.legacy.table.quoted()});
+    f.legacy_rows = legacy.integer(0, 0);
+    if (f.schema_version > 0) {
+        const std::string s = cfg_.ledger.schema.quoted();
+        auto r = conn_.exec("reading ledger figures",
+                            "SELECT (SELECT greatest(reltuples, 0)::bigint FROM pg_class "
+                            "        WHERE oid = to_regclass($1)),"
+                            "       (SELECT count(*) FROM " + s + ".sync_queue),"
+                            "       (SELECT extract(epoch FROM clock_timestamp() - min(enqueued_at))"
+                            "        FROM " + s + ".sync_queue)",
+                            {s + ".chat_messages"});
+        f.ledger_messages = r.integer(0, 0);
+        f.queue_depth = r.integer(0, 1);
+        if (!r.is_null(0, 2)) f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
+    }
+    tx.commit();
+    return f;
+}
+
+}  // namespace chatledger::migrator

@@ -1,0 +1,34 @@
+// All SQL of `chatledger-migrate status`: read-only figures about the ledger and its queue.
+// Runs in a read-only transaction; a missing ledger reads as zeros, not as an error.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "schema/pg/connection.hpp"
+
+namespace chatledger::migrator {
+
+/// Figures `status` prints.
+struct status_figures {
+    int schema_version = 0;
+    int latest_version = 0;
+    long long ledger_messages = 0;
+    long long legacy_rows = 0;
+    long long queue_depth = 0;
+    std::optional<double> oldest_queue_age_s;  ///< nullopt when the queue is empty
+};
+
+/// Reads status figures through one connection.
+class status_repository {
+public:
+    status_repository(pg::connection& conn, const config& cfg) : conn_(conn), cfg_(cfg) {}
+    status_figures read();
+
+private:
+    pg::connection& conn_;
+    const config& cfg_;
+};
+
+}  // namespace chatledger::migrator

@@ -1,0 +1,112 @@
+// End-to-end tests of the chatledger-migrate front end against a real server: exit statuses,
+// one-line errors and the schema command run twice as a DBA would.
+#include "migrator/cli.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/pg_fixture.hpp"
+
+namespace chatledger::migrator {
+namespace {
+
+class cli_pgtest : public testing::pg_test {
+protected:
+    void SetUp() override {
+        pg_test::SetUp();
+        if (HasFatalFailure()) return;
+        dir_ = std::filesystem::temp_directory_path() / ("cl_cli_" + dbname_);
+        std::filesystem::create_directories(dir_);
+    }
+    void TearDown() override {
+        std::filesystem::remove_all(dir_);
+        pg_test::TearDown();
+    }
+
+    std::string write_config(const std::string& body) {
+        auto path = (dir_ / "chatledger.yaml").string();
+        std::ofstream(path) << body;
+        return path;
+    }
+
+    int run(std::vector<std::string> args) {
+        out_.str("");
+        err_.str("");
+        std::vector<const char*> argv = {"chatledger-migrate"};
+        for (auto& a : args) argv.push_back(a.c_str());
+        return run_cli(static_cast<int>(argv.size()), argv.data(), out_, err_);
+    }
+
+    std::filesystem::path dir_;
+    std::ostringstream out_, err_;
+};
+
+TEST_F(cli_pgtest, schema_twice_then_status) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
+    ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("upgraded from version 0"), std::string::npos) << out_.str();
+    ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("up to date"), std::string::npos) << out_.str();
+    ASSERT_EQ(run({"--config", cfg, "status", "--json"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("\"sync_queue_depth\":0"), std::string::npos) << out_.str();
+}
+
+TEST_F(cli_pgtest, dry_run_prints_sql_and_exits_zero) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
+    ASSERT_EQ(run({"--config", cfg, "--dry-run", "schema"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("nothing was changed"), std::string::npos);
+    EXPECT_FALSE(
+        conn.exec("probe", "SELECT to_regnamespace('chatledger') IS NOT NULL").boolean(0, 0));
+}
+
+TEST_F(cli_pgtest, an_unreachable_database_exits_3_with_one_line) {
+    auto cfg = write_config("database:\n  conninfo: \"host=/nonexistent-socket-dir port=1\"\n");
+    EXPECT_EQ(run({"--config", cfg, "schema"}), 3);
+    const std::string e = err_.str();
+    EXPECT_NE(e.find("cannot connect"), std::string::npos) << e;
+    EXPECT_NE(e.find("HINT:"), std::string::npos) << e;
+    EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
+}
+
+TEST_F(cli_pgtest, a_password_never_reaches_the_error_line) {
+    auto cfg = write_config(
+        "database:\n  conninfo: \"postgresql://someone:s3cret-pw@127.0.0.1:1/db\"\n");
+    EXPECT_EQ(run({"--config", cfg, "schema"}), 3);
+    EXPECT_EQ(err_.str().find("s3cret-pw"), std::string::npos) << err_.str();
+}
+
+TEST_F(cli_pgtest, a_missing_legacy_table_exits_2) {
+    auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
+    EXPECT_EQ(run({"--config", cfg, "schema"}), 2);
+    EXPECT_NE(err_.str().find("legacy table live_chat does not exist"), std::string::npos)
+        << err_.str();
+}
+
+TEST_F(cli_pgtest, usage_errors_exit_2) {
+    EXPECT_EQ(run({}), 2);
+    EXPECT_NE(err_.str().find("no command"), std::string::npos);
+    EXPECT_EQ(run({"frobnicate"}), 2);
+    EXPECT_NE(err_.str().find("unknown command"), std::string::npos);
+    EXPECT_EQ(run({"--no-such-option", "schema"}), 2);
+    EXPECT_EQ(run({"--config", (dir_ / "missing.yaml").string(), "schema"}), 2);
+    auto bad = write_config("legacy:\n  tabel: x\n");
+    EXPECT_EQ(run({"--config", bad, "schema"}), 2);
+    EXPECT_NE(err_.str().find(":2:"), std::string::npos) << err_.str();
+}
+
+TEST_F(cli_pgtest, help_and_version_exit_0) {
+    EXPECT_EQ(run({"--help"}), 0);
+    EXPECT_NE(out_.str().find("schema"), std::string::npos);
+    EXPECT_EQ(run({"--version"}), 0);
+    EXPECT_NE(out_.str().find("chatledger-migrate "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace chatledger::migrator
