@@ -85,6 +85,7 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         config cfg = vm.count("config") ? load_config(vm["config"].as<std::string>()) : config{};
         if (vm.count("log-level")) cfg.logging.level = vm["log-level"].as<std::string>();
         setup_logging(cfg.logging, "chatledger-migrate");
+        if (auto warning = permission_warning(cfg)) spdlog::warn("{}", *warning);
 
         command_context ctx{cfg, out, false, false, 0, {}};
         ctx.dry_run = vm.count("dry-run") > 0;

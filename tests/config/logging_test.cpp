@@ -1,0 +1,44 @@
+// Unit tests of log line formatting: text, JSON escaping and journald prefixes. No server.
+#include "config/logging.hpp"
+
+#include <gtest/gtest.h>
+
+#include "config/error.hpp"
+
+namespace chatledger {
+namespace {
+
+const auto when = std::chrono::system_clock::time_point(std::chrono::milliseconds(1709296496123));
+
+TEST(logging, text_lines_have_time_level_and_program) {
+    logging_config cfg;
+    EXPECT_EQ(format_log_line(cfg, "prog", false, spdlog::level::info, "hello\nworld", when),
+              "2024-03-01T12:34:56.123Z info prog: hello world\n");
+}
+
+TEST(logging, journald_gets_priority_prefixes_without_time) {
+    logging_config cfg;
+    EXPECT_EQ(format_log_line(cfg, "prog", true, spdlog::level::err, "bad", when), "<3>bad\n");
+    EXPECT_EQ(format_log_line(cfg, "prog", true, spdlog::level::warn, "w", when), "<4>w\n");
+    EXPECT_EQ(format_log_line(cfg, "prog", true, spdlog::level::debug, "d", when), "<7>d\n");
+}
+
+TEST(logging, json_lines_escape_their_text) {
+    logging_config cfg;
+    cfg.format = "json";
+    EXPECT_EQ(format_log_line(cfg, "p", false, spdlog::level::warn, "a\"b\\c\n\x01", when),
+              "{\"ts\":\"2024-03-01T12:34:56.123Z\",\"level\":\"warn\",\"program\":\"p\","
+              "\"msg\":\"a\\\"b\\\\c\\n\\u0001\"}\n");
+}
+
+TEST(logging, levels_parse_and_bad_ones_are_config_errors) {
+    EXPECT_EQ(parse_level("debug"), spdlog::level::debug);
+    EXPECT_EQ(parse_level("error"), spdlog::level::err);
+    EXPECT_THROW(parse_level("verbose"), config_error);
+    logging_config bad;
+    bad.format = "xml";
+    EXPECT_THROW(setup_logging(bad, "p"), config_error);
+}
+
+}  // namespace
+}  // namespace chatledger
