@@ -12,8 +12,37 @@ namespace {
 std::optional<std::string> text_member(std::string_view element, const std::string& key) {
     auto raw = find_member(element, key);
     if (!raw || *raw == "null") return std::nullopt;
-    if (raw->front() == '"') return decode_string(*raw);
+    if (raw->front() == '"') return to_text_column(decode_string(*raw));
     return std::string(*raw);
+}
+
+/// Length of the valid UTF-8 sequence (no surrogates, no overlongs) at s[i], or 0.
+size_t utf8_length(std::string_view s, size_t i) {
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    const unsigned char c = b(0);
+    if (c < 0x80) return c == 0 ? 0 : 1;
+    size_t n;
+    unsigned cp;
+    if ((c & 0xE0) == 0xC0) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; ++k) {
+        if ((b(k) & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (b(k) & 0x3F);
+    }
+    static const unsigned min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
 }
 
 void json_or_null(std::string& out, const std::optional<std::string>& v) {
@@ -24,6 +53,25 @@ void json_or_null(std::string& out, const std::optional<std::string>& v) {
 }
 
 }  // namespace
+
+std::string to_text_column(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size();) {
+        const size_t n = utf8_length(text, i);
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";  // U+FFFD
+            // A WTF-8 surrogate is one 3-byte unit; anything else skips one byte.
+            const bool surrogate = static_cast<unsigned char>(text[i]) == 0xED && i + 2 < text.size() &&
+                                   (static_cast<unsigned char>(text[i + 1]) & 0xE0) == 0xA0;
+            i += surrogate ? 3 : 1;
+        } else {
+            out.append(text, i, n);
+            i += n;
+        }
+    }
+    return out;
+}
 
 message_fields extract_fields(std::string_view element, const field_names& names) {
     message_fields f;

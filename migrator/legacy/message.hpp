@@ -19,11 +19,18 @@ struct field_names {
 };
 
 /// What a legacy element says about its message.
+///
+/// author and body are valid UTF-8 without NUL, as a PostgreSQL text column requires: a \u0000
+/// or a lone surrogate in the JSON becomes U+FFFD here. The payload keeps the exact original.
 struct message_fields {
     std::optional<std::string> author;  ///< decoded string, or raw JSON text of another kind
     std::optional<std::string> body;    ///< likewise
     std::optional<int64_t> sent_at_us;  ///< nullopt when missing or not a parseable timestamp
 };
+
+/// Makes `text` storable in a text column: NUL bytes, UTF-16 surrogates and invalid UTF-8
+/// sequences become U+FFFD; everything else is unchanged.
+std::string to_text_column(std::string_view text);
 
 /// Reads author, body and sent_at from an element; non-objects and missing members give nullopt.
 message_fields extract_fields(std::string_view element, const field_names& names);

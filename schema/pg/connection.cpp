@@ -2,6 +2,8 @@
 // Results stay text format; conversions happen in the repositories that know the types.
 #include "schema/pg/connection.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 
 namespace chatledger::pg {
@@ -28,6 +30,15 @@ long long result::affected() const {
     return (n && *n) ? std::stoll(n) : 0;
 }
 
+namespace {
+
+/// Server NOTICEs ("trigger ... does not exist, skipping") go to the debug log, not raw stderr.
+void log_notice(void*, const char* message) {
+    spdlog::debug("server: {}", first_line(message));
+}
+
+}  // namespace
+
 connection connection::open(const database_config& db, const std::string& application_name) {
     // Keywords before "dbname" are defaults: the expanded conninfo overrides them, as psql does.
     const std::string timeout = std::to_string((db.connect_timeout.count() + 999) / 1000);
@@ -38,6 +49,7 @@ connection connection::open(const database_config& db, const std::string& applic
     PGconn* raw = PQconnectdbParams(keys, values, 1);
     if (raw == nullptr) throw connection_error("cannot connect to the database: out of memory", "08001");
     connection conn(raw);
+    PQsetNoticeProcessor(raw, &log_notice, nullptr);
     if (PQstatus(raw) != CONNECTION_OK) {
         throw connection_error(
             "cannot connect to the database: " + first_line(PQerrorMessage(raw)), "08001",

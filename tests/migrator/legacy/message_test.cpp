@@ -82,3 +82,22 @@ TEST(ingest_rule, partial_overlap_appends_only_the_new_messages) {
 
 }  // namespace
 }  // namespace chatledger::legacy
+
+namespace chatledger::legacy {
+namespace {
+
+TEST(to_text_column, replaces_what_a_text_column_cannot_hold) {
+    EXPECT_EQ(to_text_column("plain \xc3\xa9 \xf0\x9f\x98\x80"), "plain \xc3\xa9 \xf0\x9f\x98\x80");
+    EXPECT_EQ(to_text_column(std::string("a\0b", 3)), "a\xef\xbf\xbd" "b");
+    EXPECT_EQ(to_text_column("\xed\xa0\x80x"), "\xef\xbf\xbdx");
+    EXPECT_EQ(to_text_column("\xff\xc3"), "\xef\xbf\xbd\xef\xbf\xbd");
+    EXPECT_EQ(to_text_column("\xc0\x80"), "\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+TEST(extract_fields, nul_and_lone_surrogates_become_replacement_characters) {
+    auto f = extract_fields(R"({"message":"a\u0000b\ud800"})", field_names{});
+    EXPECT_EQ(f.body, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+}
+
+}  // namespace
+}  // namespace chatledger::legacy
