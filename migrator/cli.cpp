@@ -26,6 +26,7 @@ constexpr const char* usage_text =
     "  plan     dry run: counts of rows, messages, empty and unparseable values; writes nothing\n"
     "  run      migrate every legacy row; resumable, re-runnable, safe with live writers\n"
     "  verify   exit 0 iff every legacy message is in the ledger, else list differences, exit 1\n"
+    "  recover  append messages found in the backup table but missing from the ledger\n"
     "  status   schema version, ledger size, sync queue depth and age (--json)\n"
     "\n";
 
@@ -34,6 +35,7 @@ int dispatch(const std::string& command, const command_context& ctx) {
     if (command == "plan") return plan_command(ctx);
     if (command == "run") return run_command(ctx);
     if (command == "verify") return verify_command(ctx);
+    if (command == "recover") return recover_command(ctx);
     if (command == "status") return status_command(ctx);
     throw usage_error("unknown command \"" + command + "\"",
                       "run chatledger-migrate --help for the list of commands");

@@ -27,6 +27,8 @@ int plan_command(const command_context& ctx);
 int run_command(const command_context& ctx);
 /// `verify`: exit 0 iff every legacy message is in the ledger; else list differences, exit 1.
 int verify_command(const command_context& ctx);
+/// `recover`: append messages found in backup snapshots but missing from the ledger.
+int recover_command(const command_context& ctx);
 /// `status`: schema version, ledger size, sync backlog and lag.
 int status_command(const command_context& ctx);
 

@@ -45,7 +45,8 @@ std::string ledger_identity(const ledger_message& m, const legacy::field_names& 
 }
 
 ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
-                     const legacy::field_names& fields, const char* source, bool dry_run) {
+                     const legacy::field_names& fields, const char* source, bool dry_run,
+                     bool skip_unparseable) {
     ingest_result result;
     if (values.empty()) return result;
 
@@ -74,6 +75,7 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
         if (split.kind == legacy::value_kind::unparseable) {
             ++result.unparseable;
             result.unparseable_keys.insert(v.zoho_id);
+            if (skip_unparseable) continue;
             auto& n = have[legacy::identity_of_element(unparseable_element(*v.text, fields))];
             if (n > 0) continue;
             ++n;

@@ -44,7 +44,10 @@ std::string ledger_identity(const ledger_message& m, const legacy::field_names& 
 /// Several values of one conversation are applied in order (each sees the previous appends).
 ///
 /// With dry_run nothing is locked or appended: the result says what would be (for `plan`).
+/// With skip_unparseable (for backup snapshots) a value that is not a JSON array is counted but
+/// appends nothing.
 ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
-                     const legacy::field_names& fields, const char* source, bool dry_run = false);
+                     const legacy::field_names& fields, const char* source, bool dry_run = false,
+                     bool skip_unparseable = false);
 
 }  // namespace chatledger::migrator

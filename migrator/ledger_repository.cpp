@@ -205,6 +205,26 @@ std::vector<std::string> ledger_repository::ledger_only_conversations(int limit)
     return out;
 }
 
+std::vector<std::pair<long long, legacy_row>> ledger_repository::backup_snapshots(long long after_id,
+                                                                                  int limit) {
+    // The backup table keeps the seed's column names whatever the legacy table calls its own.
+    auto r = conn_.exec("reading the backup table " + cfg_.backup.table.display(),
+                        "SELECT id, zoho_id::text, chat_history_backup::text FROM " +
+                            cfg_.backup.table.quoted() +
+                            " WHERE id > $1::bigint AND zoho_id IS NOT NULL ORDER BY id "
+                            "LIMIT $2::integer",
+                        {std::to_string(after_id), std::to_string(limit)});
+    std::vector<std::pair<long long, legacy_row>> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false}});
+    return out;
+}
+
+long long ledger_repository::backup_row_count() {
+    auto r = conn_.exec("counting backup rows", "SELECT count(*) FROM " + cfg_.backup.table.quoted());
+    return r.integer(0, 0);
+}
+
 std::vector<std::string> ledger_repository::sample_keys(int n) {
     const auto& l = cfg_.legacy;
     auto r = conn_.exec("sampling legacy rows",

@@ -66,6 +66,10 @@ public:
     std::vector<std::pair<long long, legacy_row>> captured_writes(long long after_id, int limit);
     /// Conversations the ledger holds that have no legacy row, at most `limit` of them.
     std::vector<std::string> ledger_only_conversations(int limit);
+    /// Backup snapshots (chat_history_backup values) with backup id > after_id, in id order.
+    std::vector<std::pair<long long, legacy_row>> backup_snapshots(long long after_id, int limit);
+    /// Rows in the backup table, for progress.
+    long long backup_row_count();
     /// A random sample of legacy keys, for a quick `verify --sample N`.
     std::vector<std::string> sample_keys(int n);
     /// The history values of these legacy keys.

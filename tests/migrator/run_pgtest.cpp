@@ -272,3 +272,31 @@ TEST_F(run_pgtest, legacy_writes_during_run_reach_the_ledger_exactly_once) {
 
 }  // namespace
 }  // namespace chatledger::migrator
+
+namespace chatledger::migrator {
+namespace {
+
+TEST_F(run_pgtest, recover_appends_the_largest_count_of_any_snapshot_once) {
+    legacy("a", R"(["m1","m2"])");
+    ASSERT_EQ(migrate("schema"), 0);
+    ASSERT_EQ(migrate("run"), 0);
+    // The old system's snapshots: m3 was lost after its backup, dup appeared twice in one snapshot.
+    sql(*conn_, "INSERT INTO chat_history_backup (zoho_id, operation_type, chat_history_backup) VALUES "
+                "('a', 'before_update', '[\"m1\",\"m2\",\"m3\"]'),"
+                "('a', 'after_update', '[\"m1\",\"dup\",\"dup\"]'),"
+                "('a', 'after_update', '[\"dup\"]'),"
+                "('gone', 'before_update', '[\"g1\"]'),"
+                "('a', 'before_update', '{corrupt')");
+    ASSERT_EQ(migrate("recover"), 0) << err_.str();
+    EXPECT_NE(out_.str().find("a: 3 message(s) recovered"), std::string::npos) << out_.str();
+    EXPECT_NE(out_.str().find("gone: 1 message(s) recovered"), std::string::npos) << out_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'a' AND source = 'backup'"), 3);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE payload::text = '\"dup\"'"), 2);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE payload::text = '\"m1\"'"), 1);
+    ASSERT_EQ(migrate("recover"), 0);
+    EXPECT_NE(out_.str().find("messages recovered           0"), std::string::npos) << out_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 6);
+}
+
+}  // namespace
+}  // namespace chatledger::migrator
