@@ -57,6 +57,11 @@ void ledger_repository::require_schema(bool allow_missing) {
                            "run: chatledger-migrate --config FILE schema");
 }
 
+void ledger_repository::mark_migration_transaction() {
+    conn_.exec("marking the migration's transaction",
+               "SELECT set_config('chatledger.origin', 'migrate', true)");
+}
+
 std::vector<legacy_row> ledger_repository::legacy_batch(const std::optional<std::string>& after_key,
                                                         int limit) {
     const auto& l = cfg_.legacy;
@@ -106,15 +111,16 @@ std::vector<ledger_message> ledger_repository::ledger_messages(const std::vector
     auto r = conn_.exec(
         "reading ledger messages",
         "SELECT zoho_id, payload::text, author, body, "
-        "(extract(epoch FROM sent_at) * 1000000)::bigint, source FROM " +
+        "(extract(epoch FROM sent_at) * 1000000)::bigint, source, id FROM " +
             cfg_.ledger.schema.quoted() +
             ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id",
         {array_literal(keys)});
     std::vector<ledger_message> out;
     out.reserve(r.rows());
     for (int i = 0; i < r.rows(); ++i) {
-        ledger_message m{std::string(r.text(i, 0)), r.optional_text(i, 1), r.optional_text(i, 2),
-                         r.optional_text(i, 3), std::nullopt, std::string(r.text(i, 5))};
+        ledger_message m{r.integer(i, 6),        std::string(r.text(i, 0)), r.optional_text(i, 1),
+                         r.optional_text(i, 2), r.optional_text(i, 3), std::nullopt,
+                         std::string(r.text(i, 5))};
         if (!r.is_null(i, 4)) m.sent_at_us = r.integer(i, 4);
         out.push_back(std::move(m));
     }

@@ -79,6 +79,7 @@ CREATE TABLE {{ledger}}.sync_queue (
     history             text,
     comments            text,
     comments_entered_by text,
+    first_ledger_id     bigint,
     enqueued_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
     xact_id             xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
@@ -91,8 +92,15 @@ ALTER TABLE {{ledger}}.sync_queue OWNER TO {{owner}};
 CREATE FUNCTION {{ledger}}.enqueue_appends() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $chatledger$
 BEGIN
-    INSERT INTO {{ledger}}.sync_queue (zoho_id, kind)
-    SELECT DISTINCT zoho_id, 'append' FROM appended;
+    -- The daemon renders its own appends in the same transaction, and `migrate run` copies what
+    -- the legacy column already shows (captured writes keep their own queue rows): a queue row
+    -- would only echo.
+    IF current_setting('chatledger.origin', true) IN ('syncd', 'migrate') THEN
+        RETURN NULL;
+    END IF;
+    -- first_ledger_id tells the daemon which rows are new, not lost from the legacy column.
+    INSERT INTO {{ledger}}.sync_queue (zoho_id, kind, first_ledger_id)
+    SELECT zoho_id, 'append', min(id) FROM appended GROUP BY zoho_id;
     -- A wake-up hint only; the queue row above is what carries the work.
     PERFORM pg_notify({{channel_literal}}, '');
     RETURN NULL;

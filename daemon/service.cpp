@@ -1,0 +1,262 @@
+// Event loop of chatledger-syncd. Signals arrive on a signalfd and are acted on between two
+// conversation transactions, so SIGTERM finishes the current transaction and exits promptly.
+#include "daemon/service.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "daemon/sync_repository.hpp"
+#include "daemon/syncer.hpp"
+#include "config/logging.hpp"
+#include "schema/apply.hpp"
+
+namespace chatledger::daemon {
+
+using clock = std::chrono::steady_clock;
+
+struct metrics {
+    instance_counters counters;
+    std::vector<double> lags;  ///< recent lag samples (ms), a bounded window
+    std::string instance;
+    std::string started_at;
+
+    void record(const sync_outcome& o) {
+        ++counters.conversations;
+        counters.rewrites += o.rewritten;
+        counters.drifts_healed += o.drift;
+        counters.messages_captured += o.captured;
+        for (double l : o.lags_ms) {
+            if (lags.size() >= 4096) lags.erase(lags.begin(), lags.begin() + 2048);
+            lags.push_back(l);
+        }
+        if (!lags.empty()) {
+            auto sorted = lags;
+            std::sort(sorted.begin(), sorted.end());
+            counters.lag_p50_ms = sorted[sorted.size() / 2];
+            counters.lag_p99_ms = sorted[std::min(sorted.size() - 1, sorted.size() * 99 / 100)];
+        }
+    }
+};
+
+namespace {
+
+std::string hostname() {
+    char buf[256] = {};
+    gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+std::string now_iso() {
+    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace
+
+service::service(std::string config_path, config cfg, signal_source& signals, notifier& notify)
+    : config_path_(std::move(config_path)),
+      cfg_(std::move(cfg)),
+      signals_(signals),
+      notify_(notify),
+      metrics_(std::make_unique<metrics>()) {
+    metrics_->instance = hostname() + ":" + std::to_string(getpid());
+    metrics_->started_at = now_iso();
+}
+
+service::~service() = default;
+
+void service::reload() {
+    if (config_path_.empty()) {
+        spdlog::info("SIGHUP: no --config file to reload; keeping the built-in defaults");
+        return;
+    }
+    try {
+        // Parse the whole new file before touching anything: a bad one changes nothing.
+        config fresh = load_config(config_path_);
+        setup_logging(fresh.logging, "chatledger-syncd");
+        const bool reconnect = fresh.database.conninfo != cfg_.database.conninfo ||
+                               fresh.database.lock_timeout != cfg_.database.lock_timeout ||
+                               fresh.database.statement_timeout != cfg_.database.statement_timeout ||
+                               fresh.ledger.schema != cfg_.ledger.schema;
+        cfg_ = std::move(fresh);
+        reconnect_ = reconnect_ || reconnect;
+        spdlog::info("configuration reloaded from {}{}", config_path_,
+                     reconnect ? "; reconnecting" : "");
+    } catch (const error& e) {
+        spdlog::error("configuration reload failed, keeping the previous one: {}", e.line());
+    }
+}
+
+void service::handle_signal(signal_event ev) {
+    if (ev == signal_event::terminate) {
+        if (!stop_) spdlog::info("stopping: finishing the current transaction");
+        stop_ = true;
+        notify_.stopping();
+    } else if (ev == signal_event::reload) {
+        reload();
+    }
+}
+
+bool service::wait_backoff(std::chrono::milliseconds delay) {
+    const auto until = clock::now() + delay;
+    while (!stop_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+        if (left.count() <= 0) return true;
+        if (auto wd = notify_.watchdog_interval())
+            left = std::min(left, std::chrono::duration_cast<std::chrono::milliseconds>(*wd));
+        pollfd pfd{signals_.fd(), POLLIN, 0};
+        poll(&pfd, 1, static_cast<int>(left.count()));
+        notify_.watchdog();
+        if (pfd.revents & POLLIN) handle_signal(signals_.read());
+    }
+    return false;
+}
+
+void service::process_queue(syncer& s, sync_repository& repo) {
+    while (!stop_ && !reconnect_) {
+        auto conversations = repo.queued_conversations(cfg_.daemon.batch_conversations);
+        if (conversations.empty()) return;
+        for (const auto& z : conversations) {
+            try {
+                metrics_->record(s.sync(z));
+            } catch (const pg::timeout_error& e) {
+                // A legacy writer holds the row: leave the events queued and come back later.
+                spdlog::debug("{}: {}", z, e.line());
+            }
+            // Between two transactions: the place to notice SIGTERM and SIGHUP.
+            pollfd pfd{signals_.fd(), POLLIN, 0};
+            if (poll(&pfd, 1, 0) > 0) handle_signal(signals_.read());
+            if (stop_ || reconnect_) return;
+        }
+        notify_.watchdog();
+    }
+}
+
+bool service::serve_connection(bool& ready_sent) {
+    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd");
+    if (schema::schema_version(conn, cfg_) < schema::latest_schema_version())
+        throw config_error("the ledger schema " + cfg_.ledger.schema.name() + " is missing or out of date",
+                           "run: chatledger-migrate --config FILE schema");
+    sync_repository repo(conn, cfg_);
+    syncer s(conn, cfg_);
+    // LISTEN before catching up: an event committed in between still wakes us.
+    repo.listen();
+    process_queue(s, repo);
+    auto report = [&] {
+        auto [depth, age] = repo.backlog();
+        repo.heartbeat(metrics_->instance, metrics_->started_at, metrics_->counters);
+        char status[256];
+        std::snprintf(status, sizeof status,
+                      "backlog %lld (oldest %.1f s), rewrites %lld, drifts healed %lld, lag p50 %.0f ms",
+                      depth, age, metrics_->counters.rewrites, metrics_->counters.drifts_healed,
+                      metrics_->counters.lag_p50_ms.value_or(0));
+        return std::string(status);
+    };
+    if (!ready_sent) {
+        notify_.ready(report());
+        ready_sent = true;
+        spdlog::info("ready: caught up, listening on channel {}", cfg_.ledger.schema.name());
+    } else {
+        notify_.status(report());
+        spdlog::info("reconnected and caught up");
+    }
+    auto last_report = clock::now();
+    while (!stop_ && !reconnect_) {
+        auto timeout = cfg_.daemon.poll_interval;
+        if (auto wd = notify_.watchdog_interval())
+            timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(*wd));
+        pollfd fds[2] = {{PQsocket(conn.native()), POLLIN, 0}, {signals_.fd(), POLLIN, 0}};
+        poll(fds, 2, static_cast<int>(timeout.count()));
+        if (fds[1].revents & POLLIN) handle_signal(signals_.read());
+        if (stop_) break;
+        if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+            if (PQconsumeInput(conn.native()) == 0)
+                throw pg::connection_error("the connection to the server was lost", "08006");
+            while (PGnotify* n = PQnotifies(conn.native())) PQfreemem(n);
+        }
+        // Poll the queue on every wake-up, notified or not: NOTIFY is only a hint.
+        process_queue(s, repo);
+        notify_.watchdog();
+        if (clock::now() - last_report > std::chrono::seconds(5)) {
+            notify_.status(report());
+            last_report = clock::now();
+        }
+    }
+    if (stop_) {
+        try {
+            repo.forget_instance(metrics_->instance);
+        } catch (const error&) {
+        }
+    }
+    return !stop_;
+}
+
+int service::run() {
+    bool ready_sent = false;
+    auto backoff = cfg_.daemon.reconnect_min;
+    std::mt19937 rng(std::random_device{}());
+    while (!stop_) {
+        try {
+            reconnect_ = false;
+            serve_connection(ready_sent);
+            backoff = cfg_.daemon.reconnect_min;
+            continue;
+        } catch (const error& e) {
+            // Everything is retried: the daemon must outlive database restarts and bad grants.
+            spdlog::log(e.retryable() ? spdlog::level::warn : spdlog::level::err, "{}", e.line());
+            notify_.status("reconnecting: " + std::string(e.what()));
+        }
+        // Full jitter around the exponential backoff, so several daemons do not stampede.
+        std::uniform_int_distribution<long long> jitter(backoff.count() / 2, backoff.count());
+        if (!wait_backoff(std::chrono::milliseconds(jitter(rng)))) break;
+        backoff = std::min(backoff * 2, cfg_.daemon.reconnect_max);
+    }
+    notify_.stopping();
+    spdlog::info("stopped");
+    return 0;
+}
+
+int service::run_once() {
+    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd once");
+    if (schema::schema_version(conn, cfg_) < schema::latest_schema_version())
+        throw config_error("the ledger schema " + cfg_.ledger.schema.name() + " is missing or out of date",
+                           "run: chatledger-migrate --config FILE schema");
+    sync_repository repo(conn, cfg_);
+    syncer s(conn, cfg_);
+    std::optional<std::string> after;
+    long long done = 0;
+    while (!stop_) {
+        std::vector<std::string> keys;
+        {
+            pg::transaction tx(conn, "BEGIN READ ONLY");
+            keys = repo.legacy_keys(after, 500);
+            tx.commit();
+        }
+        if (keys.empty()) break;
+        after = keys.back();
+        for (const auto& z : keys) {
+            metrics_->record(s.sync(z));
+            ++done;
+            pollfd pfd{signals_.fd(), POLLIN, 0};
+            if (poll(&pfd, 1, 0) > 0) handle_signal(signals_.read());
+            if (stop_) break;
+        }
+    }
+    process_queue(s, repo);
+    const auto& c = metrics_->counters;
+    spdlog::info("reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
+                 done, c.rewrites, c.drifts_healed, c.messages_captured);
+    return 0;
+}
+
+}  // namespace chatledger::daemon

@@ -1,0 +1,46 @@
+// The chatledger-syncd main loop: connect, LISTEN, catch up, then wait on the database socket
+// and the signalfd; reconnect with backoff and jitter whenever the connection is lost.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "daemon/notify.hpp"
+#include "daemon/signals.hpp"
+
+namespace chatledger::daemon {
+
+/// Counters and lag samples of this process, reported in STATUS= and the heartbeat row.
+struct metrics;
+class syncer;
+class sync_repository;
+
+/// Runs the daemon until SIGTERM; returns the exit status.
+class service {
+public:
+    service(std::string config_path, config cfg, signal_source& signals, notifier& notify);
+    ~service();
+
+    /// Serves until SIGTERM or SIGINT; 0 on a clean stop.
+    int run();
+    /// One full reconcile of every conversation plus the queue, then return (--once).
+    int run_once();
+
+private:
+    bool serve_connection(bool& ready_sent);
+    void process_queue(syncer& s, sync_repository& repo);
+    void handle_signal(signal_event ev);
+    void reload();
+    bool wait_backoff(std::chrono::milliseconds delay);
+
+    std::string config_path_;
+    config cfg_;
+    signal_source& signals_;
+    notifier& notify_;
+    std::unique_ptr<metrics> metrics_;
+    bool stop_ = false;
+    bool reconnect_ = false;
+};
+
+}  // namespace chatledger::daemon

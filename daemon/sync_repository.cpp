@@ -1,0 +1,168 @@
+// SQL for chatledger-syncd. The legacy row is locked with the session's short lock_timeout so a
+// dashboard writer never waits long on the daemon; a timeout just leaves the work queued.
+#include "daemon/sync_repository.hpp"
+
+namespace chatledger::daemon {
+
+namespace {
+
+std::string key_text(const config& cfg) { return cfg.legacy.key_column.quoted() + "::text"; }
+
+}  // namespace
+
+void sync_repository::listen() {
+    conn_.exec("listening for wake-ups", "LISTEN " + cfg_.ledger.schema.quoted());
+}
+
+void sync_repository::mark_own_transaction() {
+    conn_.exec("marking the daemon's transaction",
+               "SELECT set_config('chatledger.origin', 'syncd', true)");
+}
+
+std::vector<std::string> sync_repository::queued_conversations(int limit) {
+    // Oldest events first; a conversation with many events is listed once.
+    auto r = conn_.exec("reading the sync queue",
+                        "SELECT zoho_id FROM " + cfg_.ledger.schema.quoted() +
+                            ".sync_queue GROUP BY zoho_id ORDER BY min(id) LIMIT $1::integer",
+                        {std::to_string(limit)});
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0));
+    return out;
+}
+
+std::vector<queue_event> sync_repository::claim(const std::string& zoho_id) {
+    auto r = conn_.exec("claiming queued events",
+                        "SELECT id, kind, history, comments, comments_entered_by, "
+                        "extract(epoch FROM clock_timestamp() - enqueued_at) * 1000, "
+                        "first_ledger_id FROM " +
+                            cfg_.ledger.schema.quoted() +
+                            ".sync_queue WHERE zoho_id = $1 ORDER BY id FOR UPDATE SKIP LOCKED",
+                        {zoho_id});
+    std::vector<queue_event> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({r.integer(i, 0), std::string(r.text(i, 1)), r.optional_text(i, 2),
+                       r.optional_text(i, 3), r.optional_text(i, 4),
+                       r.is_null(i, 6) ? std::nullopt : std::optional<long long>(r.integer(i, 6)),
+                       std::stod(std::string(r.text(i, 5)))});
+    return out;
+}
+
+void sync_repository::delete_events(const std::vector<long long>& ids) {
+    if (ids.empty()) return;
+    std::string list = "{";
+    for (size_t i = 0; i < ids.size(); ++i) list += (i ? "," : "") + std::to_string(ids[i]);
+    list += "}";
+    conn_.exec("deleting processed events",
+               "DELETE FROM " + cfg_.ledger.schema.quoted() + ".sync_queue WHERE id = ANY($1::bigint[])",
+               {list});
+}
+
+std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& zoho_id) {
+    const auto& l = cfg_.legacy;
+    auto r = conn_.exec("locking the legacy row",
+                        "SELECT " + l.name_column.quoted() + "::text, " + l.history_column.quoted() +
+                            "::text, " + l.comment_column.quoted() + "::text, " +
+                            l.comment_author_column.quoted() + "::text FROM " + l.table.quoted() +
+                            " WHERE " + key_text(cfg_) + " = $1 FOR UPDATE",
+                        {zoho_id});
+    if (r.rows() == 0) return std::nullopt;
+    return legacy_state{r.optional_text(0, 0), r.optional_text(0, 1), r.optional_text(0, 2),
+                        r.optional_text(0, 3)};
+}
+
+std::string sync_repository::rewrite(const std::string& zoho_id, const std::string& history,
+                                     const std::optional<std::string>& comment,
+                                     const std::optional<std::string>& author) {
+    const auto& l = cfg_.legacy;
+    auto r = conn_.exec("rewriting the legacy row",
+                        "UPDATE " + l.table.quoted() + " SET " + l.history_column.quoted() +
+                            " = $2, " + l.comment_column.quoted() + " = $3, " +
+                            l.comment_author_column.quoted() + " = $4 WHERE " + key_text(cfg_) +
+                            " = $1 RETURNING " + l.history_column.quoted() + "::text",
+                        {zoho_id, history, comment, author});
+    return r.rows() == 1 ? std::string(r.text(0, 0)) : std::string();
+}
+
+void sync_repository::backup(const std::string& zoho_id, const legacy_state& s,
+                             const char* operation) {
+    conn_.exec("writing a backup row",
+               "INSERT INTO " + cfg_.backup.table.quoted() +
+                   " (zoho_id, full_name, backup_timestamp, operation_type, chat_history_backup, "
+                   "comments_backup, comments_entered_by_backup, operation_user) "
+                   "VALUES ($1, $2, now(), $3, $4, $5, $6, $7)",
+               {zoho_id, s.name, std::string(operation), s.history, s.comments,
+                s.comments_entered_by, std::string(backup_user)});
+}
+
+long long sync_repository::prune_backups(const std::string& zoho_id) {
+    const auto& b = cfg_.backup;
+    if (b.keep_last == 0 && b.max_age.count() == 0) return 0;
+    // Only the daemon's own rows: older rows are the old system's and `recover` reads them.
+    auto r = conn_.exec(
+        "pruning backup rows",
+        "DELETE FROM " + b.table.quoted() + " WHERE id IN (SELECT id FROM " + b.table.quoted() +
+            " WHERE zoho_id = $1 AND operation_user = $2 AND id NOT IN (SELECT id FROM " +
+            b.table.quoted() +
+            " WHERE zoho_id = $1 AND operation_user = $2 ORDER BY id DESC LIMIT "
+            "CASE WHEN $3::integer = 0 THEN NULL ELSE $3::integer END) "
+            "UNION ALL SELECT id FROM " + b.table.quoted() +
+            " WHERE zoho_id = $1 AND operation_user = $2 AND $4::integer > 0 "
+            "AND backup_timestamp < now() - make_interval(secs => $4::integer) "
+            "LIMIT $5::integer)",
+        {zoho_id, std::string(backup_user), std::to_string(b.keep_last),
+         std::to_string(b.max_age.count()), std::to_string(b.prune_batch)});
+    return r.affected();
+}
+
+std::vector<std::string> sync_repository::legacy_keys(const std::optional<std::string>& after,
+                                                      int limit) {
+    const auto& l = cfg_.legacy;
+    const std::string key = l.key_column.quoted();
+    std::string sql = "SELECT " + key + "::text FROM " + l.table.quoted() + " WHERE " + key +
+                      " IS NOT NULL";
+    std::vector<pg::param> params = {std::to_string(limit)};
+    if (after) {
+        sql += " AND " + key + " > $2";
+        params.push_back(*after);
+    }
+    sql += " ORDER BY " + key + " LIMIT $1::integer";
+    auto r = conn_.exec("listing legacy conversations", sql, params);
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0));
+    return out;
+}
+
+std::pair<long long, double> sync_repository::backlog() {
+    auto r = conn_.exec("measuring the backlog",
+                        "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - "
+                        "min(enqueued_at)), 0) FROM " + cfg_.ledger.schema.quoted() + ".sync_queue");
+    return {r.integer(0, 0), std::stod(std::string(r.text(0, 1)))};
+}
+
+void sync_repository::heartbeat(const std::string& instance, const std::string& started_at,
+                                const instance_counters& c) {
+    auto opt = [](const std::optional<double>& v) -> pg::param {
+        return v ? pg::param(std::to_string(*v)) : std::nullopt;
+    };
+    conn_.exec("writing the heartbeat",
+               "INSERT INTO " + cfg_.ledger.schema.quoted() +
+                   ".syncd_instances (instance, started_at, heartbeat_at, conversations, rewrites, "
+                   "drifts_healed, messages_captured, lag_p50_ms, lag_p99_ms) "
+                   "VALUES ($1, $2::timestamptz, now(), $3, $4, $5, $6, $7, $8) "
+                   "ON CONFLICT (instance) DO UPDATE SET heartbeat_at = now(), "
+                   "conversations = excluded.conversations, rewrites = excluded.rewrites, "
+                   "drifts_healed = excluded.drifts_healed, "
+                   "messages_captured = excluded.messages_captured, "
+                   "lag_p50_ms = excluded.lag_p50_ms, lag_p99_ms = excluded.lag_p99_ms",
+               {instance, started_at, std::to_string(c.conversations), std::to_string(c.rewrites),
+                std::to_string(c.drifts_healed), std::to_string(c.messages_captured),
+                opt(c.lag_p50_ms), opt(c.lag_p99_ms)});
+}
+
+void sync_repository::forget_instance(const std::string& instance) {
+    conn_.exec("removing the instance row",
+               "DELETE FROM " + cfg_.ledger.schema.quoted() + ".syncd_instances WHERE instance = $1",
+               {instance});
+}
+
+}  // namespace chatledger::daemon

@@ -1,0 +1,75 @@
+// All SQL of chatledger-syncd: the work queue, the legacy row it rewrites, backup rows,
+// LISTEN and the instance heartbeat. Ledger reads and appends reuse the migrator's repository.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "schema/pg/connection.hpp"
+
+namespace chatledger::daemon {
+
+/// One queue row claimed for processing.
+struct queue_event {
+    long long id = 0;
+    std::string kind;  ///< append, insert or update
+    std::optional<std::string> history, comments, comments_entered_by;
+    std::optional<long long> first_ledger_id;  ///< append: the first ledger row it announced
+    double age_ms = 0;  ///< since it was enqueued
+};
+
+/// The legacy row of one conversation, locked for the rest of the transaction.
+struct legacy_state {
+    std::optional<std::string> name, history, comments, comments_entered_by;
+};
+
+/// What the daemon counts, written to syncd_instances.
+struct instance_counters {
+    long long conversations = 0, rewrites = 0, drifts_healed = 0, messages_captured = 0;
+    std::optional<double> lag_p50_ms, lag_p99_ms;
+};
+
+/// The daemon's queries, through one connection.
+class sync_repository {
+public:
+    sync_repository(pg::connection& conn, const config& cfg) : conn_(conn), cfg_(cfg) {}
+
+    /// LISTEN on the ledger's wake-up channel (again after every reconnect).
+    void listen();
+    /// Marks the transaction as the daemon's own so the capture trigger skips its writes.
+    void mark_own_transaction();
+    /// Conversations with queued work, oldest first, at most `limit`.
+    std::vector<std::string> queued_conversations(int limit);
+    /// Claims this conversation's queued events that no other instance holds.
+    std::vector<queue_event> claim(const std::string& zoho_id);
+    void delete_events(const std::vector<long long>& ids);
+    /// Locks and reads the legacy row; nullopt when the conversation has no legacy row.
+    /// Throws timeout_error when a legacy writer holds the row longer than lock_timeout.
+    std::optional<legacy_state> lock_legacy_row(const std::string& zoho_id);
+    /// Rewrites the rendered columns; returns the history as the server stored it.
+    std::string rewrite(const std::string& zoho_id, const std::string& history,
+                        const std::optional<std::string>& comment,
+                        const std::optional<std::string>& author);
+    /// Writes one backup row in the seed's format.
+    void backup(const std::string& zoho_id, const legacy_state& state, const char* operation);
+    /// Deletes this daemon's old backup rows of a conversation beyond the retention limits.
+    long long prune_backups(const std::string& zoho_id);
+    /// Legacy keys after `after` in key order, for a full reconcile.
+    std::vector<std::string> legacy_keys(const std::optional<std::string>& after, int limit);
+    /// Queue depth and the oldest event's age in seconds.
+    std::pair<long long, double> backlog();
+    void heartbeat(const std::string& instance, const std::string& started_at,
+                   const instance_counters& c);
+    void forget_instance(const std::string& instance);
+
+private:
+    pg::connection& conn_;
+    const config& cfg_;
+};
+
+/// Name of the operation_user column value in backup rows the daemon writes.
+inline constexpr const char* backup_user = "chatledger-syncd";
+
+}  // namespace chatledger::daemon

@@ -1,0 +1,153 @@
+// The per-conversation sync transaction. Order matters: the conversation's advisory lock first
+// (shared with every ingester), then queued events, then the legacy row lock, so the daemon never
+// holds a dashboard row while it waits for anything else.
+#include "daemon/syncer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <limits>
+#include <unordered_map>
+
+#include "migrator/ingest.hpp"
+#include "migrator/legacy/json.hpp"
+
+namespace chatledger::daemon {
+
+namespace {
+
+legacy::field_names fields_of(const config& cfg) {
+    return {cfg.legacy.fields.author, cfg.legacy.fields.body, cfg.legacy.fields.sent_at};
+}
+
+/// True when some message of the snapshot's history or the ledger already has this body.
+///
+/// Only the body is compared: writers fill comments_entered_by with whoever is logged in,
+/// which need not be the element's author field.
+bool comment_is_known(const std::optional<std::string>& history, const std::string& comment,
+                      const std::vector<migrator::ledger_message>& ledger,
+                      const legacy::field_names& fields) {
+    for (const auto& m : ledger)
+        if (m.body == comment) return true;
+    if (!history) return false;
+    for (auto e : legacy::split_value(*history).elements)
+        if (legacy::extract_fields(e, fields).body == comment) return true;
+    return false;
+}
+
+}  // namespace
+
+syncer::syncer(pg::connection& conn, const config& cfg)
+    : conn_(conn), cfg_(cfg), repo_(conn, cfg), ledger_(conn, cfg) {}
+
+sync_outcome syncer::sync(const std::string& zoho_id) {
+    const auto fields = fields_of(cfg_);
+    sync_outcome out;
+    pg::transaction tx(conn_);
+    repo_.mark_own_transaction();
+    ledger_.lock_conversations({zoho_id});
+    auto events = repo_.claim(zoho_id);
+    out.events = static_cast<long long>(events.size());
+
+    // Every committed legacy value, even one a racing writer has already overwritten.
+    std::vector<migrator::legacy_value> values;
+    std::vector<std::pair<std::optional<std::string>, std::pair<std::string, std::optional<std::string>>>>
+        comments;
+    for (const auto& e : events) {
+        if (e.kind == "append") continue;
+        values.push_back({zoho_id, e.history});
+        if (e.comments) comments.push_back({e.history, {*e.comments, e.comments_entered_by}});
+    }
+    auto state = repo_.lock_legacy_row(zoho_id);
+    if (state) {
+        values.push_back({zoho_id, state->history});
+        if (state->comments)
+            comments.push_back({state->history, {*state->comments, state->comments_entered_by}});
+    }
+    out.captured += migrator::ingest(ledger_, values, fields, "legacy").appended;
+
+    // Rows from this id on were announced by this batch's append events: new, not lost.
+    long long first_new_id = std::numeric_limits<long long>::max();
+    for (const auto& e : events)
+        if (e.first_ledger_id) first_new_id = std::min(first_new_id, *e.first_ledger_id);
+    auto ledger = ledger_.ledger_messages({zoho_id});
+    // An older write path sets only the comment columns: that comment is a message too.
+    std::vector<migrator::new_message> comment_rows;
+    for (const auto& [history, c] : comments) {
+        if (comment_is_known(history, c.first, ledger, fields)) continue;
+        migrator::ledger_message m{0, zoho_id, std::nullopt, c.second, c.first, std::nullopt, "legacy"};
+        ledger.push_back(m);  // later comments in this batch see it
+        comment_rows.push_back({&zoho_id, c.second, c.first,
+                                std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count(),
+                                std::nullopt, "legacy"});
+    }
+    if (!comment_rows.empty()) {
+        out.captured += ledger_.append(comment_rows);
+        ledger = ledger_.ledger_messages({zoho_id});
+    }
+
+    if (state && !ledger.empty()) {
+        // Render: migrated and captured elements keep their exact text, the rest render anew.
+        std::vector<std::string> rendered;
+        std::vector<std::string_view> elements;
+        std::unordered_map<std::string, long long> want, want_old;
+        rendered.reserve(ledger.size());
+        for (const auto& m : ledger) {
+            if (m.payload && legacy::is_valid_json(*m.payload))
+                rendered.push_back(*m.payload);
+            else
+                rendered.push_back(legacy::render_element(m.author, m.body, m.sent_at_us, fields));
+            auto id = legacy::identity_of_element(rendered.back());
+            // Comment rows appended above have id 0 until re-read; they are new either way.
+            if (m.id != 0 && m.id < first_new_id) ++want_old[id];
+            ++want[std::move(id)];
+        }
+        for (const auto& r : rendered) elements.push_back(r);
+        std::unordered_map<std::string, long long> have;
+        for (auto& id : migrator::value_identities(state->history, fields)) ++have[id];
+        // Drift: the column lacks messages it should already have shown (an overwrite).
+        for (const auto& [id, n] : want_old) {
+            auto it = have.find(id);
+            const long long h = it == have.end() ? 0 : it->second;
+            if (n > h) out.missing += n - h;
+        }
+        const auto& latest = ledger.back();
+        const bool same = have == want && state->comments == latest.body &&
+                          state->comments_entered_by == latest.author;
+        if (!same) {
+            out.drift = out.missing > 0;
+            const std::string history = legacy::render_array(elements);
+            const bool backups = cfg_.backup.mode == backup_mode::every_rewrite ||
+                                 (cfg_.backup.mode == backup_mode::drift_only && out.drift);
+            if (backups) repo_.backup(zoho_id, *state, "before_update");
+            const std::string stored = repo_.rewrite(zoho_id, history, latest.body, latest.author);
+            // Read back what the server stored: a type or trigger on the legacy column that
+            // changed it would otherwise go unnoticed.
+            if (stored != history)
+                throw error("the legacy row of " + zoho_id + " did not keep the rendered history",
+                            "check for triggers or a column type that rewrites " +
+                                cfg_.legacy.history_column.name());
+            if (backups) {
+                legacy_state after{state->name, history, latest.body, latest.author};
+                repo_.backup(zoho_id, after, "after_update");
+                repo_.prune_backups(zoho_id);
+            }
+            out.rewritten = true;
+        }
+    }
+    std::vector<long long> ids;
+    for (const auto& e : events) {
+        ids.push_back(e.id);
+        out.lags_ms.push_back(e.age_ms);
+    }
+    repo_.delete_events(ids);
+    tx.commit();
+    if (out.drift)
+        spdlog::warn("healed drift in {}: the legacy column lacked {} ledger message(s)", zoho_id,
+                     out.missing);
+    return out;
+}
+
+}  // namespace chatledger::daemon

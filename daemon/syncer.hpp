@@ -1,0 +1,41 @@
+// One conversation brought in step: captured legacy values ingested into the ledger, then the
+// legacy columns re-rendered from the ledger where they differ, all in one short transaction.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/sync_repository.hpp"
+#include "migrator/ledger_repository.hpp"
+
+namespace chatledger::daemon {
+
+/// What syncing one conversation did.
+struct sync_outcome {
+    bool rewritten = false;       ///< the legacy columns were rewritten
+    bool drift = false;           ///< the legacy column lacked ledger messages (an overwrite)
+    long long missing = 0;        ///< ledger messages the legacy column lacked
+    long long captured = 0;       ///< messages appended from legacy writes
+    long long events = 0;         ///< queue events consumed
+    std::vector<double> lags_ms;  ///< enqueue-to-commit lag of each consumed event
+};
+
+/// Syncs conversations through one connection.
+class syncer {
+public:
+    syncer(pg::connection& conn, const config& cfg);
+
+    /// Ingests, renders and rewrites one conversation in its own transaction; rolls back and
+    /// rethrows on error (the queued events stay for the next attempt).
+    sync_outcome sync(const std::string& zoho_id);
+
+private:
+    pg::connection& conn_;
+    const config& cfg_;
+    sync_repository repo_;
+    migrator::ledger_repository ledger_;
+};
+
+}  // namespace chatledger::daemon
