@@ -72,12 +72,28 @@ int status_command(const command_context& ctx) {
                 << ",\"latest_schema_version\":" << f.latest_version
                 << ",\"ledger_messages_estimate\":" << f.ledger_messages
                 << ",\"legacy_rows_estimate\":" << f.legacy_rows
+                << ",\"conversations_migrated\":" << f.conversations_migrated
                 << ",\"sync_queue_depth\":" << f.queue_depth << ",\"sync_queue_oldest_age_s\":";
-        if (f.oldest_queue_age_s)
-            ctx.out << *f.oldest_queue_age_s;
-        else
-            ctx.out << "null";
-        ctx.out << "}\n";
+        auto number = [&](const std::optional<double>& v) {
+            if (v)
+                ctx.out << *v;
+            else
+                ctx.out << "null";
+        };
+        number(f.oldest_queue_age_s);
+        ctx.out << ",\"daemons\":[";
+        for (size_t i = 0; i < f.daemons.size(); ++i) {
+            const auto& d = f.daemons[i];
+            ctx.out << (i ? "," : "") << "{\"instance\":\"" << json_escape(d.instance)
+                    << "\",\"heartbeat_age_s\":" << d.heartbeat_age_s << ",\"rewrites\":" << d.rewrites
+                    << ",\"drifts_healed\":" << d.drifts_healed
+                    << ",\"messages_captured\":" << d.messages_captured << ",\"lag_p50_ms\":";
+            number(d.lag_p50_ms);
+            ctx.out << ",\"lag_p99_ms\":";
+            number(d.lag_p99_ms);
+            ctx.out << "}";
+        }
+        ctx.out << "]}\n";
         return 0;
     }
     char age[64] = "-";
@@ -90,8 +106,19 @@ int status_command(const command_context& ctx) {
             << "legacy rows           "
             << (f.legacy_rows < 0 ? std::string("table missing") : "~" + std::to_string(f.legacy_rows))
             << "\n"
+            << "conversations migrated " << f.conversations_migrated << "\n"
             << "sync queue depth      " << f.queue_depth << "\n"
             << "oldest queued event   " << age << "\n";
+    if (f.daemons.empty()) ctx.out << "syncd instances       none seen in the last minute\n";
+    for (const auto& d : f.daemons) {
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "syncd %s: heartbeat %.0f s ago, %lld rewrites, %lld drifts healed, "
+                      "%lld messages captured, lag p50 %.0f ms p99 %.0f ms\n",
+                      d.instance.c_str(), d.heartbeat_age_s, d.rewrites, d.drifts_healed,
+                      d.messages_captured, d.lag_p50_ms.value_or(0), d.lag_p99_ms.value_or(0));
+        ctx.out << line;
+    }
     return 0;
 }
 

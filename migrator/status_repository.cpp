@@ -29,6 +29,30 @@ status_figures status_repository::read() {
         f.queue_depth = r.integer(0, 1);
         if (!r.is_null(0, 2)) f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
     }
+    if (f.schema_version >= 2)
+        f.conversations_migrated =
+            conn_.exec("counting migrated conversations",
+                       "SELECT count(*) FROM " + cfg_.ledger.schema.quoted() + ".migrated_conversations")
+                .integer(0, 0);
+    if (f.schema_version >= 3) {
+        auto d = conn_.exec("reading daemon heartbeats",
+                            "SELECT instance, extract(epoch FROM now() - heartbeat_at), rewrites, "
+                            "drifts_healed, messages_captured, lag_p50_ms, lag_p99_ms FROM " +
+                                cfg_.ledger.schema.quoted() +
+                                ".syncd_instances WHERE heartbeat_at > now() - interval '1 minute' "
+                                "ORDER BY instance");
+        for (int i = 0; i < d.rows(); ++i) {
+            status_figures::daemon_row row;
+            row.instance = std::string(d.text(i, 0));
+            row.heartbeat_age_s = std::stod(std::string(d.text(i, 1)));
+            row.rewrites = d.integer(i, 2);
+            row.drifts_healed = d.integer(i, 3);
+            row.messages_captured = d.integer(i, 4);
+            if (!d.is_null(i, 5)) row.lag_p50_ms = std::stod(std::string(d.text(i, 5)));
+            if (!d.is_null(i, 6)) row.lag_p99_ms = std::stod(std::string(d.text(i, 6)));
+            f.daemons.push_back(std::move(row));
+        }
+    }
     tx.commit();
     return f;
 }

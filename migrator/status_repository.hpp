@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "schema/pg/connection.hpp"
@@ -18,6 +19,15 @@ struct status_figures {
     long long legacy_rows = 0;
     long long queue_depth = 0;
     std::optional<double> oldest_queue_age_s;  ///< nullopt when the queue is empty
+    long long conversations_migrated = 0;
+    /// One line per chatledger-syncd instance seen in the last minute.
+    struct daemon_row {
+        std::string instance;
+        double heartbeat_age_s = 0;
+        long long rewrites = 0, drifts_healed = 0, messages_captured = 0;
+        std::optional<double> lag_p50_ms, lag_p99_ms;
+    };
+    std::vector<daemon_row> daemons;
 };
 
 /// Reads status figures through one connection.

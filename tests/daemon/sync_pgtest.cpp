@@ -373,6 +373,14 @@ TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
     // Still serving with the old configuration.
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'after reload')");
     ASSERT_TRUE(converge(20s)) << log();
+    // Its heartbeat shows in `chatledger-migrate status`.
+    {
+        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo() << "\"\n";
+        std::ostringstream out, err;
+        const char* argv[] = {"chatledger-migrate", "--config", config_path_.c_str(), "status", "--json"};
+        ASSERT_EQ(migrator::run_cli(5, argv, out, err), 0) << err.str();
+        EXPECT_NE(out.str().find("\"daemons\":[{\"instance\":"), std::string::npos) << out.str();
+    }
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(5s), 0) << log();
     EXPECT_NE(log().find("stopped"), std::string::npos);
