@@ -57,11 +57,6 @@ void ledger_repository::require_schema(bool allow_missing) {
                            "run: chatledger-migrate --config FILE schema");
 }
 
-void ledger_repository::mark_migration_transaction() {
-    conn_.exec("marking the migration's transaction",
-               "SELECT set_config('chatledger.origin', 'migrate', true)");
-}
-
 std::vector<legacy_row> ledger_repository::legacy_batch(const std::optional<std::string>& after_key,
                                                         int limit) {
     const auto& l = cfg_.legacy;

@@ -47,8 +47,6 @@ public:
     /// Fails with a config_error naming `schema` when the ledger is missing or out of date.
     /// With allow_missing (for `plan`), a missing ledger reads as an empty one instead.
     void require_schema(bool allow_missing = false);
-    /// Marks the transaction's appends as the migration's: they need no render (see 0001).
-    void mark_migration_transaction();
     /// Legacy rows after `after_key` in key order (keyset pagination), at most `limit`.
     std::vector<legacy_row> legacy_batch(const std::optional<std::string>& after_key, int limit);
     /// Estimated and exact sizes of the legacy table.

@@ -97,10 +97,7 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
     if (dry_run) snapshot.emplace(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     while (true) {
         std::optional<pg::transaction> tx;
-        if (!dry_run) {
-            tx.emplace(conn);
-            repo.mark_migration_transaction();
-        }
+        if (!dry_run) tx.emplace(conn);
         auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows);
         if (rows.empty()) break;
         cursor = rows.back().zoho_id;
@@ -138,7 +135,6 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
         long long after = 0;
         while (true) {
             pg::transaction tx(conn);
-            repo.mark_migration_transaction();
             auto batch = repo.captured_writes(after, ctx.cfg.migrate.batch_rows);
             if (batch.empty()) break;
             after = batch.back().first;

@@ -18,7 +18,11 @@ case "$cmd" in
 start)
     [ -x "$bindir/initdb" ] || { echo "pg-cluster: $bindir/initdb not found HINT: run scripts/install-deps.sh" >&2; exit 1; }
     mkdir -p "$dir"
-    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$dir"
+        runuser -u postgres -- test -w "$dir" ||
+            { echo "pg-cluster: user postgres cannot reach $dir HINT: make its parent directories world-searchable (chmod o+x)" >&2; exit 1; }
+    fi
     user=$([ "$(id -u)" -eq 0 ] && echo postgres || id -un)
     as_owner "$bindir/initdb" -D "$dir/data" -U "$user" --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; echo "pg-cluster: initdb failed" >&2; exit 1; }

@@ -88,31 +88,29 @@ COMMENT ON TABLE {{ledger}}.sync_queue IS
 CREATE INDEX sync_queue_zoho_id ON {{ledger}}.sync_queue (zoho_id, id);
 ALTER TABLE {{ledger}}.sync_queue OWNER TO {{owner}};
 
--- Statement level with a transition table: a bulk append enqueues each conversation once.
-CREATE FUNCTION {{ledger}}.enqueue_appends() RETURNS trigger
+-- Only rows the legacy column cannot show yet need a render: applications' appends and
+-- messages recovered from backups. Migrated rows are already in the column, captured legacy rows
+-- came from it (their capture events are queued), and the daemon renders its own appends in the
+-- same transaction. A row trigger with a WHEN clause costs a bulk migration nothing per row,
+-- where a statement trigger's transition table would collect every inserted row.
+CREATE FUNCTION {{ledger}}.enqueue_append() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $chatledger$
 BEGIN
-    -- The daemon renders its own appends in the same transaction, and `migrate run` copies what
-    -- the legacy column already shows (captured writes keep their own queue rows): a queue row
-    -- would only echo.
-    IF current_setting('chatledger.origin', true) IN ('syncd', 'migrate') THEN
-        RETURN NULL;
-    END IF;
     -- first_ledger_id tells the daemon which rows are new, not lost from the legacy column.
     INSERT INTO {{ledger}}.sync_queue (zoho_id, kind, first_ledger_id)
-    SELECT zoho_id, 'append', min(id) FROM appended GROUP BY zoho_id;
+    VALUES (NEW.zoho_id, 'append', NEW.id);
     -- A wake-up hint only; the queue row above is what carries the work.
     PERFORM pg_notify({{channel_literal}}, '');
     RETURN NULL;
 END
 $chatledger$;
-ALTER FUNCTION {{ledger}}.enqueue_appends() OWNER TO {{owner}};
-REVOKE ALL ON FUNCTION {{ledger}}.enqueue_appends() FROM PUBLIC;
+ALTER FUNCTION {{ledger}}.enqueue_append() OWNER TO {{owner}};
+REVOKE ALL ON FUNCTION {{ledger}}.enqueue_append() FROM PUBLIC;
 REVOKE ALL ON FUNCTION {{ledger}}.refuse_change() FROM PUBLIC;
 CREATE TRIGGER chat_messages_enqueue
     AFTER INSERT ON {{ledger}}.chat_messages
-    REFERENCING NEW TABLE AS appended
-    FOR EACH STATEMENT EXECUTE FUNCTION {{ledger}}.enqueue_appends();
+    FOR EACH ROW WHEN (NEW.source IN ('app', 'backup'))
+    EXECUTE FUNCTION {{ledger}}.enqueue_append();
 ALTER TABLE {{ledger}}.chat_messages ENABLE ALWAYS TRIGGER chat_messages_enqueue;
 
 -- Privileges: writers append with a plain INSERT and cannot forge the source or the clock.

@@ -225,11 +225,18 @@ TEST_F(schema_pgtest, a_plain_insert_by_the_writer_fills_every_default) {
               "42501");
 }
 
-TEST_F(schema_pgtest, a_bulk_insert_queues_each_conversation_once) {
+TEST_F(schema_pgtest, only_rows_the_legacy_column_cannot_show_yet_are_queued) {
     apply_schema(*conn_, cfg_, false);
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) "
                 "SELECT 'z' || (i % 3), 'm' || i FROM generate_series(1, 30) i");
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 3);
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body, source) VALUES "
+                "('b', 'x', 'backup'), ('m', 'y', 'migration'), ('l', 'z', 'legacy'), "
+                "('u', 'w', 'unparseable')");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 31);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id IN ('m', 'l', 'u')"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue q JOIN chatledger.chat_messages m "
+                    "ON m.id = q.first_ledger_id AND m.zoho_id = q.zoho_id"),
+              31);
 }
 
 TEST_F(schema_pgtest, every_committed_legacy_write_is_captured_once) {

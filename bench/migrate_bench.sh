@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Migration speed: chatledger-migrate run against two baselines measured in the same run on the
+# same data: a plain COPY of the flattened rows into an identical empty table, and the
+# one-statement SQL migration. Prints the ratios and peak RSS. Usage:
+#   bench/migrate_bench.sh [CONVERSATIONS] [MESSAGES_PER_CONVERSATION]   (default 100000 20)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+conversations=${1:-100000}
+per=${2:-20}
+work=$(mktemp -d /tmp/chatledger-bench.XXXXXX)
+chmod 755 "$work"  # the server runs as postgres and keeps its socket and data below it
+build=${CHATLEDGER_BENCH_BUILD:-$root/build-bench}
+
+"$root/scripts/install-deps.sh" >/dev/null
+command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCHATLEDGER_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" -j "$(nproc)" >/dev/null
+migrate=$build/migrator/chatledger-migrate
+
+cleanup() { "$root/scripts/pg-cluster.sh" stop "$work/pg"; rm -rf "$work"; }
+trap cleanup EXIT
+eval "$("$root/scripts/pg-cluster.sh" start "$work/pg")"
+export PGHOST PGPORT PGUSER PGDATABASE
+psql -q -c "ALTER SYSTEM SET max_wal_size = '4GB'" -c "ALTER SYSTEM SET shared_buffers = '1GB'" \
+     -c "ALTER SYSTEM SET checkpoint_timeout = '30min'"
+runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$work/pg/data" -w restart -m fast >/dev/null
+
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc; }
+
+echo "generating $conversations conversations x $per messages"
+psql -q -v ON_ERROR_STOP=1 <<SQL
+CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history text,
+                        comments text, comments_entered_by text);
+INSERT INTO live_chat (zoho_id, full_name, chat_history)
+SELECT 'Z' || lpad(i::text, 7, '0'), 'Employee ' || i,
+       '[' || string_agg(format('{"sender":"agent%s","message":"message %s of conversation %s with some ordinary chat text","timestamp":"%s"}',
+                                j % 5, j, i, to_char(timestamp '2025-01-01' + (i * 37 + j) * interval '1 minute',
+                                                     'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ',' ORDER BY j) || ']'
+FROM generate_series(1, $conversations) i, generate_series(1, $per) j
+GROUP BY i;
+VACUUM ANALYZE live_chat;
+SQL
+cfg=$work/chatledger.yaml
+printf 'database:\n  conninfo: ""\nlogging:\n  level: warn\n' >"$cfg"
+"$migrate" --config "$cfg" schema >/dev/null
+psql -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE SCHEMA bench;
+CREATE TABLE bench.copy_target (LIKE chatledger.chat_messages INCLUDING ALL);
+CREATE TABLE bench.sql_target (LIKE chatledger.chat_messages INCLUDING ALL);
+SQL
+psql -q -c "\\copy (SELECT l.zoho_id, e->>'sender', e->>'message', (e->>'timestamp')::timestamptz, e, 'migration' FROM live_chat l, json_array_elements(l.chat_history::json) WITH ORDINALITY AS t(e, n) ORDER BY l.zoho_id, n) TO '$work/flat.copy'"
+messages=$(psql -tAc "SELECT count(*) FROM live_chat l, json_array_elements(l.chat_history::json)")
+psql -q -c CHECKPOINT
+
+t0=$(now)
+psql -q -c "\\copy bench.copy_target (zoho_id, author, body, sent_at, payload, source) FROM '$work/flat.copy'"
+t1=$(now)
+copy_s=$(elapsed "$t0" "$t1")
+psql -q -c CHECKPOINT
+
+t0=$(now)
+psql -q -c "INSERT INTO bench.sql_target (zoho_id, author, body, sent_at, payload, source)
+            SELECT l.zoho_id, e->>'sender', e->>'message', (e->>'timestamp')::timestamptz, e, 'migration'
+            FROM live_chat l, json_array_elements(l.chat_history::json) WITH ORDINALITY AS t(e, n)
+            ORDER BY l.zoho_id, n"
+t1=$(now)
+sql_s=$(elapsed "$t0" "$t1")
+psql -q -c CHECKPOINT
+
+t0=$(now)
+/usr/bin/time -f "%M %U %S" -o "$work/rss" "$migrate" --config "$cfg" run >"$work/run.out"
+t1=$(now)
+run_s=$(elapsed "$t0" "$t1")
+read -r rss_kb cpu_user cpu_sys <"$work/rss"
+rss_mb=$(( rss_kb / 1024 ))
+migrated=$(psql -tAc "SELECT count(*) FROM chatledger.chat_messages")
+[ "$migrated" = "$messages" ] || { echo "run migrated $migrated of $messages messages" >&2; exit 1; }
+
+printf '\nmessages                %s in %s conversations\n' "$messages" "$conversations"
+printf 'COPY baseline           %.2f s\n' "$copy_s"
+printf 'SQL statement baseline  %.2f s\n' "$sql_s"
+printf "chatledger-migrate run  %.2f s, peak RSS %s MB, client CPU %s s user %s s sys\n" "$run_s" "$rss_mb" "$cpu_user" "$cpu_sys"
+printf 'ratio run/COPY          %.2f  (target <= 1.15)\n' "$(echo "$run_s / $copy_s" | bc -l)"
+printf 'ratio run/SQL           %.2f  (target <= 0.70)\n' "$(echo "$run_s / $sql_s" | bc -l)"
