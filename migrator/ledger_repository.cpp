@@ -2,6 +2,8 @@
 // from the validated configuration. Appends go through COPY, never row-by-row INSERTs.
 #include "migrator/ledger_repository.hpp"
 
+#include <unordered_map>
+
 #include "migrator/legacy/timestamp.hpp"
 #include "schema/apply.hpp"
 
@@ -58,12 +60,14 @@ void ledger_repository::require_schema(bool allow_missing) {
 }
 
 std::vector<legacy_row> ledger_repository::legacy_batch(const std::optional<std::string>& after_key,
-                                                        int limit) {
+                                                        int limit, bool skip_migrated,
+                                                        long long max_bytes) {
     const auto& l = cfg_.legacy;
     const std::string key = "l." + l.key_column.quoted();
-    // The cursor parameter stays untyped so the server compares it as the key column's own type
-    // and walks the key's index.
-    std::string sql = "SELECT " + key + "::text, l." + l.history_column.quoted() + "::text, ";
+    const std::string history = "l." + l.history_column.quoted() + "::text";
+    // First the keys and sizes (octet_length reads a TOASTed value's size without fetching it),
+    // then the values of a prefix that fits in max_bytes.
+    std::string sql = "SELECT " + key + "::text, coalesce(octet_length(" + history + "), 0), ";
     if (ledger_exists_) {
         sql += "m.zoho_id IS NOT NULL FROM " + l.table.quoted() + " l LEFT JOIN " +
                cfg_.ledger.schema.quoted() + ".migrated_conversations m ON m.zoho_id = " + key +
@@ -71,20 +75,40 @@ std::vector<legacy_row> ledger_repository::legacy_batch(const std::optional<std:
     } else {
         sql += "false FROM " + l.table.quoted() + " l";
     }
+    // The cursor parameter stays untyped so the server compares it as the key column's own type
+    // and walks the key's index.
     sql += " WHERE " + key + " IS NOT NULL";
-    std::vector<pg::param> params;
+    std::vector<pg::param> params = {std::to_string(limit)};
     if (after_key) {
         sql += " AND " + key + " > $2";
-        params = {std::to_string(limit), *after_key};
-    } else {
-        params = {std::to_string(limit)};
+        params.push_back(*after_key);
     }
     sql += " ORDER BY " + key + " LIMIT $1::integer";
-    auto r = conn_.exec("reading legacy rows from " + l.table.display(), sql, params);
+    auto keys = conn_.exec("reading legacy keys from " + l.table.display(), sql, params);
     std::vector<legacy_row> rows;
-    rows.reserve(r.rows());
-    for (int i = 0; i < r.rows(); ++i)
-        rows.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1), r.boolean(i, 2)});
+    long long bytes = 0;
+    for (int i = 0; i < keys.rows(); ++i) {
+        bytes += keys.integer(i, 1);
+        if (i > 0 && bytes > max_bytes) break;
+        rows.push_back({std::string(keys.text(i, 0)), std::nullopt, keys.boolean(i, 2)});
+    }
+    if (rows.empty()) return rows;
+    std::vector<std::string> wanted;
+    for (const auto& r : rows)
+        if (!skip_migrated || !r.migrated) wanted.push_back(r.zoho_id);
+    if (wanted.empty()) return rows;
+    // Values by key range, again untyped, so the key's index serves the lookup.
+    auto values = conn_.exec("reading legacy rows from " + l.table.display(),
+                             "SELECT " + key + "::text, " + history + " FROM " + l.table.quoted() +
+                                 " l WHERE " + key + " >= $1 AND " + key + " <= $2 AND " + key +
+                                 "::text = ANY($3::text[])",
+                             {rows.front().zoho_id, rows.back().zoho_id, array_literal(wanted)});
+    std::unordered_map<std::string_view, int> at;
+    for (int i = 0; i < values.rows(); ++i) at.emplace(values.text(i, 0), i);
+    for (auto& r : rows) {
+        auto it = at.find(r.zoho_id);
+        if (it != at.end()) r.history = values.optional_text(it->second, 1);
+    }
     return rows;
 }
 

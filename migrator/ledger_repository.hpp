@@ -47,8 +47,12 @@ public:
     /// Fails with a config_error naming `schema` when the ledger is missing or out of date.
     /// With allow_missing (for `plan`), a missing ledger reads as an empty one instead.
     void require_schema(bool allow_missing = false);
-    /// Legacy rows after `after_key` in key order (keyset pagination), at most `limit`.
-    std::vector<legacy_row> legacy_batch(const std::optional<std::string>& after_key, int limit);
+    /// Legacy rows after `after_key` in key order (keyset pagination): at most `limit` rows and,
+    /// beyond the first row, at most `max_bytes` of history text, so memory stays flat however
+    /// large single conversations are. With skip_migrated, rows already migrated come without
+    /// their value.
+    std::vector<legacy_row> legacy_batch(const std::optional<std::string>& after_key, int limit,
+                                         bool skip_migrated, long long max_bytes = 8 << 20);
     /// Estimated and exact sizes of the legacy table.
     long long legacy_row_count();
     /// Serializes ingestion of these conversations with every other ingester (daemon included)

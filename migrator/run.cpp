@@ -2,7 +2,12 @@
 // rule; `run` commits each batch with its checkpoint, `plan` only counts in a read-only snapshot.
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <ostream>
 
 #include "migrator/commands.hpp"
@@ -26,6 +31,16 @@ struct totals {
     long long captured_writes = 0;
     long long captured_appended = 0;
     double seconds = 0;
+
+    void merge(const totals& o) {
+        already_migrated += o.already_migrated;
+        migrated += o.migrated;
+        elements += o.elements;
+        appended += o.appended;
+        empty += o.empty;
+        unparseable += o.unparseable;
+        no_timestamp += o.no_timestamp;
+    }
 
     void add(const ingest_result& r) {
         elements += r.elements;
@@ -79,6 +94,87 @@ void write_report(const std::string& path, const char* command, const totals& t)
       << ",\"captured_appended\":" << t.captured_appended << ",\"seconds\":" << t.seconds << "}\n";
 }
 
+/// Ingests one batch; for `run` in its own transaction together with its checkpoint.
+totals migrate_batch(pg::connection& conn, ledger_repository& repo, std::vector<legacy_row> rows,
+                     const legacy::field_names& fields, bool dry_run) {
+    totals t;
+    std::optional<pg::transaction> tx;
+    if (!dry_run) tx.emplace(conn);
+    std::vector<legacy_value> values;
+    for (auto& r : rows) {
+        if (r.migrated) {
+            ++t.already_migrated;
+            continue;
+        }
+        values.push_back({r.zoho_id, std::move(r.history)});
+    }
+    auto result = ingest(repo, values, fields, "migration", dry_run);
+    t.add(result);
+    t.migrated += static_cast<long long>(values.size());
+    if (!dry_run) {
+        std::vector<std::pair<std::string, int>> counts;
+        std::vector<bool> unparseable;
+        for (const auto& v : values) {
+            auto it = result.per_conversation.find(v.zoho_id);
+            counts.push_back(
+                {v.zoho_id, it == result.per_conversation.end() ? 0 : static_cast<int>(it->second)});
+            unparseable.push_back(result.unparseable_keys.count(v.zoho_id) > 0);
+        }
+        repo.mark_migrated(counts, unparseable);
+        tx->commit();
+    }
+    return t;
+}
+
+/// Batches handed from the reader to the loading workers; bounded so memory stays flat.
+class batch_queue {
+public:
+    explicit batch_queue(size_t capacity) : capacity_(capacity) {}
+
+    /// Blocks while full; false once a worker failed.
+    bool put(std::vector<legacy_row> batch) {
+        std::unique_lock lock(mu_);
+        not_full_.wait(lock, [&] { return q_.size() < capacity_ || failure_; });
+        if (failure_) return false;
+        q_.push_back(std::move(batch));
+        not_empty_.notify_one();
+        return true;
+    }
+    /// Blocks while empty; nullopt when closed and drained, or after a failure.
+    std::optional<std::vector<legacy_row>> get() {
+        std::unique_lock lock(mu_);
+        not_empty_.wait(lock, [&] { return !q_.empty() || closed_ || failure_; });
+        if (failure_ || q_.empty()) return std::nullopt;
+        auto b = std::move(q_.front());
+        q_.pop_front();
+        not_full_.notify_one();
+        return b;
+    }
+    void close() {
+        std::lock_guard lock(mu_);
+        closed_ = true;
+        not_empty_.notify_all();
+    }
+    void fail(std::exception_ptr e) {
+        std::lock_guard lock(mu_);
+        if (!failure_) failure_ = e;
+        not_full_.notify_all();
+        not_empty_.notify_all();
+    }
+    std::exception_ptr failure() {
+        std::lock_guard lock(mu_);
+        return failure_;
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable not_full_, not_empty_;
+    std::deque<std::vector<legacy_row>> q_;
+    size_t capacity_;
+    bool closed_ = false;
+    std::exception_ptr failure_;
+};
+
 /// The shared walk of `run` and `plan`.
 totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
     ledger_repository repo(conn, ctx.cfg);
@@ -92,62 +188,79 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
     }
     progress bar(dry_run ? "planning" : "migrating", t.conversations);
     std::optional<std::string> cursor;
-    // `plan` reads one snapshot so its counts add up; `run` commits batch by batch.
-    std::optional<pg::transaction> snapshot;
-    if (dry_run) snapshot.emplace(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    while (true) {
-        std::optional<pg::transaction> tx;
-        if (!dry_run) tx.emplace(conn);
-        auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows);
-        if (rows.empty()) break;
-        cursor = rows.back().zoho_id;
-        std::vector<legacy_value> values;
-        for (auto& r : rows) {
-            if (r.migrated) {
-                ++t.already_migrated;
-                continue;
-            }
-            values.push_back({r.zoho_id, std::move(r.history)});
+
+    if (dry_run) {
+        // `plan` reads one snapshot so its counts add up.
+        pg::transaction snapshot(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        while (true) {
+            auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, true);
+            if (rows.empty()) break;
+            cursor = rows.back().zoho_id;
+            const auto n = static_cast<long long>(rows.size());
+            t.merge(migrate_batch(conn, repo, std::move(rows), fields, true));
+            bar.advance(n);
         }
-        auto result = ingest(repo, values, fields, "migration", dry_run);
-        t.add(result);
-        t.migrated += static_cast<long long>(values.size());
-        if (!dry_run) {
-            std::vector<std::pair<std::string, int>> counts;
-            std::vector<bool> unparseable;
-            for (const auto& v : values) {
-                auto it = result.per_conversation.find(v.zoho_id);
-                counts.push_back({v.zoho_id, it == result.per_conversation.end()
-                                                 ? 0
-                                                 : static_cast<int>(it->second)});
-                unparseable.push_back(result.unparseable_keys.count(v.zoho_id) > 0);
-            }
-            repo.mark_migrated(counts, unparseable);
-            tx->commit();
-        }
-        bar.advance(static_cast<long long>(rows.size()));
+        snapshot.commit();
+        bar.finish();
+        t.seconds = bar.elapsed_s();
+        return t;
     }
+
+    // `run`: this connection reads batches while `workers` connections load them, so parsing,
+    // the server's COPY work and the next read overlap and both cores are busy.
+    std::mutex mu;
+    batch_queue queue(static_cast<size_t>(ctx.cfg.migrate.workers));
+    std::vector<std::thread> workers;
+    for (int w = 0; w < ctx.cfg.migrate.workers; ++w) {
+        workers.emplace_back([&, w] {
+            try {
+                auto c = pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name +
+                                                                    " migrate run worker " +
+                                                                    std::to_string(w + 1));
+                ledger_repository r(c, ctx.cfg);
+                while (auto batch = queue.get()) {
+                    const auto n = static_cast<long long>(batch->size());
+                    auto part = migrate_batch(c, r, std::move(*batch), fields, false);
+                    std::lock_guard lock(mu);
+                    t.merge(part);
+                    bar.advance(n);
+                }
+            } catch (...) {
+                queue.fail(std::current_exception());
+            }
+        });
+    }
+    try {
+        while (true) {
+            auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, true);
+            if (rows.empty()) break;
+            cursor = rows.back().zoho_id;
+            if (!queue.put(std::move(rows))) break;
+        }
+    } catch (...) {
+        queue.fail(std::current_exception());
+    }
+    queue.close();
+    for (auto& w : workers) w.join();
+    if (auto failure = queue.failure()) std::rethrow_exception(failure);
     bar.finish();
 
-    if (!dry_run) {
-        // Legacy writes that committed while we walked are in the queue; ingesting them here
-        // makes `run` complete on its own. The daemon ingests them again later: a no-op.
-        long long after = 0;
-        while (true) {
-            pg::transaction tx(conn);
-            auto batch = repo.captured_writes(after, ctx.cfg.migrate.batch_rows);
-            if (batch.empty()) break;
-            after = batch.back().first;
-            std::vector<legacy_value> values;
-            for (auto& [id, row] : batch) values.push_back({row.zoho_id, std::move(row.history)});
-            auto result = ingest(repo, values, fields, "legacy");
-            t.captured_writes += static_cast<long long>(batch.size());
-            t.captured_appended += result.appended;
-            tx.commit();
-        }
+    // Legacy writes that committed while we walked are in the queue; ingesting them here
+    // makes `run` complete on its own. The daemon ingests them again later: a no-op.
+    long long after = 0;
+    while (true) {
+        pg::transaction tx(conn);
+        auto batch = repo.captured_writes(after, ctx.cfg.migrate.batch_rows);
+        if (batch.empty()) break;
+        after = batch.back().first;
+        std::vector<legacy_value> values;
+        for (auto& [id, row] : batch) values.push_back({row.zoho_id, std::move(row.history)});
+        auto result = ingest(repo, values, fields, "legacy");
+        t.captured_writes += static_cast<long long>(batch.size());
+        t.captured_appended += result.appended;
+        tx.commit();
     }
     t.seconds = bar.elapsed_s();
-    if (snapshot) snapshot->commit();
     return t;
 }
 

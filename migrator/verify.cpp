@@ -85,7 +85,7 @@ int verify_command(const command_context& ctx) {
         progress bar("verifying", repo.legacy_row_count());
         std::optional<std::string> cursor;
         while (true) {
-            auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows);
+            auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, false);
             if (rows.empty()) break;
             cursor = rows.back().zoho_id;
             compare(repo, rows, fields, d, ctx.out);
