@@ -187,7 +187,7 @@ bool service::serve_connection(bool& ready_sent) {
         // Poll the queue on every wake-up, notified or not: NOTIFY is only a hint.
         process_queue(s, repo);
         notify_.watchdog();
-        if (clock::now() - last_report > std::chrono::seconds(5)) {
+        if (clock::now() - last_report > std::chrono::seconds(2)) {
             notify_.status(report());
             last_report = clock::now();
         }

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ostream>
 
@@ -70,8 +71,8 @@ int status_command(const command_context& ctx) {
         ctx.out << "{\"ledger_schema\":\"" << json_escape(ctx.cfg.ledger.schema.name())
                 << "\",\"schema_version\":" << f.schema_version
                 << ",\"latest_schema_version\":" << f.latest_version
-                << ",\"ledger_messages_estimate\":" << f.ledger_messages
-                << ",\"legacy_rows_estimate\":" << f.legacy_rows
+                << ",\"ledger_messages\":" << f.ledger_messages
+                << ",\"legacy_rows\":" << f.legacy_rows
                 << ",\"conversations_migrated\":" << f.conversations_migrated
                 << ",\"sync_queue_depth\":" << f.queue_depth << ",\"sync_queue_oldest_age_s\":";
         auto number = [&](const std::optional<double>& v) {
@@ -104,9 +105,10 @@ int status_command(const command_context& ctx) {
             << "\n"
             << "ledger messages       ~" << f.ledger_messages << "\n"
             << "legacy rows           "
-            << (f.legacy_rows < 0 ? std::string("table missing") : "~" + std::to_string(f.legacy_rows))
+            << (f.legacy_rows < 0 ? std::string("table missing") : std::to_string(f.legacy_rows))
             << "\n"
-            << "conversations migrated " << f.conversations_migrated << "\n"
+            << "conversations migrated " << f.conversations_migrated << " of "
+            << std::max(f.legacy_rows, 0LL) << "\n"
             << "sync queue depth      " << f.queue_depth << "\n"
             << "oldest queued event   " << age << "\n";
     if (f.daemons.empty()) ctx.out << "syncd instances       none seen in the last minute\n";

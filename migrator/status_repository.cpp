@@ -11,21 +11,30 @@ status_figures status_repository::read() {
     pg::transaction tx(conn_, "BEGIN READ ONLY");
     f.schema_version = schema::schema_version(conn_, cfg_);
     f.latest_version = schema::latest_schema_version();
+    // Exact legacy count (the key's index makes it cheap); the ledger may be huge, so its size
+    // is the planner's estimate unless the table was never analyzed.
     auto legacy = conn_.exec("counting legacy rows",
-                             "SELECT CASE WHEN to_regclass($1) IS NULL THEN -1 ELSE "
-                             "(SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)) END",
-                             {cfg_.legacy.table.quoted()});
-    f.legacy_rows = legacy.integer(0, 0);
+                             "SELECT to_regclass($1) IS NOT NULL", {cfg_.legacy.table.quoted()});
+    if (legacy.boolean(0, 0)) {
+        f.legacy_rows = conn_.exec("counting legacy rows",
+                                   "SELECT count(*) FROM " + cfg_.legacy.table.quoted())
+                            .integer(0, 0);
+    } else {
+        f.legacy_rows = -1;
+    }
     if (f.schema_version > 0) {
         const std::string s = cfg_.ledger.schema.quoted();
         auto r = conn_.exec("reading ledger figures",
-                            "SELECT (SELECT greatest(reltuples, 0)::bigint FROM pg_class "
-                            "        WHERE oid = to_regclass($1)),"
+                            "SELECT (SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)),"
                             "       (SELECT count(*) FROM " + s + ".sync_queue),"
                             "       (SELECT extract(epoch FROM clock_timestamp() - min(enqueued_at))"
                             "        FROM " + s + ".sync_queue)",
                             {s + ".chat_messages"});
         f.ledger_messages = r.integer(0, 0);
+        if (f.ledger_messages < 0)
+            f.ledger_messages =
+                conn_.exec("counting ledger messages", "SELECT count(*) FROM " + s + ".chat_messages")
+                    .integer(0, 0);
         f.queue_depth = r.integer(0, 1);
         if (!r.is_null(0, 2)) f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The chatledger demo on a fresh Debian 12 machine: builds, starts a throwaway PostgreSQL in
-# .demo/, creates a sample legacy table and shows what is built so far. --keep leaves it running.
+# .demo/, generates a legacy table, migrates it and lets the daemon heal racing legacy writers.
+# --keep leaves the cluster running and prints the psql line to explore it.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,63 +11,127 @@ demo=$root/.demo
 build=$demo/build
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+fail() { echo "demo: $*" >&2; exit 1; }
 
 say "installing dependencies"
 "$root/scripts/install-deps.sh"
 
-say "building"
+say "building (Release) in $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCHATLEDGER_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null
 migrate=$build/migrator/chatledger-migrate
+syncd=$build/daemon/chatledger-syncd
 
 say "starting a throwaway PostgreSQL in $demo/pg"
+chmod o+x "$root" 2>/dev/null || true
+mkdir -p "$demo"
+chmod 755 "$demo"
 "$root/scripts/pg-cluster.sh" stop "$demo/pg"
 eval "$("$root/scripts/pg-cluster.sh" start "$demo/pg")"
 export PGHOST PGPORT PGUSER PGDATABASE
-if [ "$keep" -eq 0 ]; then trap '"$root/scripts/pg-cluster.sh" stop "$demo/pg"' EXIT; fi
+daemon_pid=""
+cleanup() {
+    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    [ "$keep" -eq 1 ] || "$root/scripts/pg-cluster.sh" stop "$demo/pg"
+}
+trap cleanup EXIT
 
-say "creating a sample legacy table (live_chat) with 1,000 employees"
+say "generating the legacy table: 3,000 employees, varied histories, a few corrupt values"
 psql -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history text,
                         comments text, comments_entered_by text);
 INSERT INTO live_chat
 SELECT 'Z' || lpad(i::text, 5, '0'), 'Employee ' || i,
-       (SELECT json_agg(json_build_object('sender', 'agent' || (j % 3), 'message', 'note ' || j,
-                                          'timestamp', to_char(timestamp '2026-01-01' + j * interval '1 hour',
+       CASE WHEN i % 97 = 0 THEN NULL WHEN i % 89 = 0 THEN '[]' ELSE
+       (SELECT json_agg(json_build_object('sender', 'agent' || (j % 4), 'message', 'note ' || j || ' for employee ' || i,
+                                          'timestamp', to_char(timestamp '2026-01-01' + (i + j * 7) * interval '1 hour',
                                                                'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text
-        FROM generate_series(1, 1 + i % 20) j),
-       'note ' || (1 + i % 20), 'agent' || ((1 + i % 20) % 3)
-FROM generate_series(1, 1000) i;
-UPDATE live_chat SET chat_history = '{not json' WHERE zoho_id = 'Z00007';
+        FROM generate_series(1, 1 + i % 40) j) END,
+       'note ' || (1 + i % 40) || ' for employee ' || i, 'agent' || ((1 + i % 40) % 4)
+FROM generate_series(1, 3000) i;
+UPDATE live_chat SET chat_history = '{"half": "an object, not an array"' WHERE zoho_id IN ('Z00007', 'Z00700');
+UPDATE live_chat SET chat_history = replace(chat_history, '},{', '},  {') WHERE zoho_id = 'Z00011';
+-- The old system's backups still hold messages it later lost in an overwrite.
+CREATE TABLE chat_history_backup (id serial PRIMARY KEY, zoho_id text, full_name text,
+    backup_timestamp timestamptz DEFAULT now(), operation_type text, chat_history_backup text,
+    comments_backup text, comments_entered_by_backup text, operation_user text);
+INSERT INTO chat_history_backup (zoho_id, full_name, operation_type, chat_history_backup, operation_user)
+SELECT zoho_id, full_name, 'before_update',
+       left(chat_history, -1) || ',{"sender":"agent9","message":"the comment the old system lost","timestamp":"2026-03-01T09:00:00.000Z"}]',
+       'dashboard'
+FROM live_chat WHERE zoho_id IN ('Z00042', 'Z00043', 'Z00044');
 SQL
 
 cfg=$demo/chatledger.yaml
-printf 'database:\n  conninfo: ""\n' >"$cfg"
+cat >"$cfg" <<'YAML'
+database:
+  conninfo: ""
+daemon:
+  poll_interval_ms: 200
+YAML
 
-say "chatledger-migrate schema --dry-run (first lines)"
-"$migrate" --config "$cfg" --dry-run schema | head -n 12
-
-say "chatledger-migrate schema, twice"
+say "chatledger-migrate plan (dry run, before anything exists)"
+"$migrate" --config "$cfg" plan
+say "chatledger-migrate schema"
 "$migrate" --config "$cfg" schema
-"$migrate" --config "$cfg" schema
+say "chatledger-migrate run"
+"$migrate" --config "$cfg" run
+say "chatledger-migrate verify"
+"$migrate" --config "$cfg" verify | tail -n 3
+say "chatledger-migrate recover"
+"$migrate" --config "$cfg" recover
 
 say "the ledger refuses to change a message, even for a superuser"
-psql -q -c "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('Z00001', 'ann', 'hello')"
 psql -q -c "UPDATE chatledger.chat_messages SET body = 'rewritten'" 2>&1 | sed 's/^/    /' || true
 
-say "a legacy write is captured in the sync queue"
-psql -q -c "UPDATE live_chat SET comments = 'late comment', comments_entered_by = 'bob' WHERE zoho_id = 'Z00002'"
-psql -c "SELECT id, zoho_id, kind, comments, comments_entered_by FROM chatledger.sync_queue ORDER BY id"
+say "starting chatledger-syncd"
+"$syncd" --config "$cfg" 2>"$demo/syncd.log" &
+daemon_pid=$!
+for _ in $(seq 100); do grep -q ready "$demo/syncd.log" && break; sleep 0.1; done
+grep -q ready "$demo/syncd.log" || { cat "$demo/syncd.log"; fail "the daemon did not become ready"; }
 
-say "chatledger-migrate status"
+key=Z00042
+say "conversation $key before the race (recovered message rendered by the daemon)"
+psql -tAc "SELECT json_array_length(chat_history::json) || ' messages, latest comment: ' || comments FROM live_chat WHERE zoho_id = '$key'"
+
+say "two naive legacy writers race on $key, as the old dashboard did (read, wait, write back)"
+writer() {
+    local name=$1
+    for i in $(seq 1 15); do
+        local h
+        h=$(psql -tAc "SELECT chat_history FROM live_chat WHERE zoho_id = '$key'")
+        sleep 0.0$((RANDOM % 5))
+        h="${h%]},{\"sender\":\"$name\",\"message\":\"$name says $i\",\"timestamp\":\"2026-06-01T10:00:00.000Z\"}]"
+        # psql expands :'h' only in statements it reads, not in -c.
+        psql -q -v ON_ERROR_STOP=1 -v h="$h" -v c="$name says $i" <<<"UPDATE live_chat SET chat_history = :'h', comments = :'c', comments_entered_by = '$name' WHERE zoho_id = '$key'"
+    done
+}
+writer alice & a=$!
+writer bob & b=$!
+wait $a $b
+
+for _ in $(seq 100); do
+    [ "$(psql -tAc "SELECT count(*) FROM chatledger.sync_queue")" = 0 ] && break
+    sleep 0.2
+done
+sleep 0.5
+
+say "after the race: every message both writers committed is in the ledger and in the column"
+psql -c "SELECT (SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = '$key' AND body ~ '^(alice|bob) says') AS in_ledger,
+                (SELECT count(*) FROM json_array_elements((SELECT chat_history::json FROM live_chat WHERE zoho_id = '$key')) e
+                  WHERE e->>'message' ~ '^(alice|bob) says') AS in_legacy_column,
+                30 AS committed_by_writers"
+grep -E "healed drift" "$demo/syncd.log" | tail -n 3 | sed 's/^/    /' || true
+
+say "chatledger-migrate verify and status"
+"$migrate" --config "$cfg" verify | tail -n 2
 "$migrate" --config "$cfg" status
 
-cat <<'TXT'
-
-Still to come (see the issues): plan, run, verify and recover in chatledger-migrate, and the
-chatledger-syncd daemon healing a racing legacy writer.
-TXT
+kill "$daemon_pid"
+wait "$daemon_pid" || true
+daemon_pid=""
 if [ "$keep" -eq 1 ]; then
+    echo
     echo "the cluster is still running: psql -h $PGHOST -p $PGPORT -U $PGUSER postgres"
     echo "stop it with: scripts/pg-cluster.sh stop $demo/pg"
 fi
