@@ -78,9 +78,21 @@ rss_mb=$(( rss_kb / 1024 ))
 migrated=$(psql -tAc "SELECT count(*) FROM chatledger.chat_messages")
 [ "$migrated" = "$messages" ] || { echo "run migrated $migrated of $messages messages" >&2; exit 1; }
 
+# Memory on one huge conversation: 100,000 messages in a single legacy value.
+psql -q -v ON_ERROR_STOP=1 <<'SQL'
+INSERT INTO live_chat (zoho_id, full_name, chat_history)
+SELECT 'ZBIG', 'Big talker', '[' || string_agg(format('{"sender":"agent%s","message":"message %s of the one huge conversation","timestamp":"2025-06-01T00:00:00.000Z"}', j % 5, j), ',' ORDER BY j) || ']'
+FROM generate_series(1, 100000) j;
+SQL
+/usr/bin/time -f "%M" -o "$work/rss_big" "$migrate" --config "$cfg" run >/dev/null
+big_rss_mb=$(( $(cat "$work/rss_big") / 1024 ))
+big=$(psql -tAc "SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'ZBIG'")
+[ "$big" = 100000 ] || { echo "the huge conversation migrated $big of 100000 messages" >&2; exit 1; }
+
 printf '\nmessages                %s in %s conversations\n' "$messages" "$conversations"
 printf 'COPY baseline           %.2f s\n' "$copy_s"
 printf 'SQL statement baseline  %.2f s\n' "$sql_s"
 printf "chatledger-migrate run  %.2f s, peak RSS %s MB, client CPU %s s user %s s sys\n" "$run_s" "$rss_mb" "$cpu_user" "$cpu_sys"
+printf 'one 100,000-message conversation: peak RSS %s MB (target < 200)\n' "$big_rss_mb"
 printf 'ratio run/COPY          %.2f  (target <= 1.15)\n' "$(echo "$run_s / $copy_s" | bc -l)"
 printf 'ratio run/SQL           %.2f  (target <= 0.70)\n' "$(echo "$run_s / $sql_s" | bc -l)"
