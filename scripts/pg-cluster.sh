@@ -28,7 +28,7 @@ start)
         || { cat "$dir/initdb.log" >&2; echo "pg-cluster: initdb failed" >&2; exit 1; }
     port=${PGTEST_PORT:-$((20000 + RANDOM % 20000))}
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-        -o "-k $dir -p $port -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null \
+        -o "-k $dir -p $port -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200" >/dev/null \
         || { cat "$dir/server.log" >&2; echo "pg-cluster: server did not start" >&2; exit 1; }
     echo "export PGHOST=$dir PGPORT=$port PGUSER=$user PGDATABASE=postgres"
     ;;

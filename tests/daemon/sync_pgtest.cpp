@@ -19,6 +19,7 @@
 #include "migrator/cli.hpp"
 #include "migrator/legacy/json.hpp"
 #include "migrator/legacy/message.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
@@ -26,48 +27,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// A chatledger-syncd child process with its stderr in a file.
-class daemon_process {
+/// chatledger-syncd as a child process logging to `log`.
+class daemon_process : public testing::child_process {
 public:
-    daemon_process(const std::string& config, const std::string& log, std::vector<std::string> extra = {}) {
-        pid_ = fork();
-        if (pid_ == 0) {
-            int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            dup2(fd, 2);
-            dup2(fd, 1);
-            std::vector<std::string> args = {"chatledger-syncd", "--config", config, "--log-level", "debug"};
-            args.insert(args.end(), extra.begin(), extra.end());
-            std::vector<char*> argv;
-            for (auto& a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            execv(CHATLEDGER_SYNCD_BIN, argv.data());
-            _exit(127);
-        }
-    }
-    ~daemon_process() {
-        if (pid_ > 0) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-    void signal(int sig) { kill(pid_, sig); }
-    /// Waits up to `limit` for the process to exit; returns its exit status or -1.
-    int wait_exit(std::chrono::milliseconds limit) {
-        auto until = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < until) {
-            int status = 0;
-            if (waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(20ms);
-        }
-        return -1;
-    }
-    bool running() { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+    daemon_process(const std::string& config, const std::string& log,
+                   std::vector<std::string> extra = {})
+        : child_process(CHATLEDGER_SYNCD_BIN, args(config, std::move(extra)), log) {}
 
 private:
-    pid_t pid_ = -1;
+    static std::vector<std::string> args(const std::string& config, std::vector<std::string> extra) {
+        std::vector<std::string> a = {"--config", config, "--log-level", "debug"};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return a;
+    }
 };
 
 class sync_pgtest : public testing::pg_test {
@@ -137,10 +109,7 @@ protected:
         }
         return false;
     }
-    std::string log() {
-        std::ifstream f(log_path_);
-        return std::string((std::istreambuf_iterator<char>(f)), {});
-    }
+    std::string log() { return testing::read_file(log_path_); }
 
     std::optional<pg::connection> conn_;
     config cfg_;

@@ -15,6 +15,7 @@
 
 #include "migrator/cli.hpp"
 #include "schema/apply.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
@@ -210,21 +211,10 @@ TEST_F(run_pgtest, kill_9_at_random_points_then_run_again_gives_the_exact_result
     std::mt19937 rng(12345);
     int kills = 0;
     for (int attempt = 0; attempt < 6; ++attempt) {
-        pid_t pid = fork();
-        ASSERT_GE(pid, 0);
-        if (pid == 0) {
-            int devnull = open("/dev/null", O_WRONLY);
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-            execl(migrate_binary().c_str(), "chatledger-migrate", "--config", config_path_.c_str(),
-                  "run", static_cast<char*>(nullptr));
-            _exit(127);
-        }
+        testing::child_process run(migrate_binary(), {"--config", config_path_, "run"}, "/dev/null");
         std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 250));
-        kill(pid, SIGKILL);
-        int status = 0;
-        waitpid(pid, &status, 0);
-        if (WIFSIGNALED(status)) ++kills;
+        run.signal(SIGKILL);
+        if (run.wait_exit(std::chrono::seconds(10)) == 128 + SIGKILL) ++kills;
     }
     EXPECT_GT(kills, 0);
     ASSERT_EQ(migrate("run"), 0) << err_.str();

@@ -1,0 +1,82 @@
+// chatledger-syncd across a database restart (pg_ctl restart -m immediate): it reconnects with
+// backoff, LISTENs again, catches up, and loses nothing. Runs alone: it restarts the server.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "migrator/cli.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/pg_fixture.hpp"
+
+namespace chatledger::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Restarts the throwaway cluster of scripts/pg-cluster.sh (data in $PGHOST/data).
+int restart_server() {
+    const std::string data = std::string(std::getenv("PGHOST")) + "/data";
+    std::string cmd = "/usr/lib/postgresql/15/bin/pg_ctl -D " + data + " -m immediate -w restart >/dev/null 2>&1";
+    if (getuid() == 0) cmd = "runuser -u postgres -- " + cmd;
+    return std::system(cmd.c_str());
+}
+
+class restart_pgtest : public testing::pg_test {};
+
+TEST_F(restart_pgtest, the_daemon_survives_a_database_restart) {
+    const std::string data = std::string(std::getenv("PGHOST")) + "/data";
+    if (!std::filesystem::exists(data + "/postmaster.pid"))
+        GTEST_FAIL() << "no cluster data directory at " << data << " (run through scripts/test.sh)";
+    auto conn = connect();
+    create_legacy_table(conn);
+    sql(conn, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('a', '[\"m1\"]')");
+    const auto base = std::filesystem::temp_directory_path() / dbname_;
+    const std::string config = base.string() + ".yaml", log = base.string() + ".log";
+    std::ofstream(config) << "database:\n  conninfo: \"" << conninfo()
+                          << "\"\ndaemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
+                             "  reconnect_max_ms: 1000\n";
+    for (const char* command : {"schema", "run"}) {
+        std::ostringstream out, err;
+        const char* argv[] = {"chatledger-migrate", "--config", config.c_str(), command};
+        ASSERT_EQ(migrator::run_cli(4, argv, out, err), 0) << err.str();
+    }
+    testing::child_process daemon(CHATLEDGER_SYNCD_BIN, {"--config", config}, log);
+    auto read_log = [&] { return testing::read_file(log); };
+    auto wait_for = [&](auto pred, std::chrono::seconds limit) {
+        auto until = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < until) {
+            if (pred()) return true;
+            std::this_thread::sleep_for(100ms);
+        }
+        return false;
+    };
+    ASSERT_TRUE(wait_for([&] { return read_log().find("ready") != std::string::npos; }, 20s)) << read_log();
+    ASSERT_EQ(restart_server(), 0);
+    // Appended right after the restart, while the daemon is still reconnecting.
+    auto after = connect();
+    sql(after, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', 'after restart')");
+    EXPECT_TRUE(wait_for(
+        [&] {
+            return sql(after, "SELECT chat_history FROM live_chat WHERE zoho_id = 'a'").text(0, 0).find("after restart") !=
+                   std::string_view::npos;
+        },
+        30s))
+        << read_log();
+    EXPECT_NE(read_log().find("reconnected and caught up"), std::string::npos) << read_log();
+    daemon.signal(SIGTERM);
+    EXPECT_EQ(daemon.wait_exit(5s), 0) << read_log();
+    std::filesystem::remove(config);
+    std::filesystem::remove(log);
+}
+
+}  // namespace
+}  // namespace chatledger::daemon
