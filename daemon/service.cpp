@@ -122,13 +122,15 @@ bool service::wait_backoff(std::chrono::milliseconds delay) {
     return false;
 }
 
-void service::process_queue(syncer& s, sync_repository& repo) {
+long long service::process_queue(syncer& s, sync_repository& repo) {
+    long long synced = 0;
     while (!stop_ && !reconnect_) {
         auto conversations = repo.queued_conversations(cfg_.daemon.batch_conversations);
-        if (conversations.empty()) return;
+        if (conversations.empty()) return synced;
         for (const auto& z : conversations) {
             try {
                 metrics_->record(s.sync(z));
+                ++synced;
             } catch (const pg::timeout_error& e) {
                 // A legacy writer holds the row: leave the events queued and come back later.
                 spdlog::debug("{}: {}", z, e.line());
@@ -136,10 +138,11 @@ void service::process_queue(syncer& s, sync_repository& repo) {
             // Between two transactions: the place to notice SIGTERM and SIGHUP.
             pollfd pfd{signals_.fd(), POLLIN, 0};
             if (poll(&pfd, 1, 0) > 0) handle_signal(signals_.read());
-            if (stop_ || reconnect_) return;
+            if (stop_ || reconnect_) return synced;
         }
         notify_.watchdog();
     }
+    return synced;
 }
 
 bool service::serve_connection(bool& ready_sent) {
@@ -171,8 +174,13 @@ bool service::serve_connection(bool& ready_sent) {
         spdlog::info("reconnected and caught up");
     }
     auto last_report = clock::now();
+    auto last_busy = clock::now();
     while (!stop_ && !reconnect_) {
         auto timeout = cfg_.daemon.poll_interval;
+        // Right after work, poll briefly: writers skip NOTIFY while the queue looked busy, and
+        // one of them may have committed just after our last look.
+        if (clock::now() - last_busy < std::chrono::seconds(1))
+            timeout = std::min(timeout, std::chrono::milliseconds(10));
         if (auto wd = notify_.watchdog_interval())
             timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(*wd));
         pollfd fds[2] = {{PQsocket(conn.native()), POLLIN, 0}, {signals_.fd(), POLLIN, 0}};
@@ -185,7 +193,7 @@ bool service::serve_connection(bool& ready_sent) {
             while (PGnotify* n = PQnotifies(conn.native())) PQfreemem(n);
         }
         // Poll the queue on every wake-up, notified or not: NOTIFY is only a hint.
-        process_queue(s, repo);
+        if (process_queue(s, repo) > 0) last_busy = clock::now();
         notify_.watchdog();
         if (clock::now() - last_report > std::chrono::seconds(2)) {
             notify_.status(report());

@@ -29,7 +29,8 @@ public:
 
 private:
     bool serve_connection(bool& ready_sent);
-    void process_queue(syncer& s, sync_repository& repo);
+    /// Syncs queued conversations until the queue is empty; returns how many it synced.
+    long long process_queue(syncer& s, sync_repository& repo);
     void handle_signal(signal_event ev);
     void reload();
     bool wait_backoff(std::chrono::milliseconds delay);

@@ -43,6 +43,7 @@ syncer::syncer(pg::connection& conn, const config& cfg)
 sync_outcome syncer::sync(const std::string& zoho_id) {
     const auto fields = fields_of(cfg_);
     sync_outcome out;
+    const auto started = std::chrono::steady_clock::now();
     pg::transaction tx(conn_);
     repo_.mark_own_transaction();
     ledger_.lock_conversations({zoho_id});
@@ -138,12 +139,13 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
         }
     }
     std::vector<long long> ids;
-    for (const auto& e : events) {
-        ids.push_back(e.id);
-        out.lags_ms.push_back(e.age_ms);
-    }
+    for (const auto& e : events) ids.push_back(e.id);
     repo_.delete_events(ids);
     tx.commit();
+    // Lag: from the event's enqueue to this commit, when the legacy column shows it.
+    const double took_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    for (const auto& e : events) out.lags_ms.push_back(e.age_ms + took_ms);
     if (out.drift)
         spdlog::warn("healed drift in {}: the legacy column lacked {} ledger message(s)", zoho_id,
                      out.missing);

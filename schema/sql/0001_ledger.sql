@@ -88,6 +88,25 @@ COMMENT ON TABLE {{ledger}}.sync_queue IS
 CREATE INDEX sync_queue_zoho_id ON {{ledger}}.sync_queue (zoho_id, id);
 ALTER TABLE {{ledger}}.sync_queue OWNER TO {{owner}};
 
+-- The wake-up hint. NOTIFY serializes every notifying commit on one global lock, so a session
+-- sends at most one per 10 ms; a daemon that worked in the last second polls every 10 ms anyway,
+-- so a skipped hint delays an event by at most that, and an idle daemon's first event always
+-- notifies. The queue row, not the hint, is what carries the work.
+CREATE FUNCTION {{ledger}}.wake() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $chatledger$
+DECLARE
+    last text := current_setting('chatledger.woke_at', true);
+    now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+BEGIN
+    IF last IS NULL OR last = '' OR now_ms - last::bigint >= 10 THEN
+        PERFORM pg_notify({{channel_literal}}, '');
+        PERFORM set_config('chatledger.woke_at', now_ms::text, false);
+    END IF;
+END
+$chatledger$;
+ALTER FUNCTION {{ledger}}.wake() OWNER TO {{owner}};
+REVOKE ALL ON FUNCTION {{ledger}}.wake() FROM PUBLIC;
+
 -- Only rows the legacy column cannot show yet need a render: applications' appends and
 -- messages recovered from backups. Migrated rows are already in the column, captured legacy rows
 -- came from it (their capture events are queued), and the daemon renders its own appends in the
@@ -99,8 +118,7 @@ BEGIN
     -- first_ledger_id tells the daemon which rows are new, not lost from the legacy column.
     INSERT INTO {{ledger}}.sync_queue (zoho_id, kind, first_ledger_id)
     VALUES (NEW.zoho_id, 'append', NEW.id);
-    -- A wake-up hint only; the queue row above is what carries the work.
-    PERFORM pg_notify({{channel_literal}}, '');
+    PERFORM {{ledger}}.wake();
     RETURN NULL;
 END
 $chatledger$;

@@ -33,7 +33,7 @@ BEGIN
     INSERT INTO {{ledger}}.sync_queue (zoho_id, kind, history, comments, comments_entered_by)
     VALUES (NEW.{{key}}::text, lower(TG_OP), NEW.{{history}}::text, NEW.{{comment}}::text,
             NEW.{{comment_author}}::text);
-    PERFORM pg_notify({{channel_literal}}, '');
+    PERFORM {{ledger}}.wake();
     RETURN NULL;
 END
 $chatledger$;

@@ -279,3 +279,38 @@ TEST_F(schema_pgtest, a_legacy_writer_without_ledger_privileges_is_captured) {
 
 }  // namespace
 }  // namespace chatledger::schema
+
+namespace chatledger::schema {
+namespace {
+
+TEST_F(schema_pgtest, an_append_and_a_legacy_write_wake_a_listener) {
+    apply_schema(*conn_, cfg_, false);
+    auto listener = connect();
+    sql(listener, "LISTEN chatledger");
+    auto count_notifies = [&] {
+        int n = 0;
+        for (int i = 0; i < 50 && n == 0; ++i) {
+            PQconsumeInput(listener.native());
+            while (PGnotify* note = PQnotifies(listener.native())) {
+                EXPECT_STREQ(note->relname, "chatledger");
+                ++n;
+                PQfreemem(note);
+            }
+            if (n == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return n;
+    };
+    {
+        auto writer = connect();
+        sql(writer, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('n', 'x')");
+    }
+    EXPECT_GE(count_notifies(), 1);
+    {
+        auto writer = connect();
+        sql(writer, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('n', '[1]')");
+    }
+    EXPECT_GE(count_notifies(), 1);
+}
+
+}  // namespace
+}  // namespace chatledger::schema
