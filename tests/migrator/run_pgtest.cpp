@@ -290,3 +290,37 @@ TEST_F(run_pgtest, recover_appends_the_largest_count_of_any_snapshot_once) {
 
 }  // namespace
 }  // namespace chatledger::migrator
+
+namespace chatledger::migrator {
+namespace {
+
+TEST_F(run_pgtest, losing_the_database_mid_run_exits_3_and_the_next_run_resumes) {
+    sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) "
+                "SELECT 't' || lpad(i::text, 5, '0'), "
+                "       (SELECT json_agg(json_build_object('message', i || '-' || j))::text "
+                "        FROM generate_series(1, 5) j) "
+                "FROM generate_series(1, 4000) i");
+    write_config(10);
+    ASSERT_EQ(migrate("schema"), 0);
+    const std::string log = config_path_ + ".log";
+    int rc = -1;
+    for (int attempt = 0; attempt < 5 && rc != 3; ++attempt) {
+        testing::child_process run(migrate_binary(), {"--config", config_path_, "run"}, log);
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        // What a failover or an administrator's pg_terminate_backend looks like to the migrator.
+        sql(*conn_, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name LIKE 'chatledger migrate run%' AND datname = current_database()");
+        rc = run.wait_exit(std::chrono::seconds(30));
+    }
+    ASSERT_EQ(rc, 3) << testing::read_file(log);
+    const std::string err = testing::read_file(log);
+    EXPECT_NE(err.find("chatledger-migrate: "), std::string::npos) << err;
+    EXPECT_NE(err.find("HINT:"), std::string::npos) << err;
+    ASSERT_EQ(migrate("run"), 0) << err_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 20000);
+    EXPECT_EQ(migrate("verify"), 0) << out_.str();
+    std::filesystem::remove(log);
+}
+
+}  // namespace
+}  // namespace chatledger::migrator
