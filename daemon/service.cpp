@@ -61,6 +61,13 @@ std::string now_iso() {
     return buf;
 }
 
+/// The daemon's queries need the newest schema steps; say how to get them.
+void require_current_schema(pg::connection& conn, const config& cfg) {
+    if (schema::schema_version(conn, cfg) < schema::latest_schema_version())
+        throw config_error("the ledger schema " + cfg.ledger.schema.name() + " is missing or out of date",
+                           "run: chatledger-migrate --config FILE schema");
+}
+
 }  // namespace
 
 service::service(std::string config_path, config cfg, signal_source& signals, notifier& notify)
@@ -147,9 +154,7 @@ long long service::process_queue(syncer& s, sync_repository& repo) {
 
 bool service::serve_connection(bool& ready_sent) {
     auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd");
-    if (schema::schema_version(conn, cfg_) < schema::latest_schema_version())
-        throw config_error("the ledger schema " + cfg_.ledger.schema.name() + " is missing or out of date",
-                           "run: chatledger-migrate --config FILE schema");
+    require_current_schema(conn, cfg_);
     sync_repository repo(conn, cfg_);
     syncer s(conn, cfg_);
     // LISTEN before catching up: an event committed in between still wakes us.
@@ -236,9 +241,7 @@ int service::run() {
 
 int service::run_once() {
     auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd once");
-    if (schema::schema_version(conn, cfg_) < schema::latest_schema_version())
-        throw config_error("the ledger schema " + cfg_.ledger.schema.name() + " is missing or out of date",
-                           "run: chatledger-migrate --config FILE schema");
+    require_current_schema(conn, cfg_);
     sync_repository repo(conn, cfg_);
     syncer s(conn, cfg_);
     std::optional<std::string> after;

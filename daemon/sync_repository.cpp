@@ -49,12 +49,11 @@ std::vector<queue_event> sync_repository::claim(const std::string& zoho_id) {
 
 void sync_repository::delete_events(const std::vector<long long>& ids) {
     if (ids.empty()) return;
-    std::string list = "{";
-    for (size_t i = 0; i < ids.size(); ++i) list += (i ? "," : "") + std::to_string(ids[i]);
-    list += "}";
+    std::vector<std::string> list;
+    for (long long id : ids) list.push_back(std::to_string(id));
     conn_.exec("deleting processed events",
                "DELETE FROM " + cfg_.ledger.schema.quoted() + ".sync_queue WHERE id = ANY($1::bigint[])",
-               {list});
+               {pg::array_literal(list)});
 }
 
 std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& zoho_id) {

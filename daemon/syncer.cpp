@@ -16,10 +16,6 @@ namespace chatledger::daemon {
 
 namespace {
 
-legacy::field_names fields_of(const config& cfg) {
-    return {cfg.legacy.fields.author, cfg.legacy.fields.body, cfg.legacy.fields.sent_at};
-}
-
 /// True when some message of the snapshot's history or the ledger already has this body.
 ///
 /// Only the body is compared: writers fill comments_entered_by with whoever is logged in,
@@ -41,7 +37,7 @@ syncer::syncer(pg::connection& conn, const config& cfg)
     : conn_(conn), cfg_(cfg), repo_(conn, cfg), ledger_(conn, cfg) {}
 
 sync_outcome syncer::sync(const std::string& zoho_id) {
-    const auto fields = fields_of(cfg_);
+    const auto fields = migrator::field_names_of(cfg_);
     sync_outcome out;
     const auto started = std::chrono::steady_clock::now();
     pg::transaction tx(conn_);

@@ -19,6 +19,10 @@ std::string unparseable_element(const std::string& raw, const legacy::field_name
 
 }  // namespace
 
+legacy::field_names field_names_of(const config& cfg) {
+    return {cfg.legacy.fields.author, cfg.legacy.fields.body, cfg.legacy.fields.sent_at};
+}
+
 std::vector<std::string> value_identities(const std::optional<std::string>& text,
                                           const legacy::field_names& fields) {
     std::vector<std::string> ids;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "migrator/ledger_repository.hpp"
 #include "migrator/legacy/message.hpp"
 
@@ -30,6 +31,9 @@ struct ingest_result {
     std::map<std::string, long long> per_conversation;  ///< appended rows by zoho_id
     std::set<std::string> unparseable_keys;             ///< conversations with such a value
 };
+
+/// The configured keys of a message object (legacy.fields).
+legacy::field_names field_names_of(const config& cfg);
 
 /// Identities of a legacy value's messages in array order: canonical elements, or for a value
 /// that is not a JSON array the identity of the one `unparseable` row it becomes.

@@ -9,25 +9,6 @@
 
 namespace chatledger::migrator {
 
-namespace {
-
-/// A text[] literal for binding a list of keys as one parameter.
-std::string array_literal(const std::vector<std::string>& keys) {
-    std::string out = "{";
-    for (size_t i = 0; i < keys.size(); ++i) {
-        if (i) out += ',';
-        out += '"';
-        for (char c : keys[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    out += '}';
-    return out;
-}
-
-}  // namespace
 
 void copy_field(std::string& out, std::optional<std::string_view> value) {
     if (!value) {
@@ -102,7 +83,7 @@ std::vector<legacy_row> ledger_repository::legacy_batch(const std::optional<std:
                              "SELECT " + key + "::text, " + history + " FROM " + l.table.quoted() +
                                  " l WHERE " + key + " >= $1 AND " + key + " <= $2 AND " + key +
                                  "::text = ANY($3::text[])",
-                             {rows.front().zoho_id, rows.back().zoho_id, array_literal(wanted)});
+                             {rows.front().zoho_id, rows.back().zoho_id, pg::array_literal(wanted)});
     std::unordered_map<std::string_view, int> at;
     for (int i = 0; i < values.rows(); ++i) at.emplace(values.text(i, 0), i);
     for (auto& r : rows) {
@@ -122,7 +103,7 @@ long long ledger_repository::legacy_row_count() {
 void ledger_repository::lock_conversations(const std::vector<std::string>& keys) {
     conn_.exec("locking conversations",
                "SELECT " + cfg_.ledger.schema.quoted() + ".lock_conversations($1::text[])",
-               {array_literal(keys)});
+               {pg::array_literal(keys)});
 }
 
 std::vector<ledger_message> ledger_repository::ledger_messages(const std::vector<std::string>& keys) {
@@ -133,7 +114,7 @@ std::vector<ledger_message> ledger_repository::ledger_messages(const std::vector
         "(extract(epoch FROM sent_at) * 1000000)::bigint, source, id FROM " +
             cfg_.ledger.schema.quoted() +
             ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id",
-        {array_literal(keys)});
+        {pg::array_literal(keys)});
     std::vector<ledger_message> out;
     out.reserve(r.rows());
     for (int i = 0; i < r.rows(); ++i) {
@@ -183,7 +164,7 @@ long long ledger_repository::append(const std::vector<new_message>& messages) {
 void ledger_repository::mark_migrated(const std::vector<std::pair<std::string, int>>& counts,
                                       const std::vector<bool>& unparseable) {
     if (counts.empty()) return;
-    std::vector<std::string> keys, numbers, flags;
+    std::vector<std::string> keys, numbers, flags;  // bound as three parallel arrays
     for (size_t i = 0; i < counts.size(); ++i) {
         keys.push_back(counts[i].first);
         numbers.push_back(std::to_string(counts[i].second));
@@ -194,7 +175,7 @@ void ledger_repository::mark_migrated(const std::vector<std::pair<std::string, i
                    ".migrated_conversations (zoho_id, messages, unparseable) "
                    "SELECT * FROM unnest($1::text[], $2::integer[], $3::boolean[]) "
                    "ON CONFLICT (zoho_id) DO NOTHING",
-               {array_literal(keys), array_literal(numbers), array_literal(flags)});
+               {pg::array_literal(keys), pg::array_literal(numbers), pg::array_literal(flags)});
 }
 
 long long ledger_repository::migrated_count() {
@@ -268,7 +249,7 @@ std::vector<legacy_row> ledger_repository::legacy_rows(const std::vector<std::st
                         "SELECT " + l.key_column.quoted() + "::text, " +
                             l.history_column.quoted() + "::text FROM " + l.table.quoted() +
                             " WHERE " + l.key_column.quoted() + "::text = ANY($1::text[])",
-                        {array_literal(keys)});
+                        {pg::array_literal(keys)});
     std::vector<legacy_row> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1), false});

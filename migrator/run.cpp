@@ -51,14 +51,6 @@ struct totals {
     }
 };
 
-legacy::field_names fields_of(const config& cfg) {
-    legacy::field_names f;
-    f.author = cfg.legacy.fields.author;
-    f.body = cfg.legacy.fields.body;
-    f.sent_at = cfg.legacy.fields.sent_at;
-    return f;
-}
-
 void print_table(std::ostream& out, const char* title, const totals& t, bool dry_run) {
     auto row = [&](const char* label, long long v) {
         out << "  " << label << std::string(34 - std::string(label).size(), ' ') << v << "\n";
@@ -178,7 +170,7 @@ private:
 /// The shared walk of `run` and `plan`.
 totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
     ledger_repository repo(conn, ctx.cfg);
-    const auto fields = fields_of(ctx.cfg);
+    const auto fields = field_names_of(ctx.cfg);
     totals t;
     {
         pg::transaction tx(conn, "BEGIN READ ONLY");

@@ -63,10 +63,7 @@ int verify_command(const command_context& ctx) {
     auto conn = pg::connection::open(ctx.cfg.database,
                                      ctx.cfg.database.application_name + " migrate verify");
     ledger_repository repo(conn, ctx.cfg);
-    legacy::field_names fields;
-    fields.author = ctx.cfg.legacy.fields.author;
-    fields.body = ctx.cfg.legacy.fields.body;
-    fields.sent_at = ctx.cfg.legacy.fields.sent_at;
+    const auto fields = field_names_of(ctx.cfg);
 
     // One snapshot: a conversation written between reading its legacy row and its ledger rows
     // would otherwise show a difference that never existed.

@@ -112,22 +112,11 @@ bool schema_repository::table_exists(const qualified_name& table) {
 
 std::vector<std::string> schema_repository::missing_columns(const qualified_name& table,
                                                             const std::vector<std::string>& names) {
-    std::string list = "{";
-    for (size_t i = 0; i < names.size(); ++i) {
-        if (i) list += ',';
-        list += '"';
-        for (char c : names[i]) {
-            if (c == '"' || c == '\\') list += '\\';
-            list += c;
-        }
-        list += '"';
-    }
-    list += '}';
     auto r = conn_.exec("checking the columns of " + table.display(),
                         "SELECT n FROM unnest($2::text[]) AS n WHERE NOT EXISTS ("
                         "  SELECT FROM pg_attribute WHERE attrelid = to_regclass($1)"
                         "  AND attname = n AND attnum > 0 AND NOT attisdropped)",
-                        {literal_table(table), list});
+                        {literal_table(table), pg::array_literal(names)});
     std::vector<std::string> missing;
     for (int i = 0; i < r.rows(); ++i) missing.emplace_back(r.text(i, 0));
     return missing;

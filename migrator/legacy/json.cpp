@@ -94,6 +94,16 @@ iter skip_literal(iter p, iter e, std::string_view word) {
     return p + word.size();
 }
 
+/// Skips an object member's key, its colon and the whitespace after; nullptr when invalid.
+iter skip_key(iter p, iter e) {
+    if (p >= e || *p != '"') return nullptr;
+    p = skip_string(p, e);
+    if (!p) return nullptr;
+    p = skip_ws(p, e);
+    if (p >= e || *p != ':') return nullptr;
+    return skip_ws(p + 1, e);
+}
+
 /// Skips one JSON value starting at p (no leading whitespace); nullptr when invalid.
 /// Iterative with an explicit stack, so hostile nesting cannot overflow the call stack.
 iter skip_value(iter p, iter e) {
@@ -115,14 +125,7 @@ iter skip_value(iter p, iter e) {
                     ++p;
                     break;
                 }
-                if (open == '{') {
-                    if (p >= e || *p != '"') return nullptr;
-                    p = skip_string(p, e);
-                    if (!p) return nullptr;
-                    p = skip_ws(p, e);
-                    if (p >= e || *p != ':') return nullptr;
-                    p = skip_ws(p + 1, e);
-                }
+                if (open == '{' && !(p = skip_key(p, e))) return nullptr;
                 opened = true;
                 break;
             }
@@ -141,14 +144,7 @@ iter skip_value(iter p, iter e) {
             const char top = stack.back();
             if (*p == ',') {
                 p = skip_ws(p + 1, e);
-                if (top == '{') {
-                    if (p >= e || *p != '"') return nullptr;
-                    p = skip_string(p, e);
-                    if (!p) return nullptr;
-                    p = skip_ws(p, e);
-                    if (p >= e || *p != ':') return nullptr;
-                    p = skip_ws(p + 1, e);
-                }
+                if (top == '{' && !(p = skip_key(p, e))) return nullptr;
                 break;  // parse the next value
             }
             if (*p == (top == '[' ? ']' : '}')) {

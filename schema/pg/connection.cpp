@@ -15,6 +15,22 @@ std::string first_line(std::string_view message) {
     return std::string(line);
 }
 
+std::string array_literal(const std::vector<std::string>& values) {
+    std::string out = "{";
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (i) out += ',';
+        // Every element quoted: commas, braces, blanks and the word NULL stay plain text.
+        out += '"';
+        for (char c : values[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
 long long result::integer(int row, int col) const {
     auto t = text(row, col);
     long long v = 0;

@@ -113,6 +113,9 @@ private:
     bool done_ = false;
 };
 
+/// A PostgreSQL array literal of `values`, for binding a list as one text[] or bigint[] parameter.
+std::string array_literal(const std::vector<std::string>& values);
+
 /// First line of a libpq message, trimmed, so one error stays one line.
 std::string first_line(std::string_view message);
 
