@@ -20,59 +20,69 @@ namespace {
 
 /// Walks one YAML document, remembering the file name for messages.
 class loader {
-public:
+  public:
     explicit loader(std::string source) : source_(std::move(source)) {}
 
     [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& what,
                            std::string hint = {}) const {
         std::string where = source_;
-        if (at.IsDefined() && at.Mark().line >= 0) where += ":" + std::to_string(at.Mark().line + 1);
+        if (at.IsDefined() && at.Mark().line >= 0)
+            where += ":" + std::to_string(at.Mark().line + 1);
         throw config_error(where + ": " + (key.empty() ? "" : key + ": ") + what, std::move(hint));
     }
 
     /// Refuses keys of `map` not in `known`; `path` is the dotted path of the map.
     void check_keys(const YAML::Node& map, const std::string& path,
                     std::initializer_list<const char*> known) const {
-        if (!map.IsMap()) fail(map, path, "expected a mapping of keys, got " + kind(map));
+        if (!map.IsMap())
+            fail(map, path, "expected a mapping of keys, got " + kind(map));
         for (const auto& kv : map) {
             const std::string k = kv.first.Scalar();
             bool ok = false;
             for (const char* n : known) ok = ok || k == n;
-            if (ok) continue;
+            if (ok)
+                continue;
             std::string list;
             for (const char* n : known) list += (list.empty() ? "" : ", ") + std::string(n);
-            throw config_error(source_ + ":" + std::to_string(kv.first.Mark().line + 1) +
-                                   ": unknown key \"" + (path.empty() ? k : path + "." + k) + "\"",
-                               "known keys" + (path.empty() ? std::string() : " under " + path) +
-                                   ": " + list);
+            throw config_error(
+                source_ + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key \"" +
+                    (path.empty() ? k : path + "." + k) + "\"",
+                "known keys" + (path.empty() ? std::string() : " under " + path) + ": " + list);
         }
     }
 
     static std::string kind(const YAML::Node& n) {
-        if (n.IsMap()) return "a mapping";
-        if (n.IsSequence()) return "a list";
-        if (n.IsNull()) return "no value";
+        if (n.IsMap())
+            return "a mapping";
+        if (n.IsSequence())
+            return "a list";
+        if (n.IsNull())
+            return "no value";
         return "\"" + n.Scalar() + "\"";
     }
 
     void string(const YAML::Node& map, const std::string& path, const char* key, std::string& out,
                 bool allow_empty = true) const {
         auto n = map[key];
-        if (!n.IsDefined()) return;
+        if (!n.IsDefined())
+            return;
         const std::string full = path + "." + key;
         if (n.IsNull() && allow_empty) {
             out.clear();
             return;
         }
-        if (!n.IsScalar()) fail(n, full, "expected a string, got " + kind(n));
-        if (!allow_empty && n.Scalar().empty()) fail(n, full, "must not be empty");
+        if (!n.IsScalar())
+            fail(n, full, "expected a string, got " + kind(n));
+        if (!allow_empty && n.Scalar().empty())
+            fail(n, full, "must not be empty");
         out = n.Scalar();
     }
 
     void ident(const YAML::Node& map, const std::string& path, const char* key,
                identifier& out) const {
         auto n = map[key];
-        if (!n.IsDefined()) return;
+        if (!n.IsDefined())
+            return;
         std::string s;
         string(map, path, key, s, false);
         try {
@@ -85,7 +95,8 @@ public:
     void table(const YAML::Node& map, const std::string& path, const char* key,
                qualified_name& out) const {
         auto n = map[key];
-        if (!n.IsDefined()) return;
+        if (!n.IsDefined())
+            return;
         std::string s;
         string(map, path, key, s, false);
         try {
@@ -99,17 +110,18 @@ public:
     void integer(const YAML::Node& map, const std::string& path, const char* key, T& out,
                  long long min, long long max) const {
         auto n = map[key];
-        if (!n.IsDefined()) return;
+        if (!n.IsDefined())
+            return;
         const std::string full = path + "." + key;
-        if (!n.IsScalar()) fail(n, full, "expected an integer, got " + kind(n));
+        if (!n.IsScalar())
+            fail(n, full, "expected an integer, got " + kind(n));
         const std::string& s = n.Scalar();
         long long v = 0;
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         if (ec != std::errc() || p != s.data() + s.size())
             fail(n, full, "expected an integer, got \"" + s + "\"");
         if (v < min || v > max)
-            fail(n, full,
-                 std::to_string(v) + " is out of range",
+            fail(n, full, std::to_string(v) + " is out of range",
                  "use a value from " + std::to_string(min) + " to " + std::to_string(max));
         out = static_cast<T>(v);
     }
@@ -124,7 +136,8 @@ public:
     void choice(const YAML::Node& map, const std::string& path, const char* key, std::string& out,
                 std::initializer_list<const char*> allowed) const {
         auto n = map[key];
-        if (!n.IsDefined()) return;
+        if (!n.IsDefined())
+            return;
         std::string s;
         string(map, path, key, s, false);
         std::string list;
@@ -142,11 +155,12 @@ public:
     void section(const YAML::Node& root, const char* key,
                  const std::function<void(const YAML::Node&)>& body) const {
         auto n = root[key];
-        if (!n.IsDefined() || n.IsNull()) return;
+        if (!n.IsDefined() || n.IsNull())
+            return;
         body(n);
     }
 
-private:
+  private:
     std::string source_;
 };
 
@@ -154,12 +168,15 @@ config parse_document(const YAML::Node& root, const std::string& source) {
     config cfg;
     cfg.source = source;
     loader l(source);
-    if (!root.IsDefined() || root.IsNull()) return cfg;
-    l.check_keys(root, "", {"database", "legacy", "ledger", "backup", "migrate", "daemon", "logging"});
+    if (!root.IsDefined() || root.IsNull())
+        return cfg;
+    l.check_keys(root, "",
+                 {"database", "legacy", "ledger", "backup", "migrate", "daemon", "logging"});
 
     l.section(root, "database", [&](const YAML::Node& n) {
-        l.check_keys(n, "database", {"conninfo", "application_name", "connect_timeout_ms",
-                                     "statement_timeout_ms", "lock_timeout_ms"});
+        l.check_keys(n, "database",
+                     {"conninfo", "application_name", "connect_timeout_ms", "statement_timeout_ms",
+                      "lock_timeout_ms"});
         auto& d = cfg.database;
         l.string(n, "database", "conninfo", d.conninfo);
         l.string(n, "database", "application_name", d.application_name, false);
@@ -168,8 +185,9 @@ config parse_document(const YAML::Node& root, const std::string& source) {
         l.millis(n, "database", "lock_timeout_ms", d.lock_timeout, 0, 3600000);
     });
     l.section(root, "legacy", [&](const YAML::Node& n) {
-        l.check_keys(n, "legacy", {"table", "key_column", "name_column", "history_column",
-                                   "comment_column", "comment_author_column", "fields"});
+        l.check_keys(n, "legacy",
+                     {"table", "key_column", "name_column", "history_column", "comment_column",
+                      "comment_author_column", "fields"});
         auto& g = cfg.legacy;
         l.table(n, "legacy", "table", g.table);
         l.ident(n, "legacy", "key_column", g.key_column);
@@ -212,8 +230,9 @@ config parse_document(const YAML::Node& root, const std::string& source) {
         l.integer(n, "migrate", "workers", cfg.migrate.workers, 1, 64);
     });
     l.section(root, "daemon", [&](const YAML::Node& n) {
-        l.check_keys(n, "daemon", {"poll_interval_ms", "batch_conversations", "reconnect_min_ms",
-                                   "reconnect_max_ms", "metrics_listen"});
+        l.check_keys(n, "daemon",
+                     {"poll_interval_ms", "batch_conversations", "reconnect_min_ms",
+                      "reconnect_max_ms", "metrics_listen"});
         auto& d = cfg.daemon;
         l.millis(n, "daemon", "poll_interval_ms", d.poll_interval, 10, 3600000);
         l.integer(n, "daemon", "batch_conversations", d.batch_conversations, 1, 100000);
@@ -237,9 +256,12 @@ config parse_document(const YAML::Node& root, const std::string& source) {
 
 const char* to_string(backup_mode mode) {
     switch (mode) {
-        case backup_mode::every_rewrite: return "every_rewrite";
-        case backup_mode::drift_only: return "drift_only";
-        case backup_mode::off: return "off";
+        case backup_mode::every_rewrite:
+            return "every_rewrite";
+        case backup_mode::drift_only:
+            return "drift_only";
+        case backup_mode::off:
+            return "off";
     }
     return "every_rewrite";
 }
@@ -249,8 +271,9 @@ config parse_config(const std::string& yaml_text, const std::string& source) {
     try {
         root = YAML::Load(yaml_text);
     } catch (const YAML::Exception& e) {
-        throw config_error(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg,
-                           "fix the syntax; indent with spaces, not tabs");
+        throw config_error(
+            source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg,
+            "fix the syntax; indent with spaces, not tabs");
     }
     return parse_document(root, source);
 }
@@ -274,11 +297,13 @@ std::string redact_conninfo(const std::string& conninfo) {
         size_t slash = out.find('/', start);
         if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
             size_t colon = out.find(':', start);
-            if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+            if (colon != std::string::npos && colon < at)
+                out.replace(colon + 1, at - colon - 1, "***");
         }
         for (size_t p = out.find("password=", 0); p != std::string::npos;
              p = out.find("password=", p + 1)) {
-            if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
+            if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&')
+                continue;
             size_t end = out.find('&', p);
             out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "***");
         }
@@ -289,11 +314,12 @@ std::string redact_conninfo(const std::string& conninfo) {
     size_t i = 0;
     while (i < out.size()) {
         size_t p = out.find("password", i);
-        if (p == std::string::npos) break;
+        if (p == std::string::npos)
+            break;
         size_t j = p + 8;
         while (j < out.size() && out[j] == ' ') ++j;
-        bool is_key = (p == 0 || out[p - 1] == ' ' || out[p - 1] == '\t') && j < out.size() &&
-                      out[j] == '=';
+        bool is_key =
+            (p == 0 || out[p - 1] == ' ' || out[p - 1] == '\t') && j < out.size() && out[j] == '=';
         if (!is_key) {
             result.append(out, i, p + 8 - i);
             i = p + 8;
@@ -319,11 +345,15 @@ std::string redact_conninfo(const std::string& conninfo) {
 }
 
 std::optional<std::string> permission_warning(const config& cfg) {
-    if (cfg.source.empty()) return std::nullopt;
-    if (redact_conninfo(cfg.database.conninfo) == cfg.database.conninfo) return std::nullopt;
+    if (cfg.source.empty())
+        return std::nullopt;
+    if (redact_conninfo(cfg.database.conninfo) == cfg.database.conninfo)
+        return std::nullopt;
     struct stat st {};
-    if (stat(cfg.source.c_str(), &st) != 0) return std::nullopt;
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return std::nullopt;
+    if (stat(cfg.source.c_str(), &st) != 0)
+        return std::nullopt;
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+        return std::nullopt;
     return "config file " + cfg.source +
            " holds a database password and is readable by other users; chmod 600 it, or move "
            "the password to a pgpass file (systemd: LoadCredential)";

@@ -18,11 +18,11 @@ struct logging_config {
 
 /// How to reach PostgreSQL.
 struct database_config {
-    std::string conninfo;                                      ///< libpq key=value or URI; "" = PG* env
-    std::string application_name = "chatledger";               ///< set unless conninfo names one
-    std::chrono::milliseconds connect_timeout{10000};          ///< libpq connect_timeout
-    std::chrono::milliseconds statement_timeout{0};            ///< 0 = server default
-    std::chrono::milliseconds lock_timeout{2000};              ///< for row locks on the legacy table
+    std::string conninfo;                              ///< libpq key=value or URI; "" = PG* env
+    std::string application_name = "chatledger";       ///< set unless conninfo names one
+    std::chrono::milliseconds connect_timeout{10000};  ///< libpq connect_timeout
+    std::chrono::milliseconds statement_timeout{0};    ///< 0 = server default
+    std::chrono::milliseconds lock_timeout{2000};      ///< for row locks on the legacy table
 };
 
 /// Keys of one message object inside the legacy JSON array.
@@ -55,24 +55,24 @@ enum class backup_mode { every_rewrite, drift_only, off };
 struct backup_config {
     qualified_name table{"", "chat_history_backup"};
     backup_mode mode = backup_mode::every_rewrite;
-    int keep_last = 50;                       ///< per conversation; 0 = no count limit
-    std::chrono::seconds max_age{0};          ///< 0 = no age limit
-    int prune_batch = 500;                    ///< rows deleted per pruning statement
+    int keep_last = 50;               ///< per conversation; 0 = no count limit
+    std::chrono::seconds max_age{0};  ///< 0 = no age limit
+    int prune_batch = 500;            ///< rows deleted per pruning statement
 };
 
 /// Migration tuning.
 struct migrate_config {
-    int batch_rows = 1000;       ///< legacy rows per checkpointed batch
-    int workers = 2;             ///< loading connections
+    int batch_rows = 1000;  ///< legacy rows per checkpointed batch
+    int workers = 2;        ///< loading connections
 };
 
 /// Daemon timing.
 struct daemon_config {
-    std::chrono::milliseconds poll_interval{1000};  ///< queue poll when no NOTIFY arrives
-    int batch_conversations = 100;                  ///< conversations claimed per cycle
-    std::chrono::milliseconds reconnect_min{200};   ///< first reconnect backoff
-    std::chrono::milliseconds reconnect_max{30000}; ///< backoff ceiling
-    std::string metrics_listen;                     ///< "" = off, else host:port on loopback
+    std::chrono::milliseconds poll_interval{1000};   ///< queue poll when no NOTIFY arrives
+    int batch_conversations = 100;                   ///< conversations claimed per cycle
+    std::chrono::milliseconds reconnect_min{200};    ///< first reconnect backoff
+    std::chrono::milliseconds reconnect_max{30000};  ///< backoff ceiling
+    std::string metrics_listen;                      ///< "" = off, else host:port on loopback
 };
 
 /// Everything a chatledger command needs to know.

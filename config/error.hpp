@@ -1,5 +1,6 @@
 // The one exception root of chatledger and the exit statuses of CONTRACT section 5.
-// Every error a command can report derives from chatledger::error; main() maps it to one stderr line.
+// Every error a command can report derives from chatledger::error; main() maps it to one stderr
+// line.
 #pragma once
 
 #include <stdexcept>
@@ -20,7 +21,7 @@ enum class exit_status : int {
 /// The message is lowercase and says what failed; the hint, when not empty, says what to do.
 /// retryable() tells a caller whether running the same work again can succeed.
 class error : public std::runtime_error {
-public:
+  public:
     explicit error(const std::string& message, std::string hint = {})
         : std::runtime_error(message), hint_(std::move(hint)) {}
 
@@ -36,20 +37,20 @@ public:
         return hint_.empty() ? std::string(what()) : std::string(what()) + " HINT: " + hint_;
     }
 
-private:
+  private:
     std::string hint_;
 };
 
 /// Bad command line: unknown option, missing command, wrong argument.
 class usage_error : public error {
-public:
+  public:
     using error::error;
     exit_status status() const noexcept override { return exit_status::usage; }
 };
 
 /// Bad configuration: unreadable file, unknown key, wrong type, invalid value.
 class config_error : public usage_error {
-public:
+  public:
     using usage_error::usage_error;
 };
 

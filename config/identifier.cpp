@@ -11,10 +11,12 @@ namespace chatledger {
 namespace {
 
 void validate(const std::string& name) {
-    if (name.empty()) throw config_error("an identifier is empty", "give a table, schema or column name");
+    if (name.empty())
+        throw config_error("an identifier is empty", "give a table, schema or column name");
     if (name.size() > 63)
-        throw config_error("identifier \"" + name + "\" is longer than 63 bytes",
-                           "PostgreSQL truncates longer names; use the name as the catalog shows it");
+        throw config_error(
+            "identifier \"" + name + "\" is longer than 63 bytes",
+            "PostgreSQL truncates longer names; use the name as the catalog shows it");
     for (unsigned char c : name) {
         if (c < 0x20 || c == 0x7f)
             throw config_error("identifier \"" + name + "\" contains a control character",
@@ -24,12 +26,15 @@ void validate(const std::string& name) {
 
 }  // namespace
 
-identifier::identifier(std::string name) : name_(std::move(name)) { validate(name_); }
+identifier::identifier(std::string name) : name_(std::move(name)) {
+    validate(name_);
+}
 
 std::string identifier::quoted() const {
     std::string out = "\"";
     for (char c : name_) {
-        if (c == '"') out += '"';
+        if (c == '"')
+            out += '"';
         out += c;
     }
     out += '"';
@@ -38,7 +43,8 @@ std::string identifier::quoted() const {
 
 qualified_name::qualified_name(std::string schema, std::string table)
     : schema_(std::move(schema)), table_(std::move(table)) {
-    if (!schema_.empty()) validate(schema_);
+    if (!schema_.empty())
+        validate(schema_);
 }
 
 qualified_name qualified_name::parse(std::string_view text) {
@@ -69,18 +75,18 @@ qualified_name qualified_name::parse(std::string_view text) {
             }
         } else if (c == '"') {
             if (!cur.empty() || was_quoted)
-                throw config_error("table name \"" + std::string(text) +
-                                       "\" has a quote inside an unquoted part",
-                                   "quote the whole part: \"my\"\"name\"");
+                throw config_error(
+                    "table name \"" + std::string(text) + "\" has a quote inside an unquoted part",
+                    "quote the whole part: \"my\"\"name\"");
             quoted = true;
             was_quoted = true;
         } else if (c == '.') {
             finish(i);
         } else {
             if (was_quoted)
-                throw config_error("table name \"" + std::string(text) +
-                                       "\" has text after a closing quote",
-                                   "write schema.table, quoting parts with double quotes");
+                throw config_error(
+                    "table name \"" + std::string(text) + "\" has text after a closing quote",
+                    "write schema.table, quoting parts with double quotes");
             // Unquoted names fold to lower case, as PostgreSQL itself folds them.
             cur += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
         }
@@ -92,12 +98,14 @@ qualified_name qualified_name::parse(std::string_view text) {
     if (parts.size() > 2)
         throw config_error("table name \"" + std::string(text) + "\" has more than two parts",
                            "write table or schema.table; a database name is not allowed");
-    if (parts.size() == 2) return qualified_name(parts[0], parts[1]);
+    if (parts.size() == 2)
+        return qualified_name(parts[0], parts[1]);
     return qualified_name("", parts[0]);
 }
 
 std::string qualified_name::quoted() const {
-    if (schema_.empty()) return table_.quoted();
+    if (schema_.empty())
+        return table_.quoted();
     return identifier(schema_).quoted() + "." + table_.quoted();
 }
 
@@ -108,7 +116,8 @@ std::string qualified_name::display() const {
 std::string quote_literal(std::string_view text) {
     std::string out = "'";
     for (char c : text) {
-        if (c == '\'') out += '\'';
+        if (c == '\'')
+            out += '\'';
         out += c;
     }
     out += '\'';

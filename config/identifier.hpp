@@ -12,7 +12,7 @@ namespace chatledger {
 /// Valid: 1 to 63 bytes of UTF-8 without NUL or control characters. Anything else throws
 /// config_error. Quoting doubles embedded double quotes, so even `a"; drop` is harmless.
 class identifier {
-public:
+  public:
     identifier() = default;
     /// Throws config_error when `name` is not a valid identifier.
     explicit identifier(std::string name);
@@ -23,18 +23,19 @@ public:
 
     friend bool operator==(const identifier&, const identifier&) = default;
 
-private:
+  private:
     std::string name_;
 };
 
 /// A possibly schema-qualified table name such as `public.live_chat`.
 class qualified_name {
-public:
+  public:
     qualified_name() = default;
     /// An empty schema means "resolved through search_path".
     qualified_name(std::string schema, std::string table);
 
-    /// Parses `table`, `schema.table` or quoted forms like `"my schema"."t.x"`; throws config_error.
+    /// Parses `table`, `schema.table` or quoted forms like `"my schema"."t.x"`; throws
+    /// config_error.
     static qualified_name parse(std::string_view text);
 
     const std::string& schema() const noexcept { return schema_; }
@@ -46,7 +47,7 @@ public:
 
     friend bool operator==(const qualified_name&, const qualified_name&) = default;
 
-private:
+  private:
     std::string schema_;
     identifier table_;
 };

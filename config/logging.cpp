@@ -17,24 +17,36 @@ namespace {
 
 const char* level_name(spdlog::level::level_enum l) {
     switch (l) {
-        case spdlog::level::trace: return "trace";
-        case spdlog::level::debug: return "debug";
-        case spdlog::level::info: return "info";
-        case spdlog::level::warn: return "warn";
-        case spdlog::level::err: return "error";
-        case spdlog::level::critical: return "critical";
-        default: return "off";
+        case spdlog::level::trace:
+            return "trace";
+        case spdlog::level::debug:
+            return "debug";
+        case spdlog::level::info:
+            return "info";
+        case spdlog::level::warn:
+            return "warn";
+        case spdlog::level::err:
+            return "error";
+        case spdlog::level::critical:
+            return "critical";
+        default:
+            return "off";
     }
 }
 
 /// sd-daemon(3) priority prefixes, so journald stores the right severity.
 const char* journal_prefix(spdlog::level::level_enum l) {
     switch (l) {
-        case spdlog::level::critical: return "<2>";
-        case spdlog::level::err: return "<3>";
-        case spdlog::level::warn: return "<4>";
-        case spdlog::level::info: return "<6>";
-        default: return "<7>";
+        case spdlog::level::critical:
+            return "<2>";
+        case spdlog::level::err:
+            return "<3>";
+        case spdlog::level::warn:
+            return "<4>";
+        case spdlog::level::info:
+            return "<6>";
+        default:
+            return "<7>";
     }
 }
 
@@ -42,11 +54,21 @@ void json_string(std::string& out, std::string_view s) {
     out += '"';
     for (unsigned char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     char buf[8];
@@ -62,23 +84,27 @@ void json_string(std::string& out, std::string_view s) {
 
 std::string iso_time(std::chrono::system_clock::time_point when) {
     auto secs = std::chrono::system_clock::to_time_t(when);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() %
+        1000;
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     return buf;
 }
 
 class line_formatter final : public spdlog::formatter {
-public:
+  public:
     line_formatter(logging_config cfg, std::string program, bool journal)
         : cfg_(std::move(cfg)), program_(std::move(program)), journal_(journal) {}
 
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-        auto line = format_log_line(cfg_, program_, journal_, msg.level,
-                                    std::string_view(msg.payload.data(), msg.payload.size()), msg.time);
+        auto line =
+            format_log_line(cfg_, program_, journal_, msg.level,
+                            std::string_view(msg.payload.data(), msg.payload.size()), msg.time);
         dest.append(line.data(), line.data() + line.size());
     }
 
@@ -86,7 +112,7 @@ public:
         return std::make_unique<line_formatter>(cfg_, program_, journal_);
     }
 
-private:
+  private:
     logging_config cfg_;
     std::string program_;
     bool journal_;
@@ -95,10 +121,11 @@ private:
 }  // namespace
 
 spdlog::level::level_enum parse_level(const std::string& level) {
-    for (auto l : {spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
-                   spdlog::level::warn, spdlog::level::err, spdlog::level::critical,
-                   spdlog::level::off}) {
-        if (level == level_name(l)) return l;
+    for (auto l :
+         {spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
+          spdlog::level::err, spdlog::level::critical, spdlog::level::off}) {
+        if (level == level_name(l))
+            return l;
     }
     throw config_error("unknown log level \"" + level + "\"",
                        "use trace, debug, info, warn, error, critical or off");
@@ -109,7 +136,8 @@ std::string format_log_line(const logging_config& cfg, std::string_view program,
                             std::chrono::system_clock::time_point when) {
     std::string out;
     if (cfg.format == "json") {
-        if (journal) out += journal_prefix(level);
+        if (journal)
+            out += journal_prefix(level);
         out += "{\"ts\":\"" + iso_time(when) + "\",\"level\":\"" + level_name(level) +
                "\",\"program\":";
         json_string(out, program);

@@ -18,12 +18,11 @@ namespace po = boost::program_options;
 
 int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
     po::options_description opts("usage: chatledger-syncd [--config FILE] [options]\n\noptions");
-    opts.add_options()
-        ("config,c", po::value<std::string>(), "YAML configuration file (default: built-in defaults)")
-        ("once", "one full reconcile of every conversation, then exit")
-        ("log-level", po::value<std::string>(), "override logging.level (trace ... off)")
-        ("help,h", "print this help")
-        ("version", "print the version");
+    opts.add_options()("config,c", po::value<std::string>(),
+                       "YAML configuration file (default: built-in defaults)")(
+        "once", "one full reconcile of every conversation, then exit")(
+        "log-level", po::value<std::string>(), "override logging.level (trace ... off)")(
+        "help,h", "print this help")("version", "print the version");
     try {
         po::variables_map vm;
         try {
@@ -42,9 +41,11 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         }
         const std::string path = vm.count("config") ? vm["config"].as<std::string>() : "";
         config cfg = path.empty() ? config{} : load_config(path);
-        if (vm.count("log-level")) cfg.logging.level = vm["log-level"].as<std::string>();
+        if (vm.count("log-level"))
+            cfg.logging.level = vm["log-level"].as<std::string>();
         setup_logging(cfg.logging, "chatledger-syncd");
-        if (auto warning = permission_warning(cfg)) spdlog::warn("{}", *warning);
+        if (auto warning = permission_warning(cfg))
+            spdlog::warn("{}", *warning);
         signal_source signals;
         notifier notify;
         service svc(path, std::move(cfg), signals, notify);

@@ -11,7 +11,7 @@ namespace chatledger::daemon {
 
 /// Sends READY=1, STATUS=..., WATCHDOG=1 and STOPPING=1 to the service manager.
 class notifier {
-public:
+  public:
     /// Reads NOTIFY_SOCKET and WATCHDOG_USEC (honouring WATCHDOG_PID) from the environment.
     notifier();
     /// For tests: an explicit socket path ("@name" = abstract) and watchdog interval.
@@ -28,7 +28,7 @@ public:
     bool watchdog() const;
     bool stopping() const;
 
-private:
+  private:
     std::string path_;
     std::optional<std::chrono::microseconds> watchdog_;
 };

@@ -11,9 +11,9 @@
 #include <chrono>
 #include <random>
 
+#include "config/logging.hpp"
 #include "daemon/sync_repository.hpp"
 #include "daemon/syncer.hpp"
-#include "config/logging.hpp"
 #include "schema/apply.hpp"
 
 namespace chatledger::daemon {
@@ -32,7 +32,8 @@ struct metrics {
         counters.drifts_healed += o.drift;
         counters.messages_captured += o.captured;
         for (double l : o.lags_ms) {
-            if (lags.size() >= 4096) lags.erase(lags.begin(), lags.begin() + 2048);
+            if (lags.size() >= 4096)
+                lags.erase(lags.begin(), lags.begin() + 2048);
             lags.push_back(l);
         }
         if (!lags.empty()) {
@@ -64,8 +65,9 @@ std::string now_iso() {
 /// The daemon's queries need the newest schema steps; say how to get them.
 void require_current_schema(pg::connection& conn, const config& cfg) {
     if (schema::schema_version(conn, cfg) < schema::latest_schema_version())
-        throw config_error("the ledger schema " + cfg.ledger.schema.name() + " is missing or out of date",
-                           "run: chatledger-migrate --config FILE schema");
+        throw config_error(
+            "the ledger schema " + cfg.ledger.schema.name() + " is missing or out of date",
+            "run: chatledger-migrate --config FILE schema");
 }
 
 }  // namespace
@@ -91,10 +93,11 @@ void service::reload() {
         // Parse the whole new file before touching anything: a bad one changes nothing.
         config fresh = load_config(config_path_);
         setup_logging(fresh.logging, "chatledger-syncd");
-        const bool reconnect = fresh.database.conninfo != cfg_.database.conninfo ||
-                               fresh.database.lock_timeout != cfg_.database.lock_timeout ||
-                               fresh.database.statement_timeout != cfg_.database.statement_timeout ||
-                               fresh.ledger.schema != cfg_.ledger.schema;
+        const bool reconnect =
+            fresh.database.conninfo != cfg_.database.conninfo ||
+            fresh.database.lock_timeout != cfg_.database.lock_timeout ||
+            fresh.database.statement_timeout != cfg_.database.statement_timeout ||
+            fresh.ledger.schema != cfg_.ledger.schema;
         cfg_ = std::move(fresh);
         reconnect_ = reconnect_ || reconnect;
         spdlog::info("configuration reloaded from {}{}", config_path_,
@@ -106,7 +109,8 @@ void service::reload() {
 
 void service::handle_signal(signal_event ev) {
     if (ev == signal_event::terminate) {
-        if (!stop_) spdlog::info("stopping: finishing the current transaction");
+        if (!stop_)
+            spdlog::info("stopping: finishing the current transaction");
         stop_ = true;
         notify_.stopping();
     } else if (ev == signal_event::reload) {
@@ -118,13 +122,15 @@ bool service::wait_backoff(std::chrono::milliseconds delay) {
     const auto until = clock::now() + delay;
     while (!stop_) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
-        if (left.count() <= 0) return true;
+        if (left.count() <= 0)
+            return true;
         if (auto wd = notify_.watchdog_interval())
             left = std::min(left, std::chrono::duration_cast<std::chrono::milliseconds>(*wd));
         pollfd pfd{signals_.fd(), POLLIN, 0};
         poll(&pfd, 1, static_cast<int>(left.count()));
         notify_.watchdog();
-        if (pfd.revents & POLLIN) handle_signal(signals_.read());
+        if (pfd.revents & POLLIN)
+            handle_signal(signals_.read());
     }
     return false;
 }
@@ -133,7 +139,8 @@ long long service::process_queue(syncer& s, sync_repository& repo) {
     long long synced = 0;
     while (!stop_ && !reconnect_) {
         auto conversations = repo.queued_conversations(cfg_.daemon.batch_conversations);
-        if (conversations.empty()) return synced;
+        if (conversations.empty())
+            return synced;
         for (const auto& z : conversations) {
             try {
                 metrics_->record(s.sync(z));
@@ -144,8 +151,10 @@ long long service::process_queue(syncer& s, sync_repository& repo) {
             }
             // Between two transactions: the place to notice SIGTERM and SIGHUP.
             pollfd pfd{signals_.fd(), POLLIN, 0};
-            if (poll(&pfd, 1, 0) > 0) handle_signal(signals_.read());
-            if (stop_ || reconnect_) return synced;
+            if (poll(&pfd, 1, 0) > 0)
+                handle_signal(signals_.read());
+            if (stop_ || reconnect_)
+                return synced;
         }
         notify_.watchdog();
     }
@@ -164,10 +173,11 @@ bool service::serve_connection(bool& ready_sent) {
         auto [depth, age] = repo.backlog();
         repo.heartbeat(metrics_->instance, metrics_->started_at, metrics_->counters);
         char status[256];
-        std::snprintf(status, sizeof status,
-                      "backlog %lld (oldest %.1f s), rewrites %lld, drifts healed %lld, lag p50 %.0f ms",
-                      depth, age, metrics_->counters.rewrites, metrics_->counters.drifts_healed,
-                      metrics_->counters.lag_p50_ms.value_or(0));
+        std::snprintf(
+            status, sizeof status,
+            "backlog %lld (oldest %.1f s), rewrites %lld, drifts healed %lld, lag p50 %.0f ms",
+            depth, age, metrics_->counters.rewrites, metrics_->counters.drifts_healed,
+            metrics_->counters.lag_p50_ms.value_or(0));
         return std::string(status);
     };
     if (!ready_sent) {
@@ -190,15 +200,18 @@ bool service::serve_connection(bool& ready_sent) {
             timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(*wd));
         pollfd fds[2] = {{PQsocket(conn.native()), POLLIN, 0}, {signals_.fd(), POLLIN, 0}};
         poll(fds, 2, static_cast<int>(timeout.count()));
-        if (fds[1].revents & POLLIN) handle_signal(signals_.read());
-        if (stop_) break;
+        if (fds[1].revents & POLLIN)
+            handle_signal(signals_.read());
+        if (stop_)
+            break;
         if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
             if (PQconsumeInput(conn.native()) == 0)
                 throw pg::connection_error("the connection to the server was lost", "08006");
             while (PGnotify* n = PQnotifies(conn.native())) PQfreemem(n);
         }
         // Poll the queue on every wake-up, notified or not: NOTIFY is only a hint.
-        if (process_queue(s, repo) > 0) last_busy = clock::now();
+        if (process_queue(s, repo) > 0)
+            last_busy = clock::now();
         notify_.watchdog();
         if (clock::now() - last_report > std::chrono::seconds(2)) {
             notify_.status(report());
@@ -231,7 +244,8 @@ int service::run() {
         }
         // Full jitter around the exponential backoff, so several daemons do not stampede.
         std::uniform_int_distribution<long long> jitter(backoff.count() / 2, backoff.count());
-        if (!wait_backoff(std::chrono::milliseconds(jitter(rng)))) break;
+        if (!wait_backoff(std::chrono::milliseconds(jitter(rng))))
+            break;
         backoff = std::min(backoff * 2, cfg_.daemon.reconnect_max);
     }
     notify_.stopping();
@@ -253,20 +267,24 @@ int service::run_once() {
             keys = repo.legacy_keys(after, 500);
             tx.commit();
         }
-        if (keys.empty()) break;
+        if (keys.empty())
+            break;
         after = keys.back();
         for (const auto& z : keys) {
             metrics_->record(s.sync(z));
             ++done;
             pollfd pfd{signals_.fd(), POLLIN, 0};
-            if (poll(&pfd, 1, 0) > 0) handle_signal(signals_.read());
-            if (stop_) break;
+            if (poll(&pfd, 1, 0) > 0)
+                handle_signal(signals_.read());
+            if (stop_)
+                break;
         }
     }
     process_queue(s, repo);
     const auto& c = metrics_->counters;
-    spdlog::info("reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
-                 done, c.rewrites, c.drifts_healed, c.messages_captured);
+    spdlog::info(
+        "reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
+        done, c.rewrites, c.drifts_healed, c.messages_captured);
     return 0;
 }
 

@@ -18,7 +18,7 @@ class sync_repository;
 
 /// Runs the daemon until SIGTERM; returns the exit status.
 class service {
-public:
+  public:
     service(std::string config_path, config cfg, signal_source& signals, notifier& notify);
     ~service();
 
@@ -27,7 +27,7 @@ public:
     /// One full reconcile of every conversation plus the queue, then return (--once).
     int run_once();
 
-private:
+  private:
     bool serve_connection(bool& ready_sent);
     /// Syncs queued conversations until the queue is empty; returns how many it synced.
     long long process_queue(syncer& s, sync_repository& repo);

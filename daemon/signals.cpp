@@ -23,11 +23,13 @@ signal_source::signal_source() {
     if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0)
         throw error(std::string("cannot block signals: ") + std::strerror(errno));
     fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd_ < 0) throw error(std::string("cannot create a signalfd: ") + std::strerror(errno));
+    if (fd_ < 0)
+        throw error(std::string("cannot create a signalfd: ") + std::strerror(errno));
 }
 
 signal_source::~signal_source() {
-    if (fd_ >= 0) close(fd_);
+    if (fd_ >= 0)
+        close(fd_);
 }
 
 signal_event signal_source::read() {

@@ -13,7 +13,7 @@ enum class signal_event { none, terminate, reload };
 ///
 /// Create it in main() before any thread starts, so every thread inherits the blocked mask.
 class signal_source {
-public:
+  public:
     signal_source();
     ~signal_source();
     signal_source(const signal_source&) = delete;
@@ -24,7 +24,7 @@ public:
     /// Drains pending signals; terminate wins over reload when both arrived.
     signal_event read();
 
-private:
+  private:
     int fd_ = -1;
 };
 

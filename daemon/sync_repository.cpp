@@ -6,7 +6,9 @@ namespace chatledger::daemon {
 
 namespace {
 
-std::string key_text(const config& cfg) { return cfg.legacy.key_column.quoted() + "::text"; }
+std::string key_text(const config& cfg) {
+    return cfg.legacy.key_column.quoted() + "::text";
+}
 
 }  // namespace
 
@@ -48,23 +50,26 @@ std::vector<queue_event> sync_repository::claim(const std::string& zoho_id) {
 }
 
 void sync_repository::delete_events(const std::vector<long long>& ids) {
-    if (ids.empty()) return;
+    if (ids.empty())
+        return;
     std::vector<std::string> list;
     for (long long id : ids) list.push_back(std::to_string(id));
-    conn_.exec("deleting processed events",
-               "DELETE FROM " + cfg_.ledger.schema.quoted() + ".sync_queue WHERE id = ANY($1::bigint[])",
-               {pg::array_literal(list)});
+    conn_.exec(
+        "deleting processed events",
+        "DELETE FROM " + cfg_.ledger.schema.quoted() + ".sync_queue WHERE id = ANY($1::bigint[])",
+        {pg::array_literal(list)});
 }
 
 std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& zoho_id) {
     const auto& l = cfg_.legacy;
     auto r = conn_.exec("locking the legacy row",
-                        "SELECT " + l.name_column.quoted() + "::text, " + l.history_column.quoted() +
-                            "::text, " + l.comment_column.quoted() + "::text, " +
-                            l.comment_author_column.quoted() + "::text FROM " + l.table.quoted() +
-                            " WHERE " + key_text(cfg_) + " = $1 FOR UPDATE",
+                        "SELECT " + l.name_column.quoted() + "::text, " +
+                            l.history_column.quoted() + "::text, " + l.comment_column.quoted() +
+                            "::text, " + l.comment_author_column.quoted() + "::text FROM " +
+                            l.table.quoted() + " WHERE " + key_text(cfg_) + " = $1 FOR UPDATE",
                         {zoho_id});
-    if (r.rows() == 0) return std::nullopt;
+    if (r.rows() == 0)
+        return std::nullopt;
     return legacy_state{r.optional_text(0, 0), r.optional_text(0, 1), r.optional_text(0, 2),
                         r.optional_text(0, 3)};
 }
@@ -95,7 +100,8 @@ void sync_repository::backup(const std::string& zoho_id, const legacy_state& s,
 
 long long sync_repository::prune_backups(const std::string& zoho_id) {
     const auto& b = cfg_.backup;
-    if (b.keep_last == 0 && b.max_age.count() == 0) return 0;
+    if (b.keep_last == 0 && b.max_age.count() == 0)
+        return 0;
     // Only the daemon's own rows: older rows are the old system's and `recover` reads them.
     auto r = conn_.exec(
         "pruning backup rows",
@@ -104,7 +110,8 @@ long long sync_repository::prune_backups(const std::string& zoho_id) {
             b.table.quoted() +
             " WHERE zoho_id = $1 AND operation_user = $2 ORDER BY id DESC LIMIT "
             "CASE WHEN $3::integer = 0 THEN NULL ELSE $3::integer END) "
-            "UNION ALL SELECT id FROM " + b.table.quoted() +
+            "UNION ALL SELECT id FROM " +
+            b.table.quoted() +
             " WHERE zoho_id = $1 AND operation_user = $2 AND $4::integer > 0 "
             "AND backup_timestamp < now() - make_interval(secs => $4::integer) "
             "LIMIT $5::integer)",
@@ -117,8 +124,8 @@ std::vector<std::string> sync_repository::legacy_keys(const std::optional<std::s
                                                       int limit) {
     const auto& l = cfg_.legacy;
     const std::string key = l.key_column.quoted();
-    std::string sql = "SELECT " + key + "::text FROM " + l.table.quoted() + " WHERE " + key +
-                      " IS NOT NULL";
+    std::string sql =
+        "SELECT " + key + "::text FROM " + l.table.quoted() + " WHERE " + key + " IS NOT NULL";
     std::vector<pg::param> params = {std::to_string(limit)};
     if (after) {
         sql += " AND " + key + " > $2";
@@ -134,7 +141,8 @@ std::vector<std::string> sync_repository::legacy_keys(const std::optional<std::s
 std::pair<long long, double> sync_repository::backlog() {
     auto r = conn_.exec("measuring the backlog",
                         "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - "
-                        "min(enqueued_at)), 0) FROM " + cfg_.ledger.schema.quoted() + ".sync_queue");
+                        "min(enqueued_at)), 0) FROM " +
+                            cfg_.ledger.schema.quoted() + ".sync_queue");
     return {r.integer(0, 0), std::stod(std::string(r.text(0, 1)))};
 }
 
@@ -159,9 +167,10 @@ void sync_repository::heartbeat(const std::string& instance, const std::string& 
 }
 
 void sync_repository::forget_instance(const std::string& instance) {
-    conn_.exec("removing the instance row",
-               "DELETE FROM " + cfg_.ledger.schema.quoted() + ".syncd_instances WHERE instance = $1",
-               {instance});
+    conn_.exec(
+        "removing the instance row",
+        "DELETE FROM " + cfg_.ledger.schema.quoted() + ".syncd_instances WHERE instance = $1",
+        {instance});
 }
 
 }  // namespace chatledger::daemon

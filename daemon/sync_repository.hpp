@@ -17,7 +17,7 @@ struct queue_event {
     std::string kind;  ///< append, insert or update
     std::optional<std::string> history, comments, comments_entered_by;
     std::optional<long long> first_ledger_id;  ///< append: the first ledger row it announced
-    double age_ms = 0;  ///< since it was enqueued
+    double age_ms = 0;                         ///< since it was enqueued
 };
 
 /// The legacy row of one conversation, locked for the rest of the transaction.
@@ -33,7 +33,7 @@ struct instance_counters {
 
 /// The daemon's queries, through one connection.
 class sync_repository {
-public:
+  public:
     sync_repository(pg::connection& conn, const config& cfg) : conn_(conn), cfg_(cfg) {}
 
     /// LISTEN on the ledger's wake-up channel (again after every reconnect).
@@ -64,7 +64,7 @@ public:
                    const instance_counters& c);
     void forget_instance(const std::string& instance);
 
-private:
+  private:
     pg::connection& conn_;
     const config& cfg_;
 };

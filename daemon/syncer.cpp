@@ -24,10 +24,13 @@ bool comment_is_known(const std::optional<std::string>& history, const std::stri
                       const std::vector<migrator::ledger_message>& ledger,
                       const legacy::field_names& fields) {
     for (const auto& m : ledger)
-        if (m.body == comment) return true;
-    if (!history) return false;
+        if (m.body == comment)
+            return true;
+    if (!history)
+        return false;
     for (auto e : legacy::split_value(*history).elements)
-        if (legacy::extract_fields(e, fields).body == comment) return true;
+        if (legacy::extract_fields(e, fields).body == comment)
+            return true;
     return false;
 }
 
@@ -48,12 +51,15 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
 
     // Every committed legacy value, even one a racing writer has already overwritten.
     std::vector<migrator::legacy_value> values;
-    std::vector<std::pair<std::optional<std::string>, std::pair<std::string, std::optional<std::string>>>>
+    std::vector<
+        std::pair<std::optional<std::string>, std::pair<std::string, std::optional<std::string>>>>
         comments;
     for (const auto& e : events) {
-        if (e.kind == "append") continue;
+        if (e.kind == "append")
+            continue;
         values.push_back({zoho_id, e.history});
-        if (e.comments) comments.push_back({e.history, {*e.comments, e.comments_entered_by}});
+        if (e.comments)
+            comments.push_back({e.history, {*e.comments, e.comments_entered_by}});
     }
     auto state = repo_.lock_legacy_row(zoho_id);
     if (state) {
@@ -66,13 +72,16 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     // Rows from this id on were announced by this batch's append events: new, not lost.
     long long first_new_id = std::numeric_limits<long long>::max();
     for (const auto& e : events)
-        if (e.first_ledger_id) first_new_id = std::min(first_new_id, *e.first_ledger_id);
+        if (e.first_ledger_id)
+            first_new_id = std::min(first_new_id, *e.first_ledger_id);
     auto ledger = ledger_.ledger_messages({zoho_id});
     // An older write path sets only the comment columns: that comment is a message too.
     std::vector<migrator::new_message> comment_rows;
     for (const auto& [history, c] : comments) {
-        if (comment_is_known(history, c.first, ledger, fields)) continue;
-        migrator::ledger_message m{0, zoho_id, std::nullopt, c.second, c.first, std::nullopt, "legacy"};
+        if (comment_is_known(history, c.first, ledger, fields))
+            continue;
+        migrator::ledger_message m{0,       zoho_id,      std::nullopt, c.second,
+                                   c.first, std::nullopt, "legacy"};
         ledger.push_back(m);  // later comments in this batch see it
         comment_rows.push_back({&zoho_id, c.second, c.first,
                                 std::chrono::duration_cast<std::chrono::microseconds>(
@@ -98,7 +107,8 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
                 rendered.push_back(legacy::render_element(m.author, m.body, m.sent_at_us, fields));
             auto id = legacy::identity_of_element(rendered.back());
             // Comment rows appended above have id 0 until re-read; they are new either way.
-            if (m.id != 0 && m.id < first_new_id) ++want_old[id];
+            if (m.id != 0 && m.id < first_new_id)
+                ++want_old[id];
             ++want[std::move(id)];
         }
         for (const auto& r : rendered) elements.push_back(r);
@@ -108,7 +118,8 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
         for (const auto& [id, n] : want_old) {
             auto it = have.find(id);
             const long long h = it == have.end() ? 0 : it->second;
-            if (n > h) out.missing += n - h;
+            if (n > h)
+                out.missing += n - h;
         }
         const auto& latest = ledger.back();
         const bool same = have == want && state->comments == latest.body &&
@@ -118,7 +129,8 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
             const std::string history = legacy::render_array(elements);
             const bool backups = cfg_.backup.mode == backup_mode::every_rewrite ||
                                  (cfg_.backup.mode == backup_mode::drift_only && out.drift);
-            if (backups) repo_.backup(zoho_id, *state, "before_update");
+            if (backups)
+                repo_.backup(zoho_id, *state, "before_update");
             const std::string stored = repo_.rewrite(zoho_id, history, latest.body, latest.author);
             // Read back what the server stored: a type or trigger on the legacy column that
             // changed it would otherwise go unnoticed.
@@ -140,7 +152,8 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     tx.commit();
     // Lag: from the event's enqueue to this commit, when the legacy column shows it.
     const double took_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
     for (const auto& e : events) out.lags_ms.push_back(e.age_ms + took_ms);
     if (out.drift)
         spdlog::warn("healed drift in {}: the legacy column lacked {} ledger message(s)", zoho_id,

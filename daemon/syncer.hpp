@@ -24,14 +24,14 @@ struct sync_outcome {
 
 /// Syncs conversations through one connection.
 class syncer {
-public:
+  public:
     syncer(pg::connection& conn, const config& cfg);
 
     /// Ingests, renders and rewrites one conversation in its own transaction; rolls back and
     /// rethrows on error (the queued events stay for the next attempt).
     sync_outcome sync(const std::string& zoho_id);
 
-private:
+  private:
     pg::connection& conn_;
     const config& cfg_;
     sync_repository repo_;

@@ -22,7 +22,8 @@ constexpr const char* usage_text =
     "usage: chatledger-migrate [--config FILE] [options] COMMAND\n"
     "\n"
     "commands:\n"
-    "  schema   create or upgrade the ledger schema and the capture trigger (--dry-run: print SQL)\n"
+    "  schema   create or upgrade the ledger schema and the capture trigger (--dry-run: print "
+    "SQL)\n"
     "  plan     dry run: counts of rows, messages, empty and unparseable values; writes nothing\n"
     "  run      migrate every legacy row; resumable, re-runnable, safe with live writers\n"
     "  verify   exit 0 iff every legacy message is in the ledger, else list differences, exit 1\n"
@@ -31,12 +32,18 @@ constexpr const char* usage_text =
     "\n";
 
 int dispatch(const std::string& command, const command_context& ctx) {
-    if (command == "schema") return schema_command(ctx);
-    if (command == "plan") return plan_command(ctx);
-    if (command == "run") return run_command(ctx);
-    if (command == "verify") return verify_command(ctx);
-    if (command == "recover") return recover_command(ctx);
-    if (command == "status") return status_command(ctx);
+    if (command == "schema")
+        return schema_command(ctx);
+    if (command == "plan")
+        return plan_command(ctx);
+    if (command == "run")
+        return run_command(ctx);
+    if (command == "verify")
+        return verify_command(ctx);
+    if (command == "recover")
+        return recover_command(ctx);
+    if (command == "status")
+        return status_command(ctx);
     throw usage_error("unknown command \"" + command + "\"",
                       "run chatledger-migrate --help for the list of commands");
 }
@@ -45,15 +52,14 @@ int dispatch(const std::string& command, const command_context& ctx) {
 
 int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
     po::options_description opts("options");
-    opts.add_options()
-        ("config,c", po::value<std::string>(), "YAML configuration file (default: built-in defaults)")
-        ("log-level", po::value<std::string>(), "override logging.level (trace ... off)")
-        ("dry-run", "schema: print the SQL that would run and change nothing")
-        ("json", "status: print one JSON object")
-        ("sample", po::value<int>(), "verify: check only N random conversations")
-        ("report", po::value<std::string>(), "run, plan: also write the summary as JSON to FILE")
-        ("help,h", "print this help")
-        ("version", "print the version");
+    opts.add_options()("config,c", po::value<std::string>(),
+                       "YAML configuration file (default: built-in defaults)")(
+        "log-level", po::value<std::string>(), "override logging.level (trace ... off)")(
+        "dry-run", "schema: print the SQL that would run and change nothing")(
+        "json", "status: print one JSON object")("sample", po::value<int>(),
+                                                 "verify: check only N random conversations")(
+        "report", po::value<std::string>(), "run, plan: also write the summary as JSON to FILE")(
+        "help,h", "print this help")("version", "print the version");
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::vector<std::string>>());
     po::options_description all;
@@ -80,14 +86,15 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         auto commands = vm.count("command") ? vm["command"].as<std::vector<std::string>>()
                                             : std::vector<std::string>{};
         if (commands.size() != 1)
-            throw usage_error(commands.empty() ? "no command given"
-                                               : "more than one command given",
+            throw usage_error(commands.empty() ? "no command given" : "more than one command given",
                               "run chatledger-migrate --help for the list of commands");
 
         config cfg = vm.count("config") ? load_config(vm["config"].as<std::string>()) : config{};
-        if (vm.count("log-level")) cfg.logging.level = vm["log-level"].as<std::string>();
+        if (vm.count("log-level"))
+            cfg.logging.level = vm["log-level"].as<std::string>();
         setup_logging(cfg.logging, "chatledger-migrate");
-        if (auto warning = permission_warning(cfg)) spdlog::warn("{}", *warning);
+        if (auto warning = permission_warning(cfg))
+            spdlog::warn("{}", *warning);
 
         command_context ctx{cfg, out, false, false, 0, {}};
         ctx.dry_run = vm.count("dry-run") > 0;
@@ -97,7 +104,8 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
             if (ctx.sample < 1)
                 throw usage_error("--sample must be a positive number of conversations");
         }
-        if (vm.count("report")) ctx.report_path = vm["report"].as<std::string>();
+        if (vm.count("report"))
+            ctx.report_path = vm["report"].as<std::string>();
         return dispatch(commands.front(), ctx);
     } catch (const error& e) {
         err << "chatledger-migrate: " << e.line() << "\n";

@@ -24,9 +24,15 @@ std::string json_escape(std::string_view s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char buf[8];
@@ -86,8 +92,8 @@ int status_command(const command_context& ctx) {
         for (size_t i = 0; i < f.daemons.size(); ++i) {
             const auto& d = f.daemons[i];
             ctx.out << (i ? "," : "") << "{\"instance\":\"" << json_escape(d.instance)
-                    << "\",\"heartbeat_age_s\":" << d.heartbeat_age_s << ",\"rewrites\":" << d.rewrites
-                    << ",\"drifts_healed\":" << d.drifts_healed
+                    << "\",\"heartbeat_age_s\":" << d.heartbeat_age_s
+                    << ",\"rewrites\":" << d.rewrites << ",\"drifts_healed\":" << d.drifts_healed
                     << ",\"messages_captured\":" << d.messages_captured << ",\"lag_p50_ms\":";
             number(d.lag_p50_ms);
             ctx.out << ",\"lag_p99_ms\":";
@@ -98,7 +104,8 @@ int status_command(const command_context& ctx) {
         return 0;
     }
     char age[64] = "-";
-    if (f.oldest_queue_age_s) std::snprintf(age, sizeof age, "%.1f s", *f.oldest_queue_age_s);
+    if (f.oldest_queue_age_s)
+        std::snprintf(age, sizeof age, "%.1f s", *f.oldest_queue_age_s);
     ctx.out << "ledger schema         " << ctx.cfg.ledger.schema.name() << "\n"
             << "schema version        " << f.schema_version << " of " << f.latest_version
             << (f.schema_version < f.latest_version ? "  (run: chatledger-migrate schema)" : "")
@@ -111,7 +118,8 @@ int status_command(const command_context& ctx) {
             << std::max(f.legacy_rows, 0LL) << "\n"
             << "sync queue depth      " << f.queue_depth << "\n"
             << "oldest queued event   " << age << "\n";
-    if (f.daemons.empty()) ctx.out << "syncd instances       none seen in the last minute\n";
+    if (f.daemons.empty())
+        ctx.out << "syncd instances       none seen in the last minute\n";
     for (const auto& d : f.daemons) {
         char line[256];
         std::snprintf(line, sizeof line,

@@ -13,9 +13,9 @@ namespace chatledger::migrator {
 struct command_context {
     const config& cfg;
     std::ostream& out;
-    bool dry_run = false;  ///< schema: print the SQL, change nothing
-    bool json = false;     ///< status: one JSON object instead of a table
-    int sample = 0;        ///< verify: check only this many random conversations (0 = all)
+    bool dry_run = false;     ///< schema: print the SQL, change nothing
+    bool json = false;        ///< status: one JSON object instead of a table
+    int sample = 0;           ///< verify: check only this many random conversations (0 = all)
     std::string report_path;  ///< run, plan: also write the summary as JSON here
 };
 

@@ -26,7 +26,8 @@ legacy::field_names field_names_of(const config& cfg) {
 std::vector<std::string> value_identities(const std::optional<std::string>& text,
                                           const legacy::field_names& fields) {
     std::vector<std::string> ids;
-    if (!text) return ids;
+    if (!text)
+        return ids;
     const auto split = legacy::split_value(*text);
     if (split.kind == legacy::value_kind::unparseable) {
         ids.push_back(legacy::identity_of_element(unparseable_element(*text, fields)));
@@ -52,13 +53,15 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
                      const legacy::field_names& fields, const char* source, bool dry_run,
                      bool skip_unparseable) {
     ingest_result result;
-    if (values.empty()) return result;
+    if (values.empty())
+        return result;
 
     std::vector<std::string> keys;
     for (const auto& v : values) keys.push_back(v.zoho_id);
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    if (!dry_run) repo.lock_conversations(keys);
+    if (!dry_run)
+        repo.lock_conversations(keys);
 
     std::unordered_map<std::string, legacy::identity_counts> counts;
     for (const auto& m : repo.ledger_messages(keys))
@@ -82,12 +85,14 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
         if (split.kind == legacy::value_kind::unparseable) {
             ++result.unparseable;
             result.unparseable_keys.insert(v.zoho_id);
-            if (skip_unparseable) continue;
+            if (skip_unparseable)
+                continue;
             auto& n = have[legacy::identity_of_element(unparseable_element(*v.text, fields))];
-            if (n > 0) continue;
+            if (n > 0)
+                continue;
             ++n;
-            out.push_back({&v.zoho_id, system_author, *v.text, std::nullopt, std::nullopt,
-                           "unparseable"});
+            out.push_back(
+                {&v.zoho_id, system_author, *v.text, std::nullopt, std::nullopt, "unparseable"});
             ++result.per_conversation[v.zoho_id];
             continue;
         }
@@ -107,9 +112,11 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
             take = legacy::elements_to_append(ids, have);
         }
         for (size_t i : take) {
-            if (!fresh) ++have[ids[i]];
+            if (!fresh)
+                ++have[ids[i]];
             auto f = legacy::extract_fields(split.elements[i], fields);
-            if (!f.sent_at_us) ++result.no_timestamp;
+            if (!f.sent_at_us)
+                ++result.no_timestamp;
             out.push_back({&v.zoho_id, std::move(f.author), std::move(f.body), f.sent_at_us,
                            split.elements[i], source});
             ++result.per_conversation[v.zoho_id];

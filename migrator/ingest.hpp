@@ -3,8 +3,8 @@
 #pragma once
 
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,11 +23,11 @@ struct legacy_value {
 
 /// What ingesting a batch appended.
 struct ingest_result {
-    long long appended = 0;     ///< rows appended
-    long long elements = 0;     ///< array elements seen
-    long long unparseable = 0;  ///< values that were not JSON arrays
-    long long empty = 0;        ///< NULL, blank or [] values
-    long long no_timestamp = 0; ///< appended messages without a parseable timestamp
+    long long appended = 0;      ///< rows appended
+    long long elements = 0;      ///< array elements seen
+    long long unparseable = 0;   ///< values that were not JSON arrays
+    long long empty = 0;         ///< NULL, blank or [] values
+    long long no_timestamp = 0;  ///< appended messages without a parseable timestamp
     std::map<std::string, long long> per_conversation;  ///< appended rows by zoho_id
     std::set<std::string> unparseable_keys;             ///< conversations with such a value
 };

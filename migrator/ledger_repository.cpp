@@ -9,7 +9,6 @@
 
 namespace chatledger::migrator {
 
-
 void copy_field(std::string& out, std::optional<std::string_view> value) {
     if (!value) {
         out += "\\N";
@@ -17,11 +16,20 @@ void copy_field(std::string& out, std::optional<std::string_view> value) {
     }
     for (char c : *value) {
         switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default: out += c;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                out += c;
         }
     }
 }
@@ -70,33 +78,38 @@ std::vector<legacy_row> ledger_repository::legacy_batch(const std::optional<std:
     long long bytes = 0;
     for (int i = 0; i < keys.rows(); ++i) {
         bytes += keys.integer(i, 1);
-        if (i > 0 && bytes > max_bytes) break;
+        if (i > 0 && bytes > max_bytes)
+            break;
         rows.push_back({std::string(keys.text(i, 0)), std::nullopt, keys.boolean(i, 2)});
     }
-    if (rows.empty()) return rows;
+    if (rows.empty())
+        return rows;
     std::vector<std::string> wanted;
     for (const auto& r : rows)
-        if (!skip_migrated || !r.migrated) wanted.push_back(r.zoho_id);
-    if (wanted.empty()) return rows;
+        if (!skip_migrated || !r.migrated)
+            wanted.push_back(r.zoho_id);
+    if (wanted.empty())
+        return rows;
     // Values by key range, again untyped, so the key's index serves the lookup.
-    auto values = conn_.exec("reading legacy rows from " + l.table.display(),
-                             "SELECT " + key + "::text, " + history + " FROM " + l.table.quoted() +
-                                 " l WHERE " + key + " >= $1 AND " + key + " <= $2 AND " + key +
-                                 "::text = ANY($3::text[])",
-                             {rows.front().zoho_id, rows.back().zoho_id, pg::array_literal(wanted)});
+    auto values = conn_.exec(
+        "reading legacy rows from " + l.table.display(),
+        "SELECT " + key + "::text, " + history + " FROM " + l.table.quoted() + " l WHERE " + key +
+            " >= $1 AND " + key + " <= $2 AND " + key + "::text = ANY($3::text[])",
+        {rows.front().zoho_id, rows.back().zoho_id, pg::array_literal(wanted)});
     std::unordered_map<std::string_view, int> at;
     for (int i = 0; i < values.rows(); ++i) at.emplace(values.text(i, 0), i);
     for (auto& r : rows) {
         auto it = at.find(r.zoho_id);
-        if (it != at.end()) r.history = values.optional_text(it->second, 1);
+        if (it != at.end())
+            r.history = values.optional_text(it->second, 1);
     }
     return rows;
 }
 
 long long ledger_repository::legacy_row_count() {
-    auto r = conn_.exec("counting legacy rows", "SELECT count(*) FROM " + cfg_.legacy.table.quoted() +
-                                                    " WHERE " + cfg_.legacy.key_column.quoted() +
-                                                    " IS NOT NULL");
+    auto r = conn_.exec("counting legacy rows",
+                        "SELECT count(*) FROM " + cfg_.legacy.table.quoted() + " WHERE " +
+                            cfg_.legacy.key_column.quoted() + " IS NOT NULL");
     return r.integer(0, 0);
 }
 
@@ -106,29 +119,32 @@ void ledger_repository::lock_conversations(const std::vector<std::string>& keys)
                {pg::array_literal(keys)});
 }
 
-std::vector<ledger_message> ledger_repository::ledger_messages(const std::vector<std::string>& keys) {
-    if (!ledger_exists_) return {};
-    auto r = conn_.exec(
-        "reading ledger messages",
-        "SELECT zoho_id, payload::text, author, body, "
-        "(extract(epoch FROM sent_at) * 1000000)::bigint, source, id FROM " +
-            cfg_.ledger.schema.quoted() +
-            ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id",
-        {pg::array_literal(keys)});
+std::vector<ledger_message> ledger_repository::ledger_messages(
+    const std::vector<std::string>& keys) {
+    if (!ledger_exists_)
+        return {};
+    auto r = conn_.exec("reading ledger messages",
+                        "SELECT zoho_id, payload::text, author, body, "
+                        "(extract(epoch FROM sent_at) * 1000000)::bigint, source, id FROM " +
+                            cfg_.ledger.schema.quoted() +
+                            ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id",
+                        {pg::array_literal(keys)});
     std::vector<ledger_message> out;
     out.reserve(r.rows());
     for (int i = 0; i < r.rows(); ++i) {
-        ledger_message m{r.integer(i, 6),        std::string(r.text(i, 0)), r.optional_text(i, 1),
-                         r.optional_text(i, 2), r.optional_text(i, 3), std::nullopt,
+        ledger_message m{r.integer(i, 6),          std::string(r.text(i, 0)), r.optional_text(i, 1),
+                         r.optional_text(i, 2),    r.optional_text(i, 3),     std::nullopt,
                          std::string(r.text(i, 5))};
-        if (!r.is_null(i, 4)) m.sent_at_us = r.integer(i, 4);
+        if (!r.is_null(i, 4))
+            m.sent_at_us = r.integer(i, 4);
         out.push_back(std::move(m));
     }
     return out;
 }
 
 long long ledger_repository::append(const std::vector<new_message>& messages) {
-    if (messages.empty()) return 0;
+    if (messages.empty())
+        return 0;
     conn_.copy_begin("appending messages to the ledger",
                      "COPY " + cfg_.ledger.schema.quoted() +
                          ".chat_messages (zoho_id, author, body, sent_at, payload, source) "
@@ -163,7 +179,8 @@ long long ledger_repository::append(const std::vector<new_message>& messages) {
 
 void ledger_repository::mark_migrated(const std::vector<std::pair<std::string, int>>& counts,
                                       const std::vector<bool>& unparseable) {
-    if (counts.empty()) return;
+    if (counts.empty())
+        return;
     std::vector<std::string> keys, numbers, flags;  // bound as three parallel arrays
     for (size_t i = 0; i < counts.size(); ++i) {
         keys.push_back(counts[i].first);
@@ -179,9 +196,9 @@ void ledger_repository::mark_migrated(const std::vector<std::pair<std::string, i
 }
 
 long long ledger_repository::migrated_count() {
-    auto r = conn_.exec("counting migrated conversations",
-                        "SELECT count(*) FROM " + cfg_.ledger.schema.quoted() +
-                            ".migrated_conversations");
+    auto r = conn_.exec(
+        "counting migrated conversations",
+        "SELECT count(*) FROM " + cfg_.ledger.schema.quoted() + ".migrated_conversations");
     return r.integer(0, 0);
 }
 
@@ -211,8 +228,8 @@ std::vector<std::string> ledger_repository::ledger_only_conversations(int limit)
     return out;
 }
 
-std::vector<std::pair<long long, legacy_row>> ledger_repository::backup_snapshots(long long after_id,
-                                                                                  int limit) {
+std::vector<std::pair<long long, legacy_row>> ledger_repository::backup_snapshots(
+    long long after_id, int limit) {
     // The backup table keeps the seed's column names whatever the legacy table calls its own.
     auto r = conn_.exec("reading the backup table " + cfg_.backup.table.display(),
                         "SELECT id, zoho_id::text, chat_history_backup::text FROM " +
@@ -227,7 +244,8 @@ std::vector<std::pair<long long, legacy_row>> ledger_repository::backup_snapshot
 }
 
 long long ledger_repository::backup_row_count() {
-    auto r = conn_.exec("counting backup rows", "SELECT count(*) FROM " + cfg_.backup.table.quoted());
+    auto r =
+        conn_.exec("counting backup rows", "SELECT count(*) FROM " + cfg_.backup.table.quoted());
     return r.integer(0, 0);
 }
 
@@ -246,9 +264,9 @@ std::vector<std::string> ledger_repository::sample_keys(int n) {
 std::vector<legacy_row> ledger_repository::legacy_rows(const std::vector<std::string>& keys) {
     const auto& l = cfg_.legacy;
     auto r = conn_.exec("reading legacy rows from " + l.table.display(),
-                        "SELECT " + l.key_column.quoted() + "::text, " +
-                            l.history_column.quoted() + "::text FROM " + l.table.quoted() +
-                            " WHERE " + l.key_column.quoted() + "::text = ANY($1::text[])",
+                        "SELECT " + l.key_column.quoted() + "::text, " + l.history_column.quoted() +
+                            "::text FROM " + l.table.quoted() + " WHERE " + l.key_column.quoted() +
+                            "::text = ANY($1::text[])",
                         {pg::array_literal(keys)});
     std::vector<legacy_row> out;
     for (int i = 0; i < r.rows(); ++i)

@@ -41,7 +41,7 @@ struct new_message {
 
 /// Legacy and ledger access for the migrate commands, through one connection.
 class ledger_repository {
-public:
+  public:
     ledger_repository(pg::connection& conn, const config& cfg) : conn_(conn), cfg_(cfg) {}
 
     /// Fails with a config_error naming `schema` when the ledger is missing or out of date.
@@ -80,7 +80,7 @@ public:
     /// The history values of these legacy keys.
     std::vector<legacy_row> legacy_rows(const std::vector<std::string>& keys);
 
-private:
+  private:
     pg::connection& conn_;
     const config& cfg_;
     bool ledger_exists_ = true;

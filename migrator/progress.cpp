@@ -24,7 +24,8 @@ void progress::advance(long long n) {
     done_ += n;
     auto now = std::chrono::steady_clock::now();
     auto due = tty_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10000);
-    if (now - last_ < due) return;
+    if (now - last_ < due)
+        return;
     last_ = now;
     report(false);
 }
@@ -49,7 +50,8 @@ void progress::report(bool final) {
         bar.resize(width, '.');
         std::fprintf(stderr, "\r%s [%s] %3.0f%%  %lld/%lld  %.0f/s  eta %s   ", what_.c_str(),
                      bar.c_str(), frac * 100, done_, total_, rate, eta);
-        if (final) std::fputc('\n', stderr);
+        if (final)
+            std::fputc('\n', stderr);
         std::fflush(stderr);
     } else {
         spdlog::info("{}: {}/{} ({:.0f}%), {:.0f}/s, eta {}", what_, done_, total_, frac * 100,

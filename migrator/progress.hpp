@@ -9,7 +9,7 @@ namespace chatledger::migrator {
 
 /// Tracks done/total units and reports them at a bounded rate.
 class progress {
-public:
+  public:
     progress(std::string what, long long total);
     /// Adds `n` done units and redraws or logs if due.
     void advance(long long n);
@@ -17,7 +17,7 @@ public:
     void finish();
     double elapsed_s() const;
 
-private:
+  private:
     void report(bool final);
 
     std::string what_;

@@ -33,7 +33,8 @@ int recover_command(const command_context& ctx) {
     while (true) {
         pg::transaction tx(conn);
         auto page = repo.backup_snapshots(after, ctx.cfg.migrate.batch_rows);
-        if (page.empty()) break;
+        if (page.empty())
+            break;
         after = page.back().first;
         std::vector<legacy_value> values;
         for (auto& [id, row] : page) values.push_back({row.zoho_id, std::move(row.history)});
@@ -51,7 +52,8 @@ int recover_command(const command_context& ctx) {
     size_t listed = 0;
     for (const auto& [z, n] : recovered) {
         messages += n;
-        if (listed++ < max_listed) ctx.out << "  " << z << ": " << n << " message(s) recovered\n";
+        if (listed++ < max_listed)
+            ctx.out << "  " << z << ": " << n << " message(s) recovered\n";
     }
     if (recovered.size() > max_listed)
         ctx.out << "  ... and " << recovered.size() - max_listed << " more conversation(s)\n";

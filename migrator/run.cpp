@@ -7,8 +7,8 @@
 #include <exception>
 #include <fstream>
 #include <mutex>
-#include <thread>
 #include <ostream>
+#include <thread>
 
 #include "migrator/commands.hpp"
 #include "migrator/ingest.hpp"
@@ -91,7 +91,8 @@ totals migrate_batch(pg::connection& conn, ledger_repository& repo, std::vector<
                      const legacy::field_names& fields, bool dry_run) {
     totals t;
     std::optional<pg::transaction> tx;
-    if (!dry_run) tx.emplace(conn);
+    if (!dry_run)
+        tx.emplace(conn);
     std::vector<legacy_value> values;
     for (auto& r : rows) {
         if (r.migrated) {
@@ -108,8 +109,9 @@ totals migrate_batch(pg::connection& conn, ledger_repository& repo, std::vector<
         std::vector<bool> unparseable;
         for (const auto& v : values) {
             auto it = result.per_conversation.find(v.zoho_id);
-            counts.push_back(
-                {v.zoho_id, it == result.per_conversation.end() ? 0 : static_cast<int>(it->second)});
+            counts.push_back({v.zoho_id, it == result.per_conversation.end()
+                                             ? 0
+                                             : static_cast<int>(it->second)});
             unparseable.push_back(result.unparseable_keys.count(v.zoho_id) > 0);
         }
         repo.mark_migrated(counts, unparseable);
@@ -120,14 +122,15 @@ totals migrate_batch(pg::connection& conn, ledger_repository& repo, std::vector<
 
 /// Batches handed from the reader to the loading workers; bounded so memory stays flat.
 class batch_queue {
-public:
+  public:
     explicit batch_queue(size_t capacity) : capacity_(capacity) {}
 
     /// Blocks while full; false once a worker failed.
     bool put(std::vector<legacy_row> batch) {
         std::unique_lock lock(mu_);
         not_full_.wait(lock, [&] { return q_.size() < capacity_ || failure_; });
-        if (failure_) return false;
+        if (failure_)
+            return false;
         q_.push_back(std::move(batch));
         not_empty_.notify_one();
         return true;
@@ -136,7 +139,8 @@ public:
     std::optional<std::vector<legacy_row>> get() {
         std::unique_lock lock(mu_);
         not_empty_.wait(lock, [&] { return !q_.empty() || closed_ || failure_; });
-        if (failure_ || q_.empty()) return std::nullopt;
+        if (failure_ || q_.empty())
+            return std::nullopt;
         auto b = std::move(q_.front());
         q_.pop_front();
         not_full_.notify_one();
@@ -149,7 +153,8 @@ public:
     }
     void fail(std::exception_ptr e) {
         std::lock_guard lock(mu_);
-        if (!failure_) failure_ = e;
+        if (!failure_)
+            failure_ = e;
         not_full_.notify_all();
         not_empty_.notify_all();
     }
@@ -158,7 +163,7 @@ public:
         return failure_;
     }
 
-private:
+  private:
     std::mutex mu_;
     std::condition_variable not_full_, not_empty_;
     std::deque<std::vector<legacy_row>> q_;
@@ -186,7 +191,8 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
         pg::transaction snapshot(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         while (true) {
             auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, true);
-            if (rows.empty()) break;
+            if (rows.empty())
+                break;
             cursor = rows.back().zoho_id;
             const auto n = static_cast<long long>(rows.size());
             t.merge(migrate_batch(conn, repo, std::move(rows), fields, true));
@@ -225,16 +231,19 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
     try {
         while (true) {
             auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, true);
-            if (rows.empty()) break;
+            if (rows.empty())
+                break;
             cursor = rows.back().zoho_id;
-            if (!queue.put(std::move(rows))) break;
+            if (!queue.put(std::move(rows)))
+                break;
         }
     } catch (...) {
         queue.fail(std::current_exception());
     }
     queue.close();
     for (auto& w : workers) w.join();
-    if (auto failure = queue.failure()) std::rethrow_exception(failure);
+    if (auto failure = queue.failure())
+        std::rethrow_exception(failure);
     bar.finish();
 
     // Legacy writes that committed while we walked are in the queue; ingesting them here
@@ -243,7 +252,8 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
     while (true) {
         pg::transaction tx(conn);
         auto batch = repo.captured_writes(after, ctx.cfg.migrate.batch_rows);
-        if (batch.empty()) break;
+        if (batch.empty())
+            break;
         after = batch.back().first;
         std::vector<legacy_value> values;
         for (auto& [id, row] : batch) values.push_back({row.zoho_id, std::move(row.history)});
@@ -259,20 +269,24 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
 }  // namespace
 
 int run_command(const command_context& ctx) {
-    auto conn = pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name + " migrate run");
+    auto conn =
+        pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name + " migrate run");
     auto t = walk(conn, ctx, false);
     print_table(ctx.out, "migration finished", t, false);
-    if (!ctx.report_path.empty()) write_report(ctx.report_path, "run", t);
+    if (!ctx.report_path.empty())
+        write_report(ctx.report_path, "run", t);
     spdlog::info("migration finished: {} conversations, {} rows appended in {:.1f} s", t.migrated,
                  t.appended, t.seconds);
     return 0;
 }
 
 int plan_command(const command_context& ctx) {
-    auto conn = pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name + " migrate plan");
+    auto conn =
+        pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name + " migrate plan");
     auto t = walk(conn, ctx, true);
     print_table(ctx.out, "plan (dry run, nothing was written)", t, true);
-    if (!ctx.report_path.empty()) write_report(ctx.report_path, "plan", t);
+    if (!ctx.report_path.empty())
+        write_report(ctx.report_path, "plan", t);
     return 0;
 }
 

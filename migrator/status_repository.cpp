@@ -13,36 +13,43 @@ status_figures status_repository::read() {
     f.latest_version = schema::latest_schema_version();
     // Exact legacy count (the key's index makes it cheap); the ledger may be huge, so its size
     // is the planner's estimate unless the table was never analyzed.
-    auto legacy = conn_.exec("counting legacy rows",
-                             "SELECT to_regclass($1) IS NOT NULL", {cfg_.legacy.table.quoted()});
+    auto legacy = conn_.exec("counting legacy rows", "SELECT to_regclass($1) IS NOT NULL",
+                             {cfg_.legacy.table.quoted()});
     if (legacy.boolean(0, 0)) {
-        f.legacy_rows = conn_.exec("counting legacy rows",
-                                   "SELECT count(*) FROM " + cfg_.legacy.table.quoted())
-                            .integer(0, 0);
+        f.legacy_rows =
+            conn_.exec("counting legacy rows", "SELECT count(*) FROM " + cfg_.legacy.table.quoted())
+                .integer(0, 0);
     } else {
         f.legacy_rows = -1;
     }
     if (f.schema_version > 0) {
         const std::string s = cfg_.ledger.schema.quoted();
-        auto r = conn_.exec("reading ledger figures",
-                            "SELECT (SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)),"
-                            "       (SELECT count(*) FROM " + s + ".sync_queue),"
-                            "       (SELECT extract(epoch FROM clock_timestamp() - min(enqueued_at))"
-                            "        FROM " + s + ".sync_queue)",
-                            {s + ".chat_messages"});
+        auto r = conn_.exec(
+            "reading ledger figures",
+            "SELECT (SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)),"
+            "       (SELECT count(*) FROM " +
+                s +
+                ".sync_queue),"
+                "       (SELECT extract(epoch FROM clock_timestamp() - min(enqueued_at))"
+                "        FROM " +
+                s + ".sync_queue)",
+            {s + ".chat_messages"});
         f.ledger_messages = r.integer(0, 0);
         if (f.ledger_messages < 0)
-            f.ledger_messages =
-                conn_.exec("counting ledger messages", "SELECT count(*) FROM " + s + ".chat_messages")
-                    .integer(0, 0);
+            f.ledger_messages = conn_
+                                    .exec("counting ledger messages",
+                                          "SELECT count(*) FROM " + s + ".chat_messages")
+                                    .integer(0, 0);
         f.queue_depth = r.integer(0, 1);
-        if (!r.is_null(0, 2)) f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
+        if (!r.is_null(0, 2))
+            f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
     }
     if (f.schema_version >= 2)
-        f.conversations_migrated =
-            conn_.exec("counting migrated conversations",
-                       "SELECT count(*) FROM " + cfg_.ledger.schema.quoted() + ".migrated_conversations")
-                .integer(0, 0);
+        f.conversations_migrated = conn_
+                                       .exec("counting migrated conversations",
+                                             "SELECT count(*) FROM " + cfg_.ledger.schema.quoted() +
+                                                 ".migrated_conversations")
+                                       .integer(0, 0);
     if (f.schema_version >= 3) {
         auto d = conn_.exec("reading daemon heartbeats",
                             "SELECT instance, extract(epoch FROM now() - heartbeat_at), rewrites, "
@@ -57,8 +64,10 @@ status_figures status_repository::read() {
             row.rewrites = d.integer(i, 2);
             row.drifts_healed = d.integer(i, 3);
             row.messages_captured = d.integer(i, 4);
-            if (!d.is_null(i, 5)) row.lag_p50_ms = std::stod(std::string(d.text(i, 5)));
-            if (!d.is_null(i, 6)) row.lag_p99_ms = std::stod(std::string(d.text(i, 6)));
+            if (!d.is_null(i, 5))
+                row.lag_p50_ms = std::stod(std::string(d.text(i, 5)));
+            if (!d.is_null(i, 6))
+                row.lag_p99_ms = std::stod(std::string(d.text(i, 6)));
             f.daemons.push_back(std::move(row));
         }
     }

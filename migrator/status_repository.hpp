@@ -32,11 +32,11 @@ struct status_figures {
 
 /// Reads status figures through one connection.
 class status_repository {
-public:
+  public:
     status_repository(pg::connection& conn, const config& cfg) : conn_(conn), cfg_(cfg) {}
     status_figures read();
 
-private:
+  private:
     pg::connection& conn_;
     const config& cfg_;
 };

@@ -30,7 +30,8 @@ void compare(ledger_repository& repo, const std::vector<legacy_row>& rows,
     std::vector<std::string> keys;
     for (const auto& r : rows) keys.push_back(r.zoho_id);
     std::unordered_map<std::string, std::unordered_map<std::string, long long>> ledger;
-    for (const auto& m : repo.ledger_messages(keys)) ++ledger[m.zoho_id][ledger_identity(m, fields)];
+    for (const auto& m : repo.ledger_messages(keys))
+        ++ledger[m.zoho_id][ledger_identity(m, fields)];
     for (const auto& r : rows) {
         ++d.conversations_checked;
         std::unordered_map<std::string, long long> legacy_counts;
@@ -40,14 +41,17 @@ void compare(ledger_repository& repo, const std::vector<legacy_row>& rows,
         for (const auto& [id, n] : legacy_counts) {
             auto it = have.find(id);
             long long h = it == have.end() ? 0 : it->second;
-            if (n > h) missing += n - h;
+            if (n > h)
+                missing += n - h;
         }
         for (const auto& [id, h] : have) {
             auto it = legacy_counts.find(id);
             long long n = it == legacy_counts.end() ? 0 : it->second;
-            if (h > n) extra += h - n;
+            if (h > n)
+                extra += h - n;
         }
-        if (missing == 0 && extra == 0) continue;
+        if (missing == 0 && extra == 0)
+            continue;
         ++d.conversations_differing;
         d.missing += missing;
         d.extra += extra;
@@ -74,8 +78,9 @@ int verify_command(const command_context& ctx) {
     if (ctx.sample > 0) {
         auto keys = repo.sample_keys(ctx.sample);
         for (size_t i = 0; i < keys.size(); i += static_cast<size_t>(ctx.cfg.migrate.batch_rows)) {
-            std::vector<std::string> part(keys.begin() + i,
-                                          keys.begin() + std::min(keys.size(), i + ctx.cfg.migrate.batch_rows));
+            std::vector<std::string> part(
+                keys.begin() + i,
+                keys.begin() + std::min(keys.size(), i + ctx.cfg.migrate.batch_rows));
             compare(repo, repo.legacy_rows(part), fields, d, ctx.out);
         }
     } else {
@@ -83,7 +88,8 @@ int verify_command(const command_context& ctx) {
         std::optional<std::string> cursor;
         while (true) {
             auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, false);
-            if (rows.empty()) break;
+            if (rows.empty())
+                break;
             cursor = rows.back().zoho_id;
             compare(repo, rows, fields, d, ctx.out);
             bar.advance(static_cast<long long>(rows.size()));
@@ -96,7 +102,8 @@ int verify_command(const command_context& ctx) {
                 ctx.out << "  " << z << ": in the ledger but the legacy table has no such row\n";
     }
     tx.commit();
-    if (d.listed == 0) ctx.out << "  none\n";
+    if (d.listed == 0)
+        ctx.out << "  none\n";
     ctx.out << "conversations checked    " << d.conversations_checked << "\n"
             << "conversations differing  " << d.conversations_differing << "\n"
             << "messages missing         " << d.missing << "\n"

@@ -22,7 +22,8 @@ void check_legacy_table(schema_repository& repo, const config& cfg) {
     const auto& l = cfg.legacy;
     if (!repo.table_exists(l.table))
         throw config_error("legacy table " + l.table.display() + " does not exist",
-                           "set legacy.table in " + (cfg.source.empty() ? "the config" : cfg.source) +
+                           "set legacy.table in " +
+                               (cfg.source.empty() ? "the config" : cfg.source) +
                                " to the table that holds the chat histories");
     const std::vector<std::pair<const char*, const identifier*>> columns = {
         {"legacy.key_column", &l.key_column},
@@ -33,7 +34,8 @@ void check_legacy_table(schema_repository& repo, const config& cfg) {
     std::vector<std::string> names;
     for (const auto& c : columns) names.push_back(c.second->name());
     auto missing = repo.missing_columns(l.table, names);
-    if (missing.empty()) return;
+    if (missing.empty())
+        return;
     for (const auto& c : columns) {
         if (c.second->name() == missing.front())
             throw config_error("legacy table " + l.table.display() + " has no column \"" +
@@ -44,11 +46,14 @@ void check_legacy_table(schema_repository& repo, const config& cfg) {
 
 }  // namespace
 
-int latest_schema_version() { return static_cast<int>(versioned_steps().size()); }
+int latest_schema_version() {
+    return static_cast<int>(versioned_steps().size());
+}
 
 int schema_version(pg::connection& conn, const config& cfg) {
     schema_repository repo(conn, cfg);
-    if (!repo.history_exists()) return 0;
+    if (!repo.history_exists())
+        return 0;
     auto steps = repo.applied_steps();
     return steps.empty() ? 0 : steps.back().version;
 }
@@ -60,13 +65,16 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
     apply_report report;
 
     pg::transaction tx(conn);
-    if (!dry_run) repo.lock();
+    if (!dry_run)
+        repo.lock();
     check_legacy_table(repo, cfg);
     const bool existed = repo.history_exists();
-    if (!dry_run) repo.bootstrap();
+    if (!dry_run)
+        repo.bootstrap();
 
     std::vector<applied_step> applied;
-    if (existed) applied = repo.applied_steps();
+    if (existed)
+        applied = repo.applied_steps();
     report.version_before = applied.empty() ? 0 : applied.back().version;
     if (report.version_before > static_cast<int>(steps.size()))
         throw error("the ledger schema is at version " + std::to_string(report.version_before) +
@@ -108,13 +116,15 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
         if (dry_run) {
             report.sql += "-- " + label + "\n" + capture_sql + "\n";
         } else {
-            if (state && state->target != target) repo.drop_capture_trigger(state->target);
+            if (state && state->target != target)
+                repo.drop_capture_trigger(state->target);
             repo.run_step("installing the " + label, capture_sql);
             repo.record_capture(capture_sum, target);
         }
         report.applied.push_back(label);
     }
-    if (!dry_run) tx.commit();
+    if (!dry_run)
+        tx.commit();
     return report;
 }
 

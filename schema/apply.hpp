@@ -1,5 +1,6 @@
 // `chatledger-migrate schema`: bring the ledger schema to this build's version, once, safely.
-// Steps run in one transaction under an advisory lock, so a failed or concurrent run changes nothing.
+// Steps run in one transaction under an advisory lock, so a failed or concurrent run changes
+// nothing.
 #pragma once
 
 #include <string>

@@ -8,7 +8,9 @@ namespace chatledger::schema {
 
 namespace {
 
-std::string literal_table(const qualified_name& t) { return t.quoted(); }
+std::string literal_table(const qualified_name& t) {
+    return t.quoted();
+}
 
 }  // namespace
 
@@ -20,8 +22,7 @@ void schema_repository::lock() {
 }
 
 bool schema_repository::history_exists() {
-    auto r = conn_.exec("looking for the schema history",
-                        "SELECT to_regclass($1) IS NOT NULL",
+    auto r = conn_.exec("looking for the schema history", "SELECT to_regclass($1) IS NOT NULL",
                         {cfg_.ledger.schema.quoted() + ".schema_history"});
     return r.boolean(0, 0);
 }
@@ -29,22 +30,27 @@ bool schema_repository::history_exists() {
 void schema_repository::bootstrap() {
     const std::string s = cfg_.ledger.schema.quoted();
     conn_.exec_script("creating the ledger schema",
-                      "CREATE SCHEMA IF NOT EXISTS " + s + ";\n"
-                      "CREATE TABLE IF NOT EXISTS " + s + ".schema_history (\n"
-                      "    version    integer PRIMARY KEY,\n"
-                      "    name       text NOT NULL,\n"
-                      "    checksum   text NOT NULL,\n"
-                      "    applied_at timestamptz NOT NULL DEFAULT now(),\n"
-                      "    applied_by text NOT NULL DEFAULT current_user,\n"
-                      "    chatledger_version text NOT NULL\n"
-                      ");\n"
-                      "CREATE TABLE IF NOT EXISTS " + s + ".schema_repeatable (\n"
-                      "    name       text PRIMARY KEY,\n"
-                      "    checksum   text NOT NULL,\n"
-                      "    target     text NOT NULL,\n"
-                      "    applied_at timestamptz NOT NULL DEFAULT now(),\n"
-                      "    applied_by text NOT NULL DEFAULT current_user\n"
-                      ");\n");
+                      "CREATE SCHEMA IF NOT EXISTS " + s +
+                          ";\n"
+                          "CREATE TABLE IF NOT EXISTS " +
+                          s +
+                          ".schema_history (\n"
+                          "    version    integer PRIMARY KEY,\n"
+                          "    name       text NOT NULL,\n"
+                          "    checksum   text NOT NULL,\n"
+                          "    applied_at timestamptz NOT NULL DEFAULT now(),\n"
+                          "    applied_by text NOT NULL DEFAULT current_user,\n"
+                          "    chatledger_version text NOT NULL\n"
+                          ");\n"
+                          "CREATE TABLE IF NOT EXISTS " +
+                          s +
+                          ".schema_repeatable (\n"
+                          "    name       text PRIMARY KEY,\n"
+                          "    checksum   text NOT NULL,\n"
+                          "    target     text NOT NULL,\n"
+                          "    applied_at timestamptz NOT NULL DEFAULT now(),\n"
+                          "    applied_by text NOT NULL DEFAULT current_user\n"
+                          ");\n");
 }
 
 std::vector<applied_step> schema_repository::applied_steps() {
@@ -63,7 +69,8 @@ std::optional<applied_capture> schema_repository::capture_state() {
     auto r = conn_.exec("reading the capture step state",
                         "SELECT checksum, target FROM " + cfg_.ledger.schema.quoted() +
                             ".schema_repeatable WHERE name = 'legacy_capture'");
-    if (r.rows() == 0) return std::nullopt;
+    if (r.rows() == 0)
+        return std::nullopt;
     return applied_capture{std::string(r.text(0, 0)), std::string(r.text(0, 1))};
 }
 
@@ -96,17 +103,18 @@ void schema_repository::record_capture(const std::string& checksum, const std::s
 }
 
 void schema_repository::drop_capture_trigger(const std::string& quoted_table) {
-    auto r = conn_.exec("looking for the previous legacy table", "SELECT to_regclass($1) IS NOT NULL",
-                        {quoted_table});
-    if (!r.boolean(0, 0)) return;
+    auto r = conn_.exec("looking for the previous legacy table",
+                        "SELECT to_regclass($1) IS NOT NULL", {quoted_table});
+    if (!r.boolean(0, 0))
+        return;
     // quoted_table was recorded by us from a quoted() identifier, never from user input.
     conn_.exec("removing the capture trigger from " + quoted_table,
                "DROP TRIGGER IF EXISTS chatledger_capture ON " + quoted_table);
 }
 
 bool schema_repository::table_exists(const qualified_name& table) {
-    auto r = conn_.exec("looking for table " + table.display(), "SELECT to_regclass($1) IS NOT NULL",
-                        {literal_table(table)});
+    auto r = conn_.exec("looking for table " + table.display(),
+                        "SELECT to_regclass($1) IS NOT NULL", {literal_table(table)});
     return r.boolean(0, 0);
 }
 

@@ -28,7 +28,7 @@ struct applied_capture {
 
 /// Reads and writes the ledger's schema bookkeeping through one connection.
 class schema_repository {
-public:
+  public:
     schema_repository(pg::connection& conn, const config& cfg) : conn_(conn), cfg_(cfg) {}
 
     /// Serializes concurrent `schema` runs on this database until the transaction ends.
@@ -55,7 +55,7 @@ public:
     std::vector<std::string> missing_columns(const qualified_name& table,
                                              const std::vector<std::string>& names);
 
-private:
+  private:
     pg::connection& conn_;
     const config& cfg_;
 };

@@ -20,10 +20,12 @@ std::vector<step> versioned_steps(const std::vector<sql_file>& files) {
     std::vector<step> steps;
     for (const auto& f : files) {
         // NNNN_name.sql: four digits, an underscore, a name.
-        if (f.name.size() < 10 || f.name[4] != '_' || !f.name.ends_with(".sql")) continue;
+        if (f.name.size() < 10 || f.name[4] != '_' || !f.name.ends_with(".sql"))
+            continue;
         int version = 0;
         auto [p, ec] = std::from_chars(f.name.data(), f.name.data() + 4, version);
-        if (ec != std::errc() || p != f.name.data() + 4) continue;
+        if (ec != std::errc() || p != f.name.data() + 4)
+            continue;
         steps.push_back({version, std::string(f.name.substr(5, f.name.size() - 9)), f.text});
     }
     std::sort(steps.begin(), steps.end(),
@@ -31,7 +33,8 @@ std::vector<step> versioned_steps(const std::vector<sql_file>& files) {
     for (size_t i = 0; i < steps.size(); ++i) {
         if (steps[i].version != static_cast<int>(i) + 1)
             throw error("schema steps are not numbered 1, 2, 3, ...: found step " +
-                        std::to_string(steps[i].version) + " at position " + std::to_string(i + 1),
+                            std::to_string(steps[i].version) + " at position " +
+                            std::to_string(i + 1),
                         "this is a packaging bug; report it");
     }
     return steps;
@@ -39,7 +42,8 @@ std::vector<step> versioned_steps(const std::vector<sql_file>& files) {
 
 std::string_view capture_step_text(const std::vector<sql_file>& files) {
     for (const auto& f : files)
-        if (f.name == capture_file) return f.text;
+        if (f.name == capture_file)
+            return f.text;
     throw error("the capture step legacy_capture.sql is missing from this build",
                 "this is a packaging bug; report it");
 }
@@ -65,8 +69,9 @@ placeholder_map placeholders(const config& cfg) {
     v["ledger_literal"] = quote_literal(cfg.ledger.schema.name());
     // NOTIFY channel: the schema name, so two ledgers in one database do not wake each other.
     v["channel_literal"] = quote_literal(cfg.ledger.schema.name());
-    for (auto [key, id] : {std::pair{"owner", &roles.owner}, std::pair{"writer", &roles.writer},
-                           std::pair{"reader", &roles.reader}, std::pair{"daemon", &roles.daemon}}) {
+    for (auto [key, id] :
+         {std::pair{"owner", &roles.owner}, std::pair{"writer", &roles.writer},
+          std::pair{"reader", &roles.reader}, std::pair{"daemon", &roles.daemon}}) {
         v[key] = id->quoted();
         v[std::string(key) + "_literal"] = quote_literal(id->name());
     }
@@ -88,7 +93,8 @@ std::string render(std::string_view text, const placeholder_map& values) {
     size_t pos = 0;
     while (true) {
         size_t open = text.find("{{", pos);
-        if (open == std::string_view::npos) break;
+        if (open == std::string_view::npos)
+            break;
         size_t close = text.find("}}", open + 2);
         if (close == std::string_view::npos)
             throw error("unterminated placeholder in a schema step", "this is a packaging bug");

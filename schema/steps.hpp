@@ -38,7 +38,8 @@ struct role_names {
     identifier owner, writer, reader, daemon;
 };
 
-/// `<schema>_owner`, `_writer`, `_reader`, `_daemon`; config_error when a name would exceed 63 bytes.
+/// `<schema>_owner`, `_writer`, `_reader`, `_daemon`; config_error when a name would exceed 63
+/// bytes.
 role_names roles_for(const config& cfg);
 
 /// Placeholder name to SQL text (quoted identifiers and literals) for one configuration.

@@ -16,7 +16,9 @@ namespace {
 
 using iter = const char*;
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 iter skip_ws(iter p, iter e) {
     while (p < e && is_ws(*p)) ++p;
@@ -24,9 +26,12 @@ iter skip_ws(iter p, iter e) {
 }
 
 int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -36,19 +41,25 @@ iter skip_string(iter p, iter e) {
     while (p < e) {
         // Fast path over plain bytes: a 1 MB message body is mostly these.
         const unsigned char c = static_cast<unsigned char>(*p);
-        if (c == '"') return p + 1;
-        if (c < 0x20) return nullptr;
+        if (c == '"')
+            return p + 1;
+        if (c < 0x20)
+            return nullptr;
         if (c == '\\') {
-            if (p + 1 >= e) return nullptr;
+            if (p + 1 >= e)
+                return nullptr;
             const char x = p[1];
             if (x == 'u') {
-                if (p + 6 > e) return nullptr;
+                if (p + 6 > e)
+                    return nullptr;
                 for (int i = 2; i < 6; ++i)
-                    if (hex_value(p[i]) < 0) return nullptr;
+                    if (hex_value(p[i]) < 0)
+                        return nullptr;
                 p += 6;
                 continue;
             }
-            if (std::strchr("\"\\/bfnrt", x) == nullptr || x == '\0') return nullptr;
+            if (std::strchr("\"\\/bfnrt", x) == nullptr || x == '\0')
+                return nullptr;
             p += 2;
             continue;
         }
@@ -64,8 +75,10 @@ iter skip_digits(iter p, iter e) {
 
 /// Skips a number token; nullptr when invalid.
 iter skip_number(iter p, iter e) {
-    if (p < e && *p == '-') ++p;
-    if (p >= e) return nullptr;
+    if (p < e && *p == '-')
+        ++p;
+    if (p >= e)
+        return nullptr;
     if (*p == '0') {
         ++p;
     } else if (*p >= '1' && *p <= '9') {
@@ -75,14 +88,17 @@ iter skip_number(iter p, iter e) {
     }
     if (p < e && *p == '.') {
         iter q = skip_digits(p + 1, e);
-        if (q == p + 1) return nullptr;
+        if (q == p + 1)
+            return nullptr;
         p = q;
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
         ++p;
-        if (p < e && (*p == '+' || *p == '-')) ++p;
+        if (p < e && (*p == '+' || *p == '-'))
+            ++p;
         iter q = skip_digits(p, e);
-        if (q == p) return nullptr;
+        if (q == p)
+            return nullptr;
         p = q;
     }
     return p;
@@ -96,11 +112,14 @@ iter skip_literal(iter p, iter e, std::string_view word) {
 
 /// Skips an object member's key, its colon and the whitespace after; nullptr when invalid.
 iter skip_key(iter p, iter e) {
-    if (p >= e || *p != '"') return nullptr;
+    if (p >= e || *p != '"')
+        return nullptr;
     p = skip_string(p, e);
-    if (!p) return nullptr;
+    if (!p)
+        return nullptr;
     p = skip_ws(p, e);
-    if (p >= e || *p != ':') return nullptr;
+    if (p >= e || *p != ':')
+        return nullptr;
     return skip_ws(p + 1, e);
 }
 
@@ -110,13 +129,17 @@ iter skip_value(iter p, iter e) {
     std::vector<char> stack;  // '[' or '{' per open container
     while (true) {
         // Parse one value start.
-        if (p >= e) return nullptr;
+        if (p >= e)
+            return nullptr;
         bool opened = false;
         switch (*p) {
-            case '"': p = skip_string(p, e); break;
+            case '"':
+                p = skip_string(p, e);
+                break;
             case '{':
             case '[': {
-                if (static_cast<int>(stack.size()) >= max_depth) return nullptr;
+                if (static_cast<int>(stack.size()) >= max_depth)
+                    return nullptr;
                 const char open = *p;
                 stack.push_back(open);
                 p = skip_ws(p + 1, e);
@@ -125,26 +148,40 @@ iter skip_value(iter p, iter e) {
                     ++p;
                     break;
                 }
-                if (open == '{' && !(p = skip_key(p, e))) return nullptr;
+                if (open == '{' && !(p = skip_key(p, e)))
+                    return nullptr;
                 opened = true;
                 break;
             }
-            case 't': p = skip_literal(p, e, "true"); break;
-            case 'f': p = skip_literal(p, e, "false"); break;
-            case 'n': p = skip_literal(p, e, "null"); break;
-            default: p = skip_number(p, e); break;
+            case 't':
+                p = skip_literal(p, e, "true");
+                break;
+            case 'f':
+                p = skip_literal(p, e, "false");
+                break;
+            case 'n':
+                p = skip_literal(p, e, "null");
+                break;
+            default:
+                p = skip_number(p, e);
+                break;
         }
-        if (!p) return nullptr;
-        if (opened) continue;  // the container's first value comes next
+        if (!p)
+            return nullptr;
+        if (opened)
+            continue;  // the container's first value comes next
         // After a complete value: close containers or move to the next member.
         while (true) {
-            if (stack.empty()) return p;
+            if (stack.empty())
+                return p;
             p = skip_ws(p, e);
-            if (p >= e) return nullptr;
+            if (p >= e)
+                return nullptr;
             const char top = stack.back();
             if (*p == ',') {
                 p = skip_ws(p + 1, e);
-                if (top == '{' && !(p = skip_key(p, e))) return nullptr;
+                if (top == '{' && !(p = skip_key(p, e)))
+                    return nullptr;
                 break;  // parse the next value
             }
             if (*p == (top == '[' ? ']' : '}')) {
@@ -188,16 +225,28 @@ iter decode_string_at(iter p, iter e, std::string& out) {
         iter run = p;
         while (p < e && *p != '"' && *p != '\\') ++p;
         out.append(run, p);
-        if (p >= e) break;
-        if (*p == '"') return p + 1;
+        if (p >= e)
+            break;
+        if (*p == '"')
+            return p + 1;
         const char x = p[1];
         p += 2;
         switch (x) {
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
             case 'u': {
                 unsigned cp = read_hex4(p);
                 p += 4;
@@ -212,7 +261,9 @@ iter decode_string_at(iter p, iter e, std::string& out) {
                 append_utf8(out, cp);
                 break;
             }
-            default: out += x; break;  // \" \\ \/
+            default:
+                out += x;
+                break;  // \" \\ \/
         }
     }
     throw std::invalid_argument("unterminated JSON string");
@@ -232,15 +283,18 @@ void canonical_number(iter& p, iter e, std::string& out) {
         out += "null";  // JSON.stringify writes an infinite number as null
         return;
     }
-    if (v == 0) v = 0;  // -0 prints as 0, as JSON.stringify does
+    if (v == 0)
+        v = 0;  // -0 prints as 0, as JSON.stringify does
     char buf[32];
     out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 void canonical_at(iter& p, iter e, std::string& out, int depth) {
     p = skip_ws(p, e);
-    if (p >= e) throw std::invalid_argument("invalid JSON");
-    if (depth > max_depth) throw std::invalid_argument("JSON nested too deeply");
+    if (p >= e)
+        throw std::invalid_argument("invalid JSON");
+    if (depth > max_depth)
+        throw std::invalid_argument("JSON nested too deeply");
     switch (*p) {
         case '"': {
             std::string s;
@@ -293,7 +347,8 @@ void canonical_at(iter& p, iter e, std::string& out, int depth) {
             out += '{';
             bool first = true;
             for (const auto& [k, v] : members) {
-                if (!first) out += ',';
+                if (!first)
+                    out += ',';
                 first = false;
                 encode_string(out, k);
                 out += ':';
@@ -302,10 +357,21 @@ void canonical_at(iter& p, iter e, std::string& out, int depth) {
             out += '}';
             return;
         }
-        case 't': p += 4; out += "true"; return;
-        case 'f': p += 5; out += "false"; return;
-        case 'n': p += 4; out += "null"; return;
-        default: canonical_number(p, e, out); return;
+        case 't':
+            p += 4;
+            out += "true";
+            return;
+        case 'f':
+            p += 5;
+            out += "false";
+            return;
+        case 'n':
+            p += 4;
+            out += "null";
+            return;
+        default:
+            canonical_number(p, e, out);
+            return;
     }
 }
 
@@ -315,7 +381,8 @@ split_result split_value(std::string_view text) {
     split_result r;
     iter p = text.data(), e = text.data() + text.size();
     p = skip_ws(p, e);
-    if (p == e) return r;  // empty or blank
+    if (p == e)
+        return r;  // empty or blank
     if (*p != '[') {
         r.kind = value_kind::unparseable;
         return r;
@@ -357,7 +424,8 @@ bool is_valid_json(std::string_view text) {
 }
 
 std::string canonical(std::string_view value) {
-    if (!is_valid_json(value)) throw std::invalid_argument("invalid JSON value");
+    if (!is_valid_json(value))
+        throw std::invalid_argument("invalid JSON value");
     std::string out;
     out.reserve(value.size());
     iter p = value.data();
@@ -381,22 +449,39 @@ void encode_string(std::string& out, std::string_view text) {
     for (size_t i = 0; i < n; ++i) {
         const unsigned char c = static_cast<unsigned char>(text[i]);
         switch (c) {
-            case '"': out += "\\\""; continue;
-            case '\\': out += "\\\\"; continue;
-            case '\b': out += "\\b"; continue;
-            case '\f': out += "\\f"; continue;
-            case '\n': out += "\\n"; continue;
-            case '\r': out += "\\r"; continue;
-            case '\t': out += "\\t"; continue;
-            default: break;
+            case '"':
+                out += "\\\"";
+                continue;
+            case '\\':
+                out += "\\\\";
+                continue;
+            case '\b':
+                out += "\\b";
+                continue;
+            case '\f':
+                out += "\\f";
+                continue;
+            case '\n':
+                out += "\\n";
+                continue;
+            case '\r':
+                out += "\\r";
+                continue;
+            case '\t':
+                out += "\\t";
+                continue;
+            default:
+                break;
         }
         if (c < 0x20) {
             out += "\\u00";
             out += hex[c >> 4];
             out += hex[c & 15];
-        } else if (c == 0xED && i + 2 < n && (static_cast<unsigned char>(text[i + 1]) & 0xE0) == 0xA0) {
+        } else if (c == 0xED && i + 2 < n &&
+                   (static_cast<unsigned char>(text[i + 1]) & 0xE0) == 0xA0) {
             // A WTF-8 lone surrogate: write it back as the escape it came from.
-            unsigned cp = ((c & 0x0F) << 12) | ((static_cast<unsigned char>(text[i + 1]) & 0x3F) << 6) |
+            unsigned cp = ((c & 0x0F) << 12) |
+                          ((static_cast<unsigned char>(text[i + 1]) & 0x3F) << 6) |
                           (static_cast<unsigned char>(text[i + 2]) & 0x3F);
             out += "\\u";
             out += hex[(cp >> 12) & 15];
@@ -414,14 +499,17 @@ void encode_string(std::string& out, std::string_view text) {
 std::optional<std::string_view> find_member(std::string_view object, std::string_view key) {
     iter p = object.data(), e = object.data() + object.size();
     p = skip_ws(p, e);
-    if (p >= e || *p != '{') return std::nullopt;
+    if (p >= e || *p != '{')
+        return std::nullopt;
     p = skip_ws(p + 1, e);
     std::optional<std::string_view> found;
-    if (p < e && *p == '}') return found;
+    if (p < e && *p == '}')
+        return found;
     std::string decoded;
     while (p < e) {
         iter key_end = skip_string(p, e);
-        if (!key_end) return std::nullopt;
+        if (!key_end)
+            return std::nullopt;
         std::string_view raw(p + 1, static_cast<size_t>(key_end - p - 2));
         bool match;
         if (raw.find('\\') == std::string_view::npos) {
@@ -432,11 +520,14 @@ std::optional<std::string_view> find_member(std::string_view object, std::string
             match = decoded == key;
         }
         p = skip_ws(key_end, e);
-        if (p >= e || *p != ':') return std::nullopt;
+        if (p >= e || *p != ':')
+            return std::nullopt;
         p = skip_ws(p + 1, e);
         iter value_end = skip_value(p, e);
-        if (!value_end) return std::nullopt;
-        if (match) found = std::string_view(p, static_cast<size_t>(value_end - p));
+        if (!value_end)
+            return std::nullopt;
+        if (match)
+            found = std::string_view(p, static_cast<size_t>(value_end - p));
         p = skip_ws(value_end, e);
         if (p < e && *p == ',') {
             p = skip_ws(p + 1, e);

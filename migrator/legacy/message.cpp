@@ -11,8 +11,10 @@ namespace {
 
 std::optional<std::string> text_member(std::string_view element, const std::string& key) {
     auto raw = find_member(element, key);
-    if (!raw || *raw == "null") return std::nullopt;
-    if (raw->front() == '"') return to_text_column(decode_string(*raw));
+    if (!raw || *raw == "null")
+        return std::nullopt;
+    if (raw->front() == '"')
+        return to_text_column(decode_string(*raw));
     return std::string(*raw);
 }
 
@@ -20,7 +22,8 @@ std::optional<std::string> text_member(std::string_view element, const std::stri
 size_t utf8_length(std::string_view s, size_t i) {
     const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
     const unsigned char c = b(0);
-    if (c < 0x80) return c == 0 ? 0 : 1;
+    if (c < 0x80)
+        return c == 0 ? 0 : 1;
     size_t n;
     unsigned cp;
     if ((c & 0xE0) == 0xC0) {
@@ -35,13 +38,16 @@ size_t utf8_length(std::string_view s, size_t i) {
     } else {
         return 0;
     }
-    if (i + n > s.size()) return 0;
+    if (i + n > s.size())
+        return 0;
     for (size_t k = 1; k < n; ++k) {
-        if ((b(k) & 0xC0) != 0x80) return 0;
+        if ((b(k) & 0xC0) != 0x80)
+            return 0;
         cp = (cp << 6) | (b(k) & 0x3F);
     }
     static const unsigned min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
     return n;
 }
 
@@ -62,7 +68,8 @@ std::string to_text_column(std::string_view text) {
         if (n == 0) {
             out += "\xEF\xBF\xBD";  // U+FFFD
             // A WTF-8 surrogate is one 3-byte unit; anything else skips one byte.
-            const bool surrogate = static_cast<unsigned char>(text[i]) == 0xED && i + 2 < text.size() &&
+            const bool surrogate = static_cast<unsigned char>(text[i]) == 0xED &&
+                                   i + 2 < text.size() &&
                                    (static_cast<unsigned char>(text[i + 1]) & 0xE0) == 0xA0;
             i += surrogate ? 3 : 1;
         } else {
@@ -77,7 +84,8 @@ message_fields extract_fields(std::string_view element, const field_names& names
     message_fields f;
     f.author = text_member(element, names.author);
     f.body = text_member(element, names.body);
-    if (auto raw = find_member(element, names.sent_at)) f.sent_at_us = parse_timestamp_json(*raw);
+    if (auto raw = find_member(element, names.sent_at))
+        f.sent_at_us = parse_timestamp_json(*raw);
     return f;
 }
 
@@ -110,14 +118,17 @@ std::string render_array(const std::vector<std::string_view>& elements) {
     out.reserve(size);
     out += '[';
     for (size_t i = 0; i < elements.size(); ++i) {
-        if (i) out += ',';
+        if (i)
+            out += ',';
         out += elements[i];
     }
     out += ']';
     return out;
 }
 
-std::string identity_of_element(std::string_view element) { return canonical(element); }
+std::string identity_of_element(std::string_view element) {
+    return canonical(element);
+}
 
 std::vector<size_t> elements_to_append(const std::vector<std::string>& identities,
                                        const identity_counts& ledger) {
@@ -126,7 +137,8 @@ std::vector<size_t> elements_to_append(const std::vector<std::string>& identitie
     for (size_t i = 0; i < identities.size(); ++i) {
         const long long k = ++seen[identities[i]];
         auto it = ledger.find(identities[i]);
-        if (k > (it == ledger.end() ? 0 : it->second)) out.push_back(i);
+        if (k > (it == ledger.end() ? 0 : it->second))
+            out.push_back(i);
     }
     return out;
 }

@@ -49,11 +49,13 @@ unsigned days_in_month(int64_t y, unsigned m) {
 
 /// Reads exactly n digits at text[pos]; advances pos.
 bool digits(std::string_view t, size_t& pos, int n, int& out) {
-    if (pos + static_cast<size_t>(n) > t.size()) return false;
+    if (pos + static_cast<size_t>(n) > t.size())
+        return false;
     out = 0;
     for (int i = 0; i < n; ++i) {
         const char c = t[pos + static_cast<size_t>(i)];
-        if (c < '0' || c > '9') return false;
+        if (c < '0' || c > '9')
+            return false;
         out = out * 10 + (c - '0');
     }
     pos += static_cast<size_t>(n);
@@ -61,7 +63,8 @@ bool digits(std::string_view t, size_t& pos, int n, int& out) {
 }
 
 std::optional<int64_t> in_range(int64_t us) {
-    if (us < min_us || us >= max_us) return std::nullopt;
+    if (us < min_us || us >= max_us)
+        return std::nullopt;
     return us;
 }
 
@@ -73,9 +76,12 @@ std::optional<int64_t> parse_iso(std::string_view t) {
         return std::nullopt;
     if (y < 1 || mo < 1 || mo > 12 || d < 1 || static_cast<unsigned>(d) > days_in_month(y, mo))
         return std::nullopt;
-    int64_t us = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * us_per_day;
-    if (pos == t.size()) return in_range(us);
-    if (t[pos] != 'T' && t[pos] != 't' && t[pos] != ' ') return std::nullopt;
+    int64_t us =
+        days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * us_per_day;
+    if (pos == t.size())
+        return in_range(us);
+    if (t[pos] != 'T' && t[pos] != 't' && t[pos] != ' ')
+        return std::nullopt;
     ++pos;
     int h, mi, s = 0;
     if (!digits(t, pos, 2, h) || pos >= t.size() || t[pos++] != ':' || !digits(t, pos, 2, mi))
@@ -83,7 +89,8 @@ std::optional<int64_t> parse_iso(std::string_view t) {
     int64_t frac = 0;
     if (pos < t.size() && t[pos] == ':') {
         ++pos;
-        if (!digits(t, pos, 2, s)) return std::nullopt;
+        if (!digits(t, pos, 2, s))
+            return std::nullopt;
         if (pos < t.size() && (t[pos] == '.' || t[pos] == ',')) {
             ++pos;
             const size_t start = pos;
@@ -93,24 +100,33 @@ std::optional<int64_t> parse_iso(std::string_view t) {
                 scale /= 10;
                 ++pos;
             }
-            if (pos == start) return std::nullopt;
+            if (pos == start)
+                return std::nullopt;
         }
     }
-    if (h > 23 || mi > 59 || s > 60) return std::nullopt;
+    if (h > 23 || mi > 59 || s > 60)
+        return std::nullopt;
     if (s == 60) {
         s = 59;
         frac = us_per_s - 1;
     }
     us += ((h * 60LL + mi) * 60 + s) * us_per_s + frac;
-    if (pos == t.size()) return in_range(us);
-    if (t[pos] == 'Z' || t[pos] == 'z') return pos + 1 == t.size() ? in_range(us) : std::nullopt;
-    if (t[pos] != '+' && t[pos] != '-') return std::nullopt;
+    if (pos == t.size())
+        return in_range(us);
+    if (t[pos] == 'Z' || t[pos] == 'z')
+        return pos + 1 == t.size() ? in_range(us) : std::nullopt;
+    if (t[pos] != '+' && t[pos] != '-')
+        return std::nullopt;
     const int sign = t[pos++] == '+' ? 1 : -1;
     int oh, om = 0;
-    if (!digits(t, pos, 2, oh)) return std::nullopt;
-    if (pos < t.size() && t[pos] == ':') ++pos;
-    if (pos < t.size() && !digits(t, pos, 2, om)) return std::nullopt;
-    if (pos != t.size() || oh > 23 || om > 59) return std::nullopt;
+    if (!digits(t, pos, 2, oh))
+        return std::nullopt;
+    if (pos < t.size() && t[pos] == ':')
+        ++pos;
+    if (pos < t.size() && !digits(t, pos, 2, om))
+        return std::nullopt;
+    if (pos != t.size() || oh > 23 || om > 59)
+        return std::nullopt;
     us -= sign * (oh * 60LL + om) * 60 * us_per_s;
     return in_range(us);
 }
@@ -118,9 +134,11 @@ std::optional<int64_t> parse_iso(std::string_view t) {
 std::optional<int64_t> parse_epoch(std::string_view t) {
     double v = 0;
     auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-    if (ec != std::errc() || p != t.data() + t.size() || !std::isfinite(v)) return std::nullopt;
+    if (ec != std::errc() || p != t.data() + t.size() || !std::isfinite(v))
+        return std::nullopt;
     const double seconds = std::fabs(v) >= 1e11 ? v / 1000 : v;
-    if (seconds < min_us / 1e6 || seconds >= max_us / 1e6) return std::nullopt;
+    if (seconds < min_us / 1e6 || seconds >= max_us / 1e6)
+        return std::nullopt;
     return static_cast<int64_t>(std::llround(seconds * 1e6));
 }
 
@@ -129,13 +147,16 @@ std::optional<int64_t> parse_epoch(std::string_view t) {
 std::optional<int64_t> parse_timestamp(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    if (text.empty()) return std::nullopt;
-    if (text.size() >= 10 && text[4] == '-') return parse_iso(text);
+    if (text.empty())
+        return std::nullopt;
+    if (text.size() >= 10 && text[4] == '-')
+        return parse_iso(text);
     return parse_epoch(text);
 }
 
 std::optional<int64_t> parse_timestamp_json(std::string_view json_value) {
-    if (json_value.empty()) return std::nullopt;
+    if (json_value.empty())
+        return std::nullopt;
     if (json_value.front() == '"') {
         try {
             return parse_timestamp(decode_string(json_value));

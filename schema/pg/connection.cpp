@@ -18,11 +18,13 @@ std::string first_line(std::string_view message) {
 std::string array_literal(const std::vector<std::string>& values) {
     std::string out = "{";
     for (size_t i = 0; i < values.size(); ++i) {
-        if (i) out += ',';
+        if (i)
+            out += ',';
         // Every element quoted: commas, braces, blanks and the word NULL stay plain text.
         out += '"';
         for (char c : values[i]) {
-            if (c == '"' || c == '\\') out += '\\';
+            if (c == '"' || c == '\\')
+                out += '\\';
             out += c;
         }
         out += '"';
@@ -60,10 +62,11 @@ connection connection::open(const database_config& db, const std::string& applic
     const std::string timeout = std::to_string((db.connect_timeout.count() + 999) / 1000);
     const char* keys[] = {"fallback_application_name", "client_encoding", "connect_timeout",
                           "dbname", nullptr};
-    const char* values[] = {application_name.c_str(), "UTF8", timeout.c_str(),
-                            db.conninfo.c_str(), nullptr};
+    const char* values[] = {application_name.c_str(), "UTF8", timeout.c_str(), db.conninfo.c_str(),
+                            nullptr};
     PGconn* raw = PQconnectdbParams(keys, values, 1);
-    if (raw == nullptr) throw connection_error("cannot connect to the database: out of memory", "08001");
+    if (raw == nullptr)
+        throw connection_error("cannot connect to the database: out of memory", "08001");
     connection conn(raw);
     PQsetNoticeProcessor(raw, &log_notice, nullptr);
     if (PQstatus(raw) != CONNECTION_OK) {
@@ -71,10 +74,11 @@ connection connection::open(const database_config& db, const std::string& applic
             "cannot connect to the database: " + first_line(PQerrorMessage(raw)), "08001",
             "check database.conninfo and the PG* environment, and that the server is running");
     }
-    conn.exec("setting session timeouts",
-              "SELECT set_config('statement_timeout', $1, false), "
-              "set_config('lock_timeout', $2, false)",
-              {std::to_string(db.statement_timeout.count()), std::to_string(db.lock_timeout.count())});
+    conn.exec(
+        "setting session timeouts",
+        "SELECT set_config('statement_timeout', $1, false), "
+        "set_config('lock_timeout', $2, false)",
+        {std::to_string(db.statement_timeout.count()), std::to_string(db.lock_timeout.count())});
     return conn;
 }
 
@@ -84,20 +88,26 @@ void connection::fail(std::string_view what, PGresult* res) {
     std::string hint;
     if (res != nullptr) {
         const char* s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        if (s) sqlstate = s;
+        if (s)
+            sqlstate = s;
         const char* m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         primary = m ? m : PQresultErrorMessage(res);
         const char* d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-        if (d) primary += " (" + first_line(d) + ")";
+        if (d)
+            primary += " (" + first_line(d) + ")";
         const char* h = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
-        if (h) hint = first_line(h);
+        if (h)
+            hint = first_line(h);
         PQclear(res);
     }
-    if (primary.empty()) primary = PQerrorMessage(conn_.get());
+    if (primary.empty())
+        primary = PQerrorMessage(conn_.get());
     if (sqlstate.empty() || PQstatus(conn_.get()) != CONNECTION_OK) {
         // libpq reports a lost server without a SQLSTATE; treat it as class 08 so callers retry.
-        if (sqlstate.empty() || sqlstate.compare(0, 2, "57") != 0) sqlstate = "08006";
-        if (hint.empty()) hint = "the connection to the server was lost; it may be restarting";
+        if (sqlstate.empty() || sqlstate.compare(0, 2, "57") != 0)
+            sqlstate = "08006";
+        if (hint.empty())
+            hint = "the connection to the server was lost; it may be restarting";
     }
     throw_db_error(std::string(what) + " failed: " + first_line(primary), sqlstate, hint);
 }
@@ -125,20 +135,27 @@ result connection::exec_script(std::string_view what, const std::string& sql) {
     return check(what, PQexec(conn_.get(), sql.c_str()));
 }
 
-void connection::begin(std::string_view mode) { exec("starting a transaction", std::string(mode)); }
+void connection::begin(std::string_view mode) {
+    exec("starting a transaction", std::string(mode));
+}
 
-void connection::commit() { exec("committing", "COMMIT"); }
+void connection::commit() {
+    exec("committing", "COMMIT");
+}
 
 void connection::rollback() noexcept {
-    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) return;
-    if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return;
+    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK)
+        return;
+    if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE)
+        return;
     PQclear(PQexec(conn_.get(), "ROLLBACK"));
 }
 
 void connection::copy_begin(std::string_view what, const std::string& copy_sql) {
     copy_what_ = std::string(what);
     PGresult* res = PQexec(conn_.get(), copy_sql.c_str());
-    if (res == nullptr || PQresultStatus(res) != PGRES_COPY_IN) fail(copy_what_, res);
+    if (res == nullptr || PQresultStatus(res) != PGRES_COPY_IN)
+        fail(copy_what_, res);
     PQclear(res);
 }
 
@@ -148,12 +165,15 @@ void connection::copy_put(std::string_view data) {
 }
 
 long long connection::copy_end() {
-    if (PQputCopyEnd(conn_.get(), nullptr) != 1) fail(copy_what_, nullptr);
+    if (PQputCopyEnd(conn_.get(), nullptr) != 1)
+        fail(copy_what_, nullptr);
     long long rows = 0;
     while (PGresult* res = PQgetResult(conn_.get())) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) fail(copy_what_, res);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            fail(copy_what_, res);
         const char* n = PQcmdTuples(res);
-        if (n && *n) rows += std::stoll(n);
+        if (n && *n)
+            rows += std::stoll(n);
         PQclear(res);
     }
     return rows;

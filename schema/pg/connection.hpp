@@ -21,7 +21,7 @@ using param = std::optional<std::string>;
 
 /// Owns one PGresult; cells are read as text.
 class result {
-public:
+  public:
     result() = default;
     explicit result(PGresult* res) : res_(res, &PQclear) {}
 
@@ -34,7 +34,8 @@ public:
                 static_cast<size_t>(PQgetlength(res_.get(), row, col))};
     }
     std::optional<std::string> optional_text(int row, int col) const {
-        if (is_null(row, col)) return std::nullopt;
+        if (is_null(row, col))
+            return std::nullopt;
         return std::string(text(row, col));
     }
     long long integer(int row, int col) const;
@@ -42,7 +43,7 @@ public:
     /// Rows changed by an INSERT, UPDATE or DELETE.
     long long affected() const;
 
-private:
+  private:
     std::shared_ptr<PGresult> res_;
 };
 
@@ -51,7 +52,7 @@ private:
 /// Opening takes the conninfo exactly as psql does (key=value or URI, "" = PG* environment),
 /// sets client_encoding UTF8 and a fallback application_name, then the configured timeouts.
 class connection {
-public:
+  public:
     /// Connects; throws connection_error with a one-line reason (never the password).
     static connection open(const database_config& db, const std::string& application_name);
 
@@ -61,7 +62,8 @@ public:
 
     /// Runs one statement with text parameters; throws the db_error subclass of its SQLSTATE.
     /// `what` names the work in the error message ("applying schema step 2").
-    result exec(std::string_view what, const std::string& sql, const std::vector<param>& params = {});
+    result exec(std::string_view what, const std::string& sql,
+                const std::vector<param>& params = {});
     /// Runs one or more statements without parameters (DDL scripts); returns the last result.
     result exec_script(std::string_view what, const std::string& sql);
 
@@ -83,7 +85,7 @@ public:
     /// Ends the COPY; returns rows copied.
     long long copy_end();
 
-private:
+  private:
     explicit connection(PGconn* conn) : conn_(conn, &PQfinish) {}
     [[noreturn]] void fail(std::string_view what, PGresult* res);
     result check(std::string_view what, PGresult* res);
@@ -94,21 +96,22 @@ private:
 
 /// Rolls back on scope exit unless commit() was called.
 class transaction {
-public:
+  public:
     explicit transaction(connection& conn, std::string_view mode = "BEGIN") : conn_(conn) {
         conn_.begin(mode);
     }
     transaction(const transaction&) = delete;
     transaction& operator=(const transaction&) = delete;
     ~transaction() {
-        if (!done_) conn_.rollback();
+        if (!done_)
+            conn_.rollback();
     }
     void commit() {
         conn_.commit();
         done_ = true;
     }
 
-private:
+  private:
     connection& conn_;
     bool done_ = false;
 };

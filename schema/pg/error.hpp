@@ -10,34 +10,34 @@ namespace chatledger::pg {
 
 /// Any error reported by PostgreSQL or libpq.
 class db_error : public error {
-public:
+  public:
     db_error(const std::string& message, std::string sqlstate, std::string hint = {})
         : error(message, std::move(hint)), sqlstate_(std::move(sqlstate)) {}
     /// Five-character SQLSTATE; "08006" when libpq lost the connection without one.
     const std::string& sqlstate() const noexcept { return sqlstate_; }
     exit_status status() const noexcept override { return exit_status::database; }
 
-private:
+  private:
     std::string sqlstate_;
 };
 
 /// Class 08: the connection failed or was lost; a new connection may succeed.
 class connection_error : public db_error {
-public:
+  public:
     using db_error::db_error;
     bool retryable() const noexcept override { return true; }
 };
 
 /// Class 40: serialization failure or deadlock; the transaction may be re-run as a whole.
 class transaction_rollback : public db_error {
-public:
+  public:
     using db_error::db_error;
     bool retryable() const noexcept override { return true; }
 };
 
 /// 55P03 lock_not_available and 57014 query_canceled: a timeout we set ourselves.
 class timeout_error : public db_error {
-public:
+  public:
     using db_error::db_error;
     bool retryable() const noexcept override { return true; }
 };
@@ -45,26 +45,26 @@ public:
 /// Class 57 other than 57014 (admin shutdown, crash shutdown, cannot connect now) and class 53
 /// (out of resources): the server is going away or busy; later may work.
 class server_unavailable : public db_error {
-public:
+  public:
     using db_error::db_error;
     bool retryable() const noexcept override { return true; }
 };
 
 /// Class 23: a constraint refused the data.
 class integrity_violation : public db_error {
-public:
+  public:
     using db_error::db_error;
 };
 
 /// Class 22: the data itself is invalid for its type.
 class data_exception : public db_error {
-public:
+  public:
     using db_error::db_error;
 };
 
 /// Class 42: bad SQL, a missing object or missing privilege; a configuration or grant problem.
 class syntax_or_access_error : public db_error {
-public:
+  public:
     using db_error::db_error;
 };
 

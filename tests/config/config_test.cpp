@@ -88,9 +88,11 @@ TEST(config, an_unknown_key_names_its_path_line_and_the_known_keys) {
 
 TEST(config, wrong_types_are_named) {
     auto e = error_of("database:\n  lock_timeout_ms: soon\n");
-    EXPECT_NE(e.find("c.yaml:2: database.lock_timeout_ms: expected an integer"), std::string::npos) << e;
-    EXPECT_NE(error_of("legacy:\n  table: [a, b]\n").find("legacy.table: expected a string, got a list"),
-              std::string::npos);
+    EXPECT_NE(e.find("c.yaml:2: database.lock_timeout_ms: expected an integer"), std::string::npos)
+        << e;
+    EXPECT_NE(
+        error_of("legacy:\n  table: [a, b]\n").find("legacy.table: expected a string, got a list"),
+        std::string::npos);
     EXPECT_NE(error_of("ledger: 5\n").find("ledger: expected a mapping"), std::string::npos);
     EXPECT_NE(error_of("- a\n- b\n").find("expected a mapping"), std::string::npos);
 }
@@ -100,8 +102,9 @@ TEST(config, out_of_range_and_bad_choices_are_refused) {
               std::string::npos);
     EXPECT_NE(error_of("migrate:\n  workers: 65\n").find("HINT: use a value from 1 to 64"),
               std::string::npos);
-    EXPECT_NE(error_of("backup:\n  mode: sometimes\n").find("backup.mode: \"sometimes\" is not one of"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of("backup:\n  mode: sometimes\n").find("backup.mode: \"sometimes\" is not one of"),
+        std::string::npos);
     EXPECT_NE(error_of("logging:\n  level: loud\n").find("logging.level"), std::string::npos);
     EXPECT_NE(error_of("daemon:\n  reconnect_min_ms: 5000\n  reconnect_max_ms: 1000\n")
                   .find("daemon.reconnect_min_ms"),
@@ -159,7 +162,8 @@ TEST(qualified_name, parses_sql_forms) {
 TEST(redact_conninfo, hides_passwords_in_every_form) {
     EXPECT_EQ(redact_conninfo("host=db password=s3cret user=u"), "host=db password=*** user=u");
     EXPECT_EQ(redact_conninfo("password = 'a b\\' c' host=x"), "password = *** host=x");
-    EXPECT_EQ(redact_conninfo("postgresql://u:s3cret@db:5432/app"), "postgresql://u:***@db:5432/app");
+    EXPECT_EQ(redact_conninfo("postgresql://u:s3cret@db:5432/app"),
+              "postgresql://u:***@db:5432/app");
     EXPECT_EQ(redact_conninfo("postgres://db/app?sslmode=require&password=s3cret"),
               "postgres://db/app?sslmode=require&password=***");
     EXPECT_EQ(redact_conninfo("host=db user=u"), "host=db user=u");

@@ -15,7 +15,7 @@ namespace {
 
 /// A datagram socket standing in for systemd's notify socket.
 class fake_systemd {
-public:
+  public:
     explicit fake_systemd(const std::string& path) {
         fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         sockaddr_un addr{};
@@ -39,12 +39,13 @@ public:
         return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
     }
 
-private:
+  private:
     int fd_;
 };
 
 TEST(notifier, sends_the_protocol_messages_to_a_path_socket) {
-    auto path = (std::filesystem::temp_directory_path() / ("cl_notify_" + std::to_string(getpid()))).string();
+    auto path = (std::filesystem::temp_directory_path() / ("cl_notify_" + std::to_string(getpid())))
+                    .string();
     fake_systemd systemd(path);
     notifier n(path, std::chrono::microseconds(10000000));
     ASSERT_TRUE(n.enabled());

@@ -25,8 +25,10 @@ using namespace std::chrono_literals;
 /// Restarts the throwaway cluster of scripts/pg-cluster.sh (data in $PGHOST/data).
 int restart_server() {
     const std::string data = std::string(std::getenv("PGHOST")) + "/data";
-    std::string cmd = "/usr/lib/postgresql/15/bin/pg_ctl -D " + data + " -m immediate -w restart >/dev/null 2>&1";
-    if (getuid() == 0) cmd = "runuser -u postgres -- " + cmd;
+    std::string cmd =
+        "/usr/lib/postgresql/15/bin/pg_ctl -D " + data + " -m immediate -w restart >/dev/null 2>&1";
+    if (getuid() == 0)
+        cmd = "runuser -u postgres -- " + cmd;
     return std::system(cmd.c_str());
 }
 
@@ -54,20 +56,25 @@ TEST_F(restart_pgtest, the_daemon_survives_a_database_restart) {
     auto wait_for = [&](auto pred, std::chrono::seconds limit) {
         auto until = std::chrono::steady_clock::now() + limit;
         while (std::chrono::steady_clock::now() < until) {
-            if (pred()) return true;
+            if (pred())
+                return true;
             std::this_thread::sleep_for(100ms);
         }
         return false;
     };
-    ASSERT_TRUE(wait_for([&] { return read_log().find("ready") != std::string::npos; }, 20s)) << read_log();
+    ASSERT_TRUE(wait_for([&] { return read_log().find("ready") != std::string::npos; }, 20s))
+        << read_log();
     ASSERT_EQ(restart_server(), 0);
     // Appended right after the restart, while the daemon is still reconnecting.
     auto after = connect();
-    sql(after, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', 'after restart')");
+    sql(after,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', 'after "
+        "restart')");
     EXPECT_TRUE(wait_for(
         [&] {
-            return sql(after, "SELECT chat_history FROM live_chat WHERE zoho_id = 'a'").text(0, 0).find("after restart") !=
-                   std::string_view::npos;
+            return sql(after, "SELECT chat_history FROM live_chat WHERE zoho_id = 'a'")
+                       .text(0, 0)
+                       .find("after restart") != std::string_view::npos;
         },
         30s))
         << read_log();

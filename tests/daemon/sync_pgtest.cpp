@@ -29,13 +29,14 @@ using namespace std::chrono_literals;
 
 /// chatledger-syncd as a child process logging to `log`.
 class daemon_process : public testing::child_process {
-public:
+  public:
     daemon_process(const std::string& config, const std::string& log,
                    std::vector<std::string> extra = {})
         : child_process(CHATLEDGER_SYNCD_BIN, args(config, std::move(extra)), log) {}
 
-private:
-    static std::vector<std::string> args(const std::string& config, std::vector<std::string> extra) {
+  private:
+    static std::vector<std::string> args(const std::string& config,
+                                         std::vector<std::string> extra) {
         std::vector<std::string> a = {"--config", config, "--log-level", "debug"};
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
@@ -43,10 +44,11 @@ private:
 };
 
 class sync_pgtest : public testing::pg_test {
-protected:
+  protected:
     void SetUp() override {
         pg_test::SetUp();
-        if (HasFatalFailure()) return;
+        if (HasFatalFailure())
+            return;
         conn_.emplace(connect());
         create_legacy_table(*conn_);
         auto base = std::filesystem::temp_directory_path() / dbname_;
@@ -64,8 +66,9 @@ protected:
     }
 
     void write_config(const std::string& extra) {
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
-                                    << "\"\ndaemon:\n  poll_interval_ms: 200\n" << extra;
+        std::ofstream(config_path_)
+            << "database:\n  conninfo: \"" << conninfo() << "\"\ndaemon:\n  poll_interval_ms: 200\n"
+            << extra;
     }
 
     int migrate(const std::string& command) {
@@ -79,11 +82,13 @@ protected:
     }
 
     void legacy(const std::string& key, const std::string& history) {
-        sql(*conn_, "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ($1, 'Name', $2)",
+        sql(*conn_,
+            "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ($1, 'Name', $2)",
             {key, history});
     }
     std::string history(const std::string& key) {
-        return std::string(sql(*conn_, "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key}).text(0, 0));
+        return std::string(
+            sql(*conn_, "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key}).text(0, 0));
     }
     long long count(const std::string& q, const std::vector<pg::param>& p = {}) {
         return sql(*conn_, q, p).integer(0, 0);
@@ -104,7 +109,8 @@ protected:
     bool converge(std::chrono::seconds limit = 60s) {
         auto until = std::chrono::steady_clock::now() + limit;
         while (std::chrono::steady_clock::now() < until) {
-            if (count("SELECT count(*) FROM chatledger.sync_queue") == 0) return true;
+            if (count("SELECT count(*) FROM chatledger.sync_queue") == 0)
+                return true;
             std::this_thread::sleep_for(100ms);
         }
         return false;
@@ -120,18 +126,22 @@ TEST_F(sync_pgtest, an_application_append_is_rendered_into_the_legacy_columns) {
     legacy("a", R"([{"sender":"ann","message":"first","timestamp":"2024-01-01T00:00:00Z"}])");
     migrate("schema");
     migrate("run");
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, author, body, sent_at) "
-                "VALUES ('a', 'bob', 'second', '2024-03-01T12:34:56.789123Z')");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body, sent_at) "
+        "VALUES ('a', 'bob', 'second', '2024-03-01T12:34:56.789123Z')");
     auto o = sync("a");
     EXPECT_TRUE(o.rewritten);
     EXPECT_FALSE(o.drift);
-    EXPECT_EQ(history("a"), R"([{"sender":"ann","message":"first","timestamp":"2024-01-01T00:00:00Z"},)"
-                            R"({"sender":"bob","message":"second","timestamp":"2024-03-01T12:34:56.789Z"}])");
+    EXPECT_EQ(history("a"),
+              R"([{"sender":"ann","message":"first","timestamp":"2024-01-01T00:00:00Z"},)"
+              R"({"sender":"bob","message":"second","timestamp":"2024-03-01T12:34:56.789Z"}])");
     auto r = sql(*conn_, "SELECT comments, comments_entered_by FROM live_chat WHERE zoho_id = 'a'");
     EXPECT_EQ(r.text(0, 0), "second");
     EXPECT_EQ(r.text(0, 1), "bob");
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
-    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup WHERE operation_user = 'chatledger-syncd'"), 2);
+    EXPECT_EQ(
+        count("SELECT count(*) FROM chat_history_backup WHERE operation_user = 'chatledger-syncd'"),
+        2);
     // In step now: a second pass rewrites nothing and writes no backup row.
     EXPECT_FALSE(sync("a").rewritten);
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 2);
@@ -145,12 +155,16 @@ TEST_F(sync_pgtest, a_legacy_append_is_captured_and_not_rewritten) {
     legacy("a", R"([{"sender":"ann","message":"1"}])");
     migrate("schema");
     migrate("run");
-    sql(*conn_, R"(UPDATE live_chat SET chat_history = '[{"sender":"ann","message":"1"}, {"sender":"bob","message":"2"}]',
+    sql(*conn_,
+        R"(UPDATE live_chat SET chat_history = '[{"sender":"ann","message":"1"}, {"sender":"bob","message":"2"}]',
                    comments = '2', comments_entered_by = 'bob' WHERE zoho_id = 'a')");
     auto o = sync("a");
     EXPECT_EQ(o.captured, 1);
     EXPECT_FALSE(o.rewritten);
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE source = 'legacy' AND body = '2'"), 1);
+    EXPECT_EQ(
+        count(
+            "SELECT count(*) FROM chatledger.chat_messages WHERE source = 'legacy' AND body = '2'"),
+        1);
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 0);
 }
 
@@ -165,7 +179,9 @@ TEST_F(sync_pgtest, a_stale_overwrite_is_healed_with_backup_rows) {
     EXPECT_TRUE(o.drift);
     EXPECT_EQ(o.missing, 1);
     EXPECT_EQ(history("a"), R"(["m1","m2","m3","m4"])");
-    auto r = sql(*conn_, "SELECT operation_type, chat_history_backup, full_name FROM chat_history_backup ORDER BY id");
+    auto r = sql(*conn_,
+                 "SELECT operation_type, chat_history_backup, full_name FROM chat_history_backup "
+                 "ORDER BY id");
     ASSERT_EQ(r.rows(), 2);
     EXPECT_EQ(r.text(0, 0), "before_update");
     EXPECT_EQ(r.text(0, 1), R"(["m1","m2","m4"])");
@@ -178,14 +194,18 @@ TEST_F(sync_pgtest, a_comment_only_write_becomes_a_message) {
     legacy("a", R"([{"sender":"ann","message":"1"}])");
     migrate("schema");
     migrate("run");
-    sql(*conn_, "UPDATE live_chat SET comments = 'call me', comments_entered_by = 'carl' WHERE zoho_id = 'a'");
+    sql(*conn_,
+        "UPDATE live_chat SET comments = 'call me', comments_entered_by = 'carl' WHERE zoho_id = "
+        "'a'");
     auto o = sync("a");
     EXPECT_EQ(o.captured, 1);
     EXPECT_TRUE(o.rewritten);
     auto b = bodies("a");
     ASSERT_EQ(b.size(), 2u);
     EXPECT_EQ(b[1], "call me");
-    EXPECT_EQ(count("SELECT count(*) FROM live_chat WHERE comments = 'call me' AND comments_entered_by = 'carl'"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM live_chat WHERE comments = 'call me' AND "
+                    "comments_entered_by = 'carl'"),
+              1);
     sync("a");
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'call me'"), 1);
 }
@@ -195,14 +215,16 @@ TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
     migrate("schema");
     migrate("run");
     for (int i = 0; i < 100; ++i)
-        sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', $1)",
+        sql(*conn_,
+            "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', $1)",
             {"burst " + std::to_string(i)});
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 100);
     auto o = sync("a");
     EXPECT_TRUE(o.rewritten);
     EXPECT_EQ(o.events, 100);
     EXPECT_EQ(bodies("a").size(), 100u);
-    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup WHERE operation_type = 'after_update'"), 1);
+    EXPECT_EQ(
+        count("SELECT count(*) FROM chat_history_backup WHERE operation_type = 'after_update'"), 1);
 }
 
 TEST_F(sync_pgtest, backup_modes_and_retention) {
@@ -216,15 +238,18 @@ TEST_F(sync_pgtest, backup_modes_and_retention) {
     cfg_.backup.mode = backup_mode::every_rewrite;
     cfg_.backup.keep_last = 4;
     for (int i = 0; i < 5; ++i) {
-        sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', $1)", {std::to_string(i)});
+        sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', $1)",
+            {std::to_string(i)});
         sync("a");
     }
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 4);
     // The old system's rows are never pruned: recover needs them.
-    sql(*conn_, "INSERT INTO chat_history_backup (zoho_id, operation_user) VALUES ('a', 'dashboard')");
+    sql(*conn_,
+        "INSERT INTO chat_history_backup (zoho_id, operation_user) VALUES ('a', 'dashboard')");
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'y')");
     sync("a");
-    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup WHERE operation_user = 'dashboard'"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup WHERE operation_user = 'dashboard'"),
+              1);
     cfg_.backup.mode = backup_mode::off;
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'z')");
     EXPECT_TRUE(sync("a").rewritten);
@@ -237,7 +262,9 @@ TEST_F(sync_pgtest, once_reconciles_every_conversation) {
     migrate("schema");
     migrate("run");
     // Drift nobody queued (the capture was bypassed): --once still finds it.
-    sql(*conn_, "BEGIN; SET LOCAL chatledger.origin = 'syncd'; UPDATE live_chat SET chat_history = '[]'; COMMIT");
+    sql(*conn_,
+        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; UPDATE live_chat SET chat_history = '[]'; "
+        "COMMIT");
     daemon_process d(config_path_, log_path_, {"--once"});
     EXPECT_EQ(d.wait_exit(30s), 0) << log();
     EXPECT_EQ(history("a"), R"(["m1"])");
@@ -265,13 +292,17 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
             for (int i = 0; !stop && i < 60; ++i) {
                 const std::string key = "c" + std::to_string((i + w) % 10);
                 const std::string body = "w" + std::to_string(w) + "-" + std::to_string(i);
-                auto h = std::string(c.exec("read", "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key}).text(0, 0));
+                auto h = std::string(
+                    c.exec("read", "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key})
+                        .text(0, 0));
                 auto split = legacy::split_value(h);
                 std::vector<std::string_view> els(split.elements.begin(), split.elements.end());
-                std::string el = R"({"sender":"w)" + std::to_string(w) + R"(","message":")" + body + R"("})";
+                std::string el =
+                    R"({"sender":"w)" + std::to_string(w) + R"(","message":")" + body + R"("})";
                 els.push_back(el);
                 std::this_thread::sleep_for(std::chrono::milliseconds(i % 7));
-                c.exec("write", "UPDATE live_chat SET chat_history = $2, comments = $3 WHERE zoho_id = $1",
+                c.exec("write",
+                       "UPDATE live_chat SET chat_history = $2, comments = $3 WHERE zoho_id = $1",
                        {key, legacy::render_array(els), body});
                 record(body);
             }
@@ -283,7 +314,9 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
         for (int i = 0; !stop && i < 40; ++i) {
             const std::string key = "c" + std::to_string(i % 10);
             const std::string body = "re-" + std::to_string(i);
-            auto h = std::string(c.exec("read", "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key}).text(0, 0));
+            auto h = std::string(
+                c.exec("read", "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key})
+                    .text(0, 0));
             std::vector<std::string> canon;
             for (auto e : legacy::split_value(h).elements) canon.push_back(legacy::canonical(e));
             canon.push_back(R"({"message":")" + body + R"(","sender":"re"})");
@@ -298,7 +331,9 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
         auto c = connect();
         for (int i = 0; !stop && i < 60; ++i) {
             const std::string body = "app-" + std::to_string(i);
-            c.exec("append", "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, 'app', $2)",
+            c.exec("append",
+                   "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, "
+                   "'app', $2)",
                    {"c" + std::to_string(i % 10), body});
             record(body);
         }
@@ -313,13 +348,15 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
     std::this_thread::sleep_for(500ms);
     ASSERT_TRUE(converge()) << log();
     for (const auto& body : committed) {
-        EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = $1", {body}), 1) << body;
+        EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = $1", {body}), 1)
+            << body;
     }
     std::multiset<std::string> in_columns;
     for (int i = 0; i < 10; ++i)
         for (auto& b : bodies("c" + std::to_string(i))) in_columns.insert(b);
     for (const auto& body : committed) EXPECT_EQ(in_columns.count(body), 1u) << body;
-    EXPECT_EQ(static_cast<long long>(in_columns.size()), count("SELECT count(*) FROM chatledger.chat_messages"));
+    EXPECT_EQ(static_cast<long long>(in_columns.size()),
+              count("SELECT count(*) FROM chatledger.chat_messages"));
     d2->signal(SIGTERM);
     EXPECT_EQ(d2->wait_exit(5s), 0) << log();
 }
@@ -336,17 +373,22 @@ TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
     std::ofstream(config_path_) << "database:\n  conninfo: [broken\n";
     d.signal(SIGHUP);
     until = std::chrono::steady_clock::now() + 10s;
-    while (log().find("reload failed") == std::string::npos && std::chrono::steady_clock::now() < until)
+    while (log().find("reload failed") == std::string::npos &&
+           std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(50ms);
-    EXPECT_NE(log().find("configuration reload failed, keeping the previous one"), std::string::npos) << log();
+    EXPECT_NE(log().find("configuration reload failed, keeping the previous one"),
+              std::string::npos)
+        << log();
     // Still serving with the old configuration.
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'after reload')");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'after reload')");
     ASSERT_TRUE(converge(20s)) << log();
     // Its heartbeat shows in `chatledger-migrate status`.
     {
         std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo() << "\"\n";
         std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", config_path_.c_str(), "status", "--json"};
+        const char* argv[] = {"chatledger-migrate", "--config", config_path_.c_str(), "status",
+                              "--json"};
         ASSERT_EQ(migrator::run_cli(5, argv, out, err), 0) << err.str();
         EXPECT_NE(out.str().find("\"daemons\":[{\"instance\":"), std::string::npos) << out.str();
     }

@@ -14,10 +14,11 @@ namespace chatledger::migrator {
 namespace {
 
 class cli_pgtest : public testing::pg_test {
-protected:
+  protected:
     void SetUp() override {
         pg_test::SetUp();
-        if (HasFatalFailure()) return;
+        if (HasFatalFailure())
+            return;
         dir_ = std::filesystem::temp_directory_path() / ("cl_cli_" + dbname_);
         std::filesystem::create_directories(dir_);
     }
@@ -76,8 +77,8 @@ TEST_F(cli_pgtest, an_unreachable_database_exits_3_with_one_line) {
 }
 
 TEST_F(cli_pgtest, a_password_never_reaches_the_error_line) {
-    auto cfg = write_config(
-        "database:\n  conninfo: \"postgresql://someone:s3cret-pw@127.0.0.1:1/db\"\n");
+    auto cfg =
+        write_config("database:\n  conninfo: \"postgresql://someone:s3cret-pw@127.0.0.1:1/db\"\n");
     EXPECT_EQ(run({"--config", cfg, "schema"}), 3);
     EXPECT_EQ(err_.str().find("s3cret-pw"), std::string::npos) << err_.str();
 }

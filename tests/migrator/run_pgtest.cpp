@@ -1,9 +1,9 @@
 // Database tests of plan, run and verify: byte-exact payloads, every value form, idempotence,
 // crash and resume with kill -9, and legacy writes racing a running migration.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,10 +22,11 @@ namespace chatledger::migrator {
 namespace {
 
 class run_pgtest : public testing::pg_test {
-protected:
+  protected:
     void SetUp() override {
         pg_test::SetUp();
-        if (HasFatalFailure()) return;
+        if (HasFatalFailure())
+            return;
         conn_.emplace(connect());
         create_legacy_table(*conn_);
         config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
@@ -53,7 +54,8 @@ protected:
     }
 
     void legacy(const std::string& key, const std::optional<std::string>& history) {
-        sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ($1, $2)", {key, history});
+        sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ($1, $2)",
+            {key, history});
     }
 
     long long count(const std::string& q, const std::vector<pg::param>& p = {}) {
@@ -61,8 +63,10 @@ protected:
     }
 
     std::vector<std::string> payloads(const std::string& key) {
-        auto r = sql(*conn_, "SELECT payload::text FROM chatledger.chat_messages WHERE zoho_id = $1 ORDER BY id",
-                     {key});
+        auto r =
+            sql(*conn_,
+                "SELECT payload::text FROM chatledger.chat_messages WHERE zoho_id = $1 ORDER BY id",
+                {key});
         std::vector<std::string> out;
         for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0));
         return out;
@@ -74,21 +78,27 @@ protected:
 };
 
 TEST_F(run_pgtest, run_copies_every_element_byte_for_byte_in_order) {
-    legacy("a", R"([{"sender":"ann","message":"hi","timestamp":"2024-03-01T12:34:56Z"},  {"message": "two" , "x":[1, 2]}, null, 42, "text"])");
+    legacy(
+        "a",
+        R"([{"sender":"ann","message":"hi","timestamp":"2024-03-01T12:34:56Z"},  {"message": "two" , "x":[1, 2]}, null, 42, "text"])");
     legacy("b", "[\n  {\n    \"sender\": \"bob\"\n  }\n]");
     ASSERT_EQ(migrate("schema"), 0) << err_.str();
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(payloads("a"),
-              (std::vector<std::string>{R"({"sender":"ann","message":"hi","timestamp":"2024-03-01T12:34:56Z"})",
-                                        R"({"message": "two" , "x":[1, 2]})", "null", "42", "\"text\""}));
+              (std::vector<std::string>{
+                  R"({"sender":"ann","message":"hi","timestamp":"2024-03-01T12:34:56Z"})",
+                  R"({"message": "two" , "x":[1, 2]})", "null", "42", "\"text\""}));
     EXPECT_EQ(payloads("b"), (std::vector<std::string>{"{\n    \"sender\": \"bob\"\n  }"}));
-    auto r = sql(*conn_, "SELECT author, body, sent_at = '2024-03-01T12:34:56Z', source "
-                         "FROM chatledger.chat_messages WHERE zoho_id = 'a' ORDER BY id LIMIT 1");
+    auto r = sql(*conn_,
+                 "SELECT author, body, sent_at = '2024-03-01T12:34:56Z', source "
+                 "FROM chatledger.chat_messages WHERE zoho_id = 'a' ORDER BY id LIMIT 1");
     EXPECT_EQ(r.text(0, 0), "ann");
     EXPECT_EQ(r.text(0, 1), "hi");
     EXPECT_TRUE(r.boolean(0, 2));
     EXPECT_EQ(r.text(0, 3), "migration");
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'a' AND sent_at IS NULL"), 4);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'a' AND sent_at "
+                    "IS NULL"),
+              4);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.migrated_conversations"), 2);
 }
 
@@ -102,8 +112,12 @@ TEST_F(run_pgtest, empty_values_hold_no_messages_and_unparseable_ones_one_row) {
     legacy("scalar", "42");
     ASSERT_EQ(migrate("schema"), 0);
     ASSERT_EQ(migrate("run"), 0) << err_.str();
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id IN ('null','blank','none','empty')"), 0);
-    auto r = sql(*conn_, "SELECT zoho_id, author, body, source, payload IS NULL FROM chatledger.chat_messages ORDER BY zoho_id");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id IN "
+                    "('null','blank','none','empty')"),
+              0);
+    auto r = sql(*conn_,
+                 "SELECT zoho_id, author, body, source, payload IS NULL FROM "
+                 "chatledger.chat_messages ORDER BY zoho_id");
     ASSERT_EQ(r.rows(), 3);
     EXPECT_EQ(r.text(0, 0), "obj");
     EXPECT_EQ(r.text(0, 1), "system");
@@ -113,16 +127,20 @@ TEST_F(run_pgtest, empty_values_hold_no_messages_and_unparseable_ones_one_row) {
     EXPECT_EQ(r.text(2, 2), "[{\"message\":\"cut");
     // Running again, and re-capturing the same unparseable value, adds nothing.
     ASSERT_EQ(migrate("run"), 0);
-    sql(*conn_, "UPDATE live_chat SET chat_history = chat_history || '' , comments = 'x' WHERE zoho_id = 'obj'");
+    sql(*conn_,
+        "UPDATE live_chat SET chat_history = chat_history || '' , comments = 'x' WHERE zoho_id = "
+        "'obj'");
     ASSERT_EQ(migrate("run"), 0);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 3);
     EXPECT_EQ(migrate("verify"), 0) << out_.str();
 }
 
 TEST_F(run_pgtest, nul_escapes_surrogates_duplicates_and_timestamps_migrate) {
-    legacy("z", R"([{"message":"a\u0000b"},{"message":"\ud800"},{"message":"dup"},{"message":"dup"},)"
-                R"({"timestamp":1709296496123},{"timestamp":"1709296496"},{"timestamp":"2024-03-01T18:04:56+05:30"},)"
-                R"({"timestamp":"yesterday"}])");
+    legacy(
+        "z",
+        R"([{"message":"a\u0000b"},{"message":"\ud800"},{"message":"dup"},{"message":"dup"},)"
+        R"({"timestamp":1709296496123},{"timestamp":"1709296496"},{"timestamp":"2024-03-01T18:04:56+05:30"},)"
+        R"({"timestamp":"yesterday"}])");
     ASSERT_EQ(migrate("schema"), 0);
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     auto p = payloads("z");
@@ -130,8 +148,13 @@ TEST_F(run_pgtest, nul_escapes_surrogates_duplicates_and_timestamps_migrate) {
     EXPECT_EQ(p[0], R"({"message":"a\u0000b"})");
     EXPECT_EQ(p[1], R"({"message":"\ud800"})");
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'dup'"), 2);
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE sent_at = '2024-03-01T12:34:56.123Z'"), 1);
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE sent_at = '2024-03-01T12:34:56Z'"), 2);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE sent_at = "
+                    "'2024-03-01T12:34:56.123Z'"),
+              1);
+    EXPECT_EQ(
+        count(
+            "SELECT count(*) FROM chatledger.chat_messages WHERE sent_at = '2024-03-01T12:34:56Z'"),
+        2);
     EXPECT_NE(out_.str().find("messages without a timestamp"), std::string::npos);
     EXPECT_EQ(migrate("verify"), 0) << out_.str();
 }
@@ -141,7 +164,8 @@ TEST_F(run_pgtest, a_reserialized_capture_adds_nothing_and_a_new_message_once) {
     ASSERT_EQ(migrate("schema"), 0);
     ASSERT_EQ(migrate("run"), 0);
     // As JSON.parse + JSON.stringify would write it back, plus one new message.
-    sql(*conn_, R"(UPDATE live_chat SET chat_history = '[{"sender":"a","message":"1","n":1},{"sender":"b","message":"2"}]')");
+    sql(*conn_,
+        R"(UPDATE live_chat SET chat_history = '[{"sender":"a","message":"1","n":1},{"sender":"b","message":"2"}]')");
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'r'"), 2);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE source = 'legacy'"), 1);
@@ -154,7 +178,8 @@ TEST_F(run_pgtest, plan_writes_nothing_even_before_schema) {
     legacy("b", "oops");
     legacy("c", std::nullopt);
     ASSERT_EQ(migrate("plan"), 0) << err_.str();
-    EXPECT_NE(out_.str().find("ledger rows to append             3"), std::string::npos) << out_.str();
+    EXPECT_NE(out_.str().find("ledger rows to append             3"), std::string::npos)
+        << out_.str();
     EXPECT_FALSE(sql(*conn_, "SELECT to_regnamespace('chatledger') IS NOT NULL").boolean(0, 0));
     ASSERT_EQ(migrate("schema"), 0);
     auto before = count("SELECT count(*) FROM chatledger.chat_messages");
@@ -170,7 +195,8 @@ TEST_F(run_pgtest, plan_writes_nothing_even_before_schema) {
 TEST_F(run_pgtest, run_needs_the_schema) {
     legacy("a", "[1]");
     EXPECT_EQ(migrate("run"), 2);
-    EXPECT_NE(err_.str().find("chatledger-migrate --config FILE schema"), std::string::npos) << err_.str();
+    EXPECT_NE(err_.str().find("chatledger-migrate --config FILE schema"), std::string::npos)
+        << err_.str();
 }
 
 TEST_F(run_pgtest, verify_catches_missing_extra_and_unparseable) {
@@ -181,55 +207,67 @@ TEST_F(run_pgtest, verify_catches_missing_extra_and_unparseable) {
     EXPECT_EQ(migrate("verify"), 0) << out_.str();
     EXPECT_NE(out_.str().find("every legacy message is in the ledger"), std::string::npos);
     // Writes the capture trigger does not see (as the daemon marks its own) stand in for loss.
-    sql(*conn_, "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-                "UPDATE live_chat SET chat_history = '[1,2,99]' WHERE zoho_id = 'a'; COMMIT");
+    sql(*conn_,
+        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
+        "UPDATE live_chat SET chat_history = '[1,2,99]' WHERE zoho_id = 'a'; COMMIT");
     EXPECT_EQ(migrate("verify"), 1);
     EXPECT_NE(out_.str().find("a: 1 missing from the ledger"), std::string::npos) << out_.str();
-    sql(*conn_, "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-                "UPDATE live_chat SET chat_history = '[1,2]' WHERE zoho_id = 'a'; COMMIT");
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('b', 'x', 'y')");
+    sql(*conn_,
+        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
+        "UPDATE live_chat SET chat_history = '[1,2]' WHERE zoho_id = 'a'; COMMIT");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('b', 'x', 'y')");
     EXPECT_EQ(migrate("verify"), 1);
-    EXPECT_NE(out_.str().find("b: 0 missing from the ledger, 1 in the ledger"), std::string::npos) << out_.str();
-    sql(*conn_, "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-                "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('c', '{bad'); COMMIT");
+    EXPECT_NE(out_.str().find("b: 0 missing from the ledger, 1 in the ledger"), std::string::npos)
+        << out_.str();
+    sql(*conn_,
+        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
+        "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('c', '{bad'); COMMIT");
     EXPECT_EQ(migrate("verify", {"--sample", "10"}), 1);
     EXPECT_NE(out_.str().find("c: 1 missing"), std::string::npos) << out_.str();
 }
 
 /// Path of the built executable, for tests that must kill a real process.
-std::string migrate_binary() { return CHATLEDGER_MIGRATE_BIN; }
+std::string migrate_binary() {
+    return CHATLEDGER_MIGRATE_BIN;
+}
 
 TEST_F(run_pgtest, kill_9_at_random_points_then_run_again_gives_the_exact_result) {
-    sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) "
-                "SELECT 'k' || lpad(i::text, 5, '0'), "
-                "       (SELECT json_agg(json_build_object('sender', 's', 'message', i || '-' || j))::text "
-                "        FROM generate_series(1, 1 + i % 7) j) "
-                "FROM generate_series(1, 3000) i");
+    sql(*conn_,
+        "INSERT INTO live_chat (zoho_id, chat_history) "
+        "SELECT 'k' || lpad(i::text, 5, '0'), "
+        "       (SELECT json_agg(json_build_object('sender', 's', 'message', i || '-' || j))::text "
+        "        FROM generate_series(1, 1 + i % 7) j) "
+        "FROM generate_series(1, 3000) i");
     const long long expected = count("SELECT sum(1 + i % 7) FROM generate_series(1, 3000) i");
     write_config(25);
     ASSERT_EQ(migrate("schema"), 0);
     std::mt19937 rng(12345);
     int kills = 0;
     for (int attempt = 0; attempt < 6; ++attempt) {
-        testing::child_process run(migrate_binary(), {"--config", config_path_, "run"}, "/dev/null");
+        testing::child_process run(migrate_binary(), {"--config", config_path_, "run"},
+                                   "/dev/null");
         std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 250));
         run.signal(SIGKILL);
-        if (run.wait_exit(std::chrono::seconds(10)) == 128 + SIGKILL) ++kills;
+        if (run.wait_exit(std::chrono::seconds(10)) == 128 + SIGKILL)
+            ++kills;
     }
     EXPECT_GT(kills, 0);
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), expected);
-    EXPECT_EQ(count("SELECT count(*) FROM (SELECT zoho_id, payload::text FROM chatledger.chat_messages "
-                    "GROUP BY 1, 2 HAVING count(*) > 1) d"),
-              0);
+    EXPECT_EQ(
+        count("SELECT count(*) FROM (SELECT zoho_id, payload::text FROM chatledger.chat_messages "
+              "GROUP BY 1, 2 HAVING count(*) > 1) d"),
+        0);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.migrated_conversations"), 3000);
     EXPECT_EQ(migrate("verify"), 0) << out_.str();
 }
 
 TEST_F(run_pgtest, legacy_writes_during_run_reach_the_ledger_exactly_once) {
-    sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) "
-                "SELECT 'w' || lpad(i::text, 4, '0'), '[{\"message\":\"seed ' || i || '\"}]' "
-                "FROM generate_series(1, 2000) i");
+    sql(*conn_,
+        "INSERT INTO live_chat (zoho_id, chat_history) "
+        "SELECT 'w' || lpad(i::text, 4, '0'), '[{\"message\":\"seed ' || i || '\"}]' "
+        "FROM generate_series(1, 2000) i");
     write_config(20);
     ASSERT_EQ(migrate("schema"), 0);
     std::atomic<bool> stop{false};
@@ -251,12 +289,16 @@ TEST_F(run_pgtest, legacy_writes_during_run_reach_the_ledger_exactly_once) {
     stop = true;
     writer.join();
     ASSERT_EQ(rc, 0) << err_.str();
-    // Writes that committed after run's final queue pass are ingested by the next run (or the daemon).
+    // Writes that committed after run's final queue pass are ingested by the next run (or the
+    // daemon).
     ASSERT_EQ(migrate("run"), 0);
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body LIKE 'live %'"), written.load());
-    EXPECT_EQ(count("SELECT count(DISTINCT body) FROM chatledger.chat_messages WHERE body LIKE 'live %'"),
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body LIKE 'live %'"),
               written.load());
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body LIKE 'seed %'"), 2000);
+    EXPECT_EQ(
+        count("SELECT count(DISTINCT body) FROM chatledger.chat_messages WHERE body LIKE 'live %'"),
+        written.load());
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body LIKE 'seed %'"),
+              2000);
     EXPECT_EQ(migrate("verify"), 0) << out_.str();
 }
 
@@ -271,18 +313,23 @@ TEST_F(run_pgtest, recover_appends_the_largest_count_of_any_snapshot_once) {
     ASSERT_EQ(migrate("schema"), 0);
     ASSERT_EQ(migrate("run"), 0);
     // The old system's snapshots: m3 was lost after its backup, dup appeared twice in one snapshot.
-    sql(*conn_, "INSERT INTO chat_history_backup (zoho_id, operation_type, chat_history_backup) VALUES "
-                "('a', 'before_update', '[\"m1\",\"m2\",\"m3\"]'),"
-                "('a', 'after_update', '[\"m1\",\"dup\",\"dup\"]'),"
-                "('a', 'after_update', '[\"dup\"]'),"
-                "('gone', 'before_update', '[\"g1\"]'),"
-                "('a', 'before_update', '{corrupt')");
+    sql(*conn_,
+        "INSERT INTO chat_history_backup (zoho_id, operation_type, chat_history_backup) VALUES "
+        "('a', 'before_update', '[\"m1\",\"m2\",\"m3\"]'),"
+        "('a', 'after_update', '[\"m1\",\"dup\",\"dup\"]'),"
+        "('a', 'after_update', '[\"dup\"]'),"
+        "('gone', 'before_update', '[\"g1\"]'),"
+        "('a', 'before_update', '{corrupt')");
     ASSERT_EQ(migrate("recover"), 0) << err_.str();
     EXPECT_NE(out_.str().find("a: 3 message(s) recovered"), std::string::npos) << out_.str();
     EXPECT_NE(out_.str().find("gone: 1 message(s) recovered"), std::string::npos) << out_.str();
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'a' AND source = 'backup'"), 3);
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE payload::text = '\"dup\"'"), 2);
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE payload::text = '\"m1\"'"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'a' AND source "
+                    "= 'backup'"),
+              3);
+    EXPECT_EQ(
+        count("SELECT count(*) FROM chatledger.chat_messages WHERE payload::text = '\"dup\"'"), 2);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE payload::text = '\"m1\"'"),
+              1);
     ASSERT_EQ(migrate("recover"), 0);
     EXPECT_NE(out_.str().find("messages recovered           0"), std::string::npos) << out_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 6);
@@ -295,11 +342,12 @@ namespace chatledger::migrator {
 namespace {
 
 TEST_F(run_pgtest, losing_the_database_mid_run_exits_3_and_the_next_run_resumes) {
-    sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) "
-                "SELECT 't' || lpad(i::text, 5, '0'), "
-                "       (SELECT json_agg(json_build_object('message', i || '-' || j))::text "
-                "        FROM generate_series(1, 5) j) "
-                "FROM generate_series(1, 4000) i");
+    sql(*conn_,
+        "INSERT INTO live_chat (zoho_id, chat_history) "
+        "SELECT 't' || lpad(i::text, 5, '0'), "
+        "       (SELECT json_agg(json_build_object('message', i || '-' || j))::text "
+        "        FROM generate_series(1, 5) j) "
+        "FROM generate_series(1, 4000) i");
     write_config(10);
     ASSERT_EQ(migrate("schema"), 0);
     const std::string log = config_path_ + ".log";
@@ -308,8 +356,10 @@ TEST_F(run_pgtest, losing_the_database_mid_run_exits_3_and_the_next_run_resumes)
         testing::child_process run(migrate_binary(), {"--config", config_path_, "run"}, log);
         std::this_thread::sleep_for(std::chrono::milliseconds(150));
         // What a failover or an administrator's pg_terminate_backend looks like to the migrator.
-        sql(*conn_, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name LIKE 'chatledger migrate run%' AND datname = current_database()");
+        sql(*conn_,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name LIKE 'chatledger migrate run%' AND datname = "
+            "current_database()");
         rc = run.wait_exit(std::chrono::seconds(30));
     }
     ASSERT_EQ(rc, 3) << testing::read_file(log);

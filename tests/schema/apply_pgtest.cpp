@@ -12,10 +12,11 @@ namespace chatledger::schema {
 namespace {
 
 class schema_pgtest : public testing::pg_test {
-protected:
+  protected:
     void SetUp() override {
         pg_test::SetUp();
-        if (HasFatalFailure()) return;
+        if (HasFatalFailure())
+            return;
         cfg_ = make_config();
         conn_.emplace(connect());
         create_legacy_table(*conn_);
@@ -26,7 +27,8 @@ protected:
     /// Runs `statement` under `role` (SET ROLE; empty = the superuser) and returns its SQLSTATE.
     std::string refused_state(const std::string& role, const std::string& statement) {
         auto c = connect();
-        if (!role.empty()) sql(c, "SET ROLE " + role);
+        if (!role.empty())
+            sql(c, "SET ROLE " + role);
         try {
             sql(c, statement);
         } catch (const pg::db_error& e) {
@@ -46,8 +48,10 @@ TEST_F(schema_pgtest, creates_the_ledger_on_an_empty_database) {
     EXPECT_EQ(report.version_before, 0);
     EXPECT_EQ(report.version_after, latest_schema_version());
     EXPECT_EQ(schema_version(*conn_, cfg_), latest_schema_version());
-    EXPECT_EQ(sql(*conn_, "SELECT tableowner FROM pg_tables WHERE schemaname = 'chatledger' "
-                          "AND tablename = 'chat_messages'").text(0, 0),
+    EXPECT_EQ(sql(*conn_,
+                  "SELECT tableowner FROM pg_tables WHERE schemaname = 'chatledger' "
+                  "AND tablename = 'chat_messages'")
+                  .text(0, 0),
               "chatledger_owner");
     EXPECT_FALSE(sql(*conn_, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'chatledger_owner'")
                      .boolean(0, 0));
@@ -58,8 +62,9 @@ TEST_F(schema_pgtest, creates_the_ledger_on_an_empty_database) {
                     "AND tgrelid = 'live_chat'::regclass AND tgenabled = 'A'"),
               1);
     EXPECT_TRUE(sql(*conn_, "SELECT to_regclass('chat_history_backup') IS NOT NULL").boolean(0, 0));
-    auto history = sql(*conn_, "SELECT version, name, length(checksum), applied_by = current_user "
-                               "FROM chatledger.schema_history ORDER BY version");
+    auto history = sql(*conn_,
+                       "SELECT version, name, length(checksum), applied_by = current_user "
+                       "FROM chatledger.schema_history ORDER BY version");
     ASSERT_EQ(history.rows(), latest_schema_version());
     EXPECT_EQ(history.text(0, 1), "ledger");
     EXPECT_EQ(history.integer(0, 2), 64);
@@ -77,7 +82,8 @@ TEST_F(schema_pgtest, a_second_run_is_a_no_op) {
 }
 
 TEST_F(schema_pgtest, an_existing_backup_table_is_left_alone) {
-    sql(*conn_, "CREATE TABLE chat_history_backup (id serial PRIMARY KEY, zoho_id text, note text)");
+    sql(*conn_,
+        "CREATE TABLE chat_history_backup (id serial PRIMARY KEY, zoho_id text, note text)");
     apply_schema(*conn_, cfg_, false);
     EXPECT_EQ(count("SELECT count(*) FROM information_schema.columns "
                     "WHERE table_name = 'chat_history_backup'"),
@@ -86,7 +92,8 @@ TEST_F(schema_pgtest, an_existing_backup_table_is_left_alone) {
 
 TEST_F(schema_pgtest, a_changed_applied_step_is_refused) {
     apply_schema(*conn_, cfg_, false);
-    sql(*conn_, "UPDATE chatledger.schema_history SET checksum = repeat('0', 64) WHERE version = 1");
+    sql(*conn_,
+        "UPDATE chatledger.schema_history SET checksum = repeat('0', 64) WHERE version = 1");
     try {
         apply_schema(*conn_, cfg_, false);
         FAIL() << "a checksum mismatch was accepted";
@@ -98,8 +105,9 @@ TEST_F(schema_pgtest, a_changed_applied_step_is_refused) {
 
 TEST_F(schema_pgtest, a_database_newer_than_the_build_is_refused) {
     apply_schema(*conn_, cfg_, false);
-    sql(*conn_, "INSERT INTO chatledger.schema_history (version, name, checksum, chatledger_version) "
-                "VALUES (999, 'future', 'x', '9')");
+    sql(*conn_,
+        "INSERT INTO chatledger.schema_history (version, name, checksum, chatledger_version) "
+        "VALUES (999, 'future', 'x', '9')");
     EXPECT_THROW(apply_schema(*conn_, cfg_, false), error);
 }
 
@@ -148,7 +156,8 @@ TEST_F(schema_pgtest, a_missing_legacy_column_names_the_config_key) {
         apply_schema(*conn_, cfg_, false);
         FAIL() << "a missing column was accepted";
     } catch (const config_error& e) {
-        EXPECT_NE(std::string(e.what()).find("legacy.comment_column"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("legacy.comment_column"), std::string::npos)
+            << e.what();
     }
 }
 
@@ -176,16 +185,19 @@ TEST_F(schema_pgtest, pointing_the_config_at_another_table_moves_the_trigger) {
 
 TEST_F(schema_pgtest, update_delete_and_truncate_are_refused_for_every_role) {
     apply_schema(*conn_, cfg_, false);
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('z1', 'a', 'b')");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('z1', 'a', 'b')");
     const std::vector<std::string> statements = {
         "UPDATE chatledger.chat_messages SET body = 'changed'",
         "UPDATE chatledger.chat_messages SET body = 'changed' WHERE false",
         "DELETE FROM chatledger.chat_messages",
         "TRUNCATE chatledger.chat_messages",
     };
-    for (const std::string role : {"", "chatledger_owner", "chatledger_writer", "chatledger_daemon"}) {
+    for (const std::string role :
+         {"", "chatledger_owner", "chatledger_writer", "chatledger_daemon"}) {
         for (const auto& s : statements) {
-            EXPECT_EQ(refused_state(role, s), "42501") << (role.empty() ? "superuser" : role) << ": " << s;
+            EXPECT_EQ(refused_state(role, s), "42501")
+                << (role.empty() ? "superuser" : role) << ": " << s;
         }
     }
     // The owner and the superuser pass the privilege check and meet the triggers' message.
@@ -194,8 +206,9 @@ TEST_F(schema_pgtest, update_delete_and_truncate_are_refused_for_every_role) {
     refused_state("", "TRUNCATE chatledger.chat_messages");
     EXPECT_NE(last_message_.find("append-only"), std::string::npos) << last_message_;
     // Replica mode disables ordinary triggers, not ENABLE ALWAYS ones.
-    EXPECT_EQ(refused_state("", "SET session_replication_role = replica; "
-                                "DELETE FROM chatledger.chat_messages"),
+    EXPECT_EQ(refused_state("",
+                            "SET session_replication_role = replica; "
+                            "DELETE FROM chatledger.chat_messages"),
               "42501");
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'b'"), 1);
 }
@@ -204,9 +217,11 @@ TEST_F(schema_pgtest, a_plain_insert_by_the_writer_fills_every_default) {
     apply_schema(*conn_, cfg_, false);
     auto c = connect();
     sql(c, "SET ROLE chatledger_writer");
-    sql(c, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('z9', 'ann', 'hi')");
-    auto r = sql(*conn_, "SELECT id IS NOT NULL, sent_at IS NOT NULL, payload IS NULL, source, "
-                         "created_at IS NOT NULL FROM chatledger.chat_messages WHERE zoho_id = 'z9'");
+    sql(c,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('z9', 'ann', 'hi')");
+    auto r = sql(*conn_,
+                 "SELECT id IS NOT NULL, sent_at IS NOT NULL, payload IS NULL, source, "
+                 "created_at IS NOT NULL FROM chatledger.chat_messages WHERE zoho_id = 'z9'");
     ASSERT_EQ(r.rows(), 1);
     EXPECT_TRUE(r.boolean(0, 0));
     EXPECT_TRUE(r.boolean(0, 1));
@@ -214,26 +229,33 @@ TEST_F(schema_pgtest, a_plain_insert_by_the_writer_fills_every_default) {
     EXPECT_EQ(r.text(0, 3), "app");
     EXPECT_TRUE(r.boolean(0, 4));
     // The append was queued for the daemon in the same transaction.
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'z9' AND kind = 'append'"), 1);
+    EXPECT_EQ(
+        count(
+            "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'z9' AND kind = 'append'"),
+        1);
     // A writer cannot forge where a row came from.
     EXPECT_EQ(refused_state("chatledger_writer",
                             "INSERT INTO chatledger.chat_messages (zoho_id, body, source) "
                             "VALUES ('z9', 'x', 'migration')"),
               "42501");
-    EXPECT_EQ(refused_state("chatledger_reader",
-                            "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z9', 'x')"),
-              "42501");
+    EXPECT_EQ(
+        refused_state("chatledger_reader",
+                      "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z9', 'x')"),
+        "42501");
 }
 
 TEST_F(schema_pgtest, only_rows_the_legacy_column_cannot_show_yet_are_queued) {
     apply_schema(*conn_, cfg_, false);
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) "
-                "SELECT 'z' || (i % 3), 'm' || i FROM generate_series(1, 30) i");
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body, source) VALUES "
-                "('b', 'x', 'backup'), ('m', 'y', 'migration'), ('l', 'z', 'legacy'), "
-                "('u', 'w', 'unparseable')");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, body) "
+        "SELECT 'z' || (i % 3), 'm' || i FROM generate_series(1, 30) i");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, body, source) VALUES "
+        "('b', 'x', 'backup'), ('m', 'y', 'migration'), ('l', 'z', 'legacy'), "
+        "('u', 'w', 'unparseable')");
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 31);
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id IN ('m', 'l', 'u')"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id IN ('m', 'l', 'u')"),
+              0);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue q JOIN chatledger.chat_messages m "
                     "ON m.id = q.first_ledger_id AND m.zoho_id = q.zoho_id"),
               31);
@@ -244,7 +266,8 @@ TEST_F(schema_pgtest, every_committed_legacy_write_is_captured_once) {
     sql(*conn_, "INSERT INTO live_chat VALUES ('a', 'Ann', '[{\"message\":\"1\"}]', '1', 'ann')");
     sql(*conn_, "UPDATE live_chat SET chat_history = '[]' WHERE zoho_id = 'a'");
     // Only the comment changes: an older write path, still captured.
-    sql(*conn_, "UPDATE live_chat SET comments = 'c2', comments_entered_by = 'bob' WHERE zoho_id = 'a'");
+    sql(*conn_,
+        "UPDATE live_chat SET comments = 'c2', comments_entered_by = 'bob' WHERE zoho_id = 'a'");
     // Nothing changes: nothing to capture.
     sql(*conn_, "UPDATE live_chat SET chat_history = chat_history WHERE zoho_id = 'a'");
     // A name-only change is not a chat write.
@@ -252,10 +275,12 @@ TEST_F(schema_pgtest, every_committed_legacy_write_is_captured_once) {
     // Rolled back: never committed, never captured.
     sql(*conn_, "BEGIN; UPDATE live_chat SET chat_history = 'lost' WHERE zoho_id = 'a'; ROLLBACK");
     // The daemon's own rewrite is not captured again.
-    sql(*conn_, "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-                "UPDATE live_chat SET chat_history = 'rendered' WHERE zoho_id = 'a'; COMMIT");
-    auto r = sql(*conn_, "SELECT kind, history, comments, comments_entered_by FROM chatledger.sync_queue "
-                         "WHERE zoho_id = 'a' ORDER BY id");
+    sql(*conn_,
+        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
+        "UPDATE live_chat SET chat_history = 'rendered' WHERE zoho_id = 'a'; COMMIT");
+    auto r = sql(*conn_,
+                 "SELECT kind, history, comments, comments_entered_by FROM chatledger.sync_queue "
+                 "WHERE zoho_id = 'a' ORDER BY id");
     ASSERT_EQ(r.rows(), 3);
     EXPECT_EQ(r.text(0, 0), "insert");
     EXPECT_EQ(r.text(0, 1), "[{\"message\":\"1\"}]");
@@ -296,7 +321,8 @@ TEST_F(schema_pgtest, an_append_and_a_legacy_write_wake_a_listener) {
                 ++n;
                 PQfreemem(note);
             }
-            if (n == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            if (n == 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         return n;
     };

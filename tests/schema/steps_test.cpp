@@ -22,7 +22,8 @@ TEST(steps, a_gap_in_numbering_is_refused) {
 }
 
 TEST(steps, non_step_files_are_ignored_and_order_follows_numbers) {
-    std::vector<sql_file> files = {{"0002_b.sql", "y"}, {"legacy_capture.sql", "z"}, {"0001_a.sql", "x"}};
+    std::vector<sql_file> files = {
+        {"0002_b.sql", "y"}, {"legacy_capture.sql", "z"}, {"0001_a.sql", "x"}};
     auto steps = versioned_steps(files);
     ASSERT_EQ(steps.size(), 2u);
     EXPECT_EQ(steps[0].name, "a");

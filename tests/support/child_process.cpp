@@ -40,7 +40,8 @@ child_process::~child_process() {
 }
 
 void child_process::signal(int sig) {
-    if (pid_ > 0) kill(pid_, sig);
+    if (pid_ > 0)
+        kill(pid_, sig);
 }
 
 int child_process::wait_exit(std::chrono::milliseconds limit) {

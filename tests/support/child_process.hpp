@@ -12,7 +12,7 @@ namespace chatledger::testing {
 
 /// Starts `binary args...` with output appended to `log`; SIGKILLs it on destruction.
 class child_process {
-public:
+  public:
     child_process(const std::string& binary, const std::vector<std::string>& args,
                   const std::string& log);
     ~child_process();
@@ -23,7 +23,7 @@ public:
     /// Waits up to `limit` for the exit; returns the exit status, 128+signal, or -1 on timeout.
     int wait_exit(std::chrono::milliseconds limit);
 
-private:
+  private:
     pid_t pid_ = -1;
 };
 

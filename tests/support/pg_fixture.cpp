@@ -22,7 +22,8 @@ pg::connection admin() {
 }  // namespace
 
 void pg_test::SetUp() {
-    if (std::getenv("PGHOST") == nullptr && std::getenv("CHATLEDGER_TEST_ALLOW_DEFAULT_PG") == nullptr)
+    if (std::getenv("PGHOST") == nullptr &&
+        std::getenv("CHATLEDGER_TEST_ALLOW_DEFAULT_PG") == nullptr)
         FAIL() << "pg tests need a server: set PGHOST/PGPORT/PGUSER (scripts/test.sh does)";
     static std::atomic<int> counter{0};
     std::random_device rd;
@@ -33,9 +34,11 @@ void pg_test::SetUp() {
 }
 
 void pg_test::TearDown() {
-    if (dbname_.empty()) return;
+    if (dbname_.empty())
+        return;
     auto conn = admin();
-    conn.exec("dropping the scratch database", "DROP DATABASE IF EXISTS " + dbname_ + " WITH (FORCE)");
+    conn.exec("dropping the scratch database",
+              "DROP DATABASE IF EXISTS " + dbname_ + " WITH (FORCE)");
 }
 
 config pg_test::make_config() const {

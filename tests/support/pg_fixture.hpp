@@ -13,7 +13,7 @@ namespace chatledger::testing {
 
 /// A scratch database created before each test and dropped after it.
 class pg_test : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override;
     void TearDown() override;
 
@@ -30,7 +30,8 @@ protected:
                               : conn.exec("test statement", text, params);
     }
     /// Creates the legacy table with the seed's columns (`live_chat` by default).
-    void create_legacy_table(pg::connection& conn, const std::string& quoted_name = "live_chat") const;
+    void create_legacy_table(pg::connection& conn,
+                             const std::string& quoted_name = "live_chat") const;
 
     std::string dbname_;
 };

@@ -49,10 +49,12 @@ TEST(split_value, empty_forms_hold_no_messages) {
 
 TEST(split_value, every_invalid_or_non_array_form_is_unparseable) {
     for (const char* text :
-         {"{}", "42", "\"x\"", "null", "true", "[1,]", "[,1]", "[1 2]", "[1", "[{\"a\":1}",
-          "[1] x", "[1][2]", "[01]", "[1.]", "[.5]", "[-]", "[NaN]", "[Infinity]", "['a']",
-          "[\"a\tb\"]", "[\"\\x\"]", "[\"\\u12\"]", "[\"abc]", "[{a:1}]", "[{\"a\" 1}]",
-          "[/*c*/1]", "[tru]", "[1e]", "[1e+]", "not json at all", "[}", "{[]}"}) {
+         {"{}",          "42",         "\"x\"",     "null",        "true",    "[1,]",
+          "[,1]",        "[1 2]",      "[1",        "[{\"a\":1}",  "[1] x",   "[1][2]",
+          "[01]",        "[1.]",       "[.5]",      "[-]",         "[NaN]",   "[Infinity]",
+          "['a']",       "[\"a\tb\"]", "[\"\\x\"]", "[\"\\u12\"]", "[\"abc]", "[{a:1}]",
+          "[{\"a\" 1}]", "[/*c*/1]",   "[tru]",     "[1e]",        "[1e+]",   "not json at all",
+          "[}",          "{[]}"}) {
         auto r = split_value(text);
         EXPECT_EQ(r.kind, value_kind::unparseable) << text;
         EXPECT_TRUE(r.elements.empty()) << text;
@@ -69,8 +71,10 @@ TEST(split_value, hostile_nesting_is_unparseable_not_a_crash) {
 TEST(split_value, large_inputs_split_in_linear_time) {
     std::string big = "[";
     for (int i = 0; i < 100000; ++i) {
-        if (i) big += ',';
-        big += R"({"sender":"a","message":"m)" + std::to_string(i) + R"(","timestamp":"2024-01-01T00:00:00Z"})";
+        if (i)
+            big += ',';
+        big += R"({"sender":"a","message":"m)" + std::to_string(i) +
+               R"(","timestamp":"2024-01-01T00:00:00Z"})";
     }
     big += "]";
     const std::string body(1 << 20, 'x');
@@ -126,8 +130,8 @@ TEST(decode_string, escapes_decode_to_utf8) {
 }
 
 TEST(encode_string, round_trips_through_decode) {
-    for (std::string s : {std::string("plain"), std::string("q\"b\\n\n\t\x01"), std::string("x\0y", 3),
-                          std::string("\xed\xa0\x80")}) {
+    for (std::string s : {std::string("plain"), std::string("q\"b\\n\n\t\x01"),
+                          std::string("x\0y", 3), std::string("\xed\xa0\x80")}) {
         std::string out;
         encode_string(out, s);
         EXPECT_EQ(decode_string(out), s);

@@ -17,8 +17,8 @@ std::vector<std::string> ids(std::string_view array) {
 
 TEST(extract_fields, reads_strings_numbers_and_timestamps) {
     field_names names;
-    auto f = extract_fields(R"({"sender":"ann","message":"hi \"there\"","timestamp":"2024-03-01T12:34:56Z"})",
-                            names);
+    auto f = extract_fields(
+        R"({"sender":"ann","message":"hi \"there\"","timestamp":"2024-03-01T12:34:56Z"})", names);
     EXPECT_EQ(f.author, "ann");
     EXPECT_EQ(f.body, "hi \"there\"");
     EXPECT_EQ(f.sent_at_us, 1709296496LL * 1000000);
@@ -40,8 +40,9 @@ TEST(extract_fields, uses_the_configured_names) {
 
 TEST(render_element, escapes_and_nulls) {
     field_names names;
-    EXPECT_EQ(render_element(std::string("a\"b"), std::string("line\nnext"), 1709296496123456LL, names),
-              R"({"sender":"a\"b","message":"line\nnext","timestamp":"2024-03-01T12:34:56.123Z"})");
+    EXPECT_EQ(
+        render_element(std::string("a\"b"), std::string("line\nnext"), 1709296496123456LL, names),
+        R"({"sender":"a\"b","message":"line\nnext","timestamp":"2024-03-01T12:34:56.123Z"})");
     EXPECT_EQ(render_element(std::nullopt, std::nullopt, std::nullopt, names),
               R"({"sender":null,"message":null,"timestamp":null})");
     auto rendered = render_element(std::string("x"), std::string("y"), 0, names);
@@ -88,7 +89,9 @@ namespace {
 
 TEST(to_text_column, replaces_what_a_text_column_cannot_hold) {
     EXPECT_EQ(to_text_column("plain \xc3\xa9 \xf0\x9f\x98\x80"), "plain \xc3\xa9 \xf0\x9f\x98\x80");
-    EXPECT_EQ(to_text_column(std::string("a\0b", 3)), "a\xef\xbf\xbd" "b");
+    EXPECT_EQ(to_text_column(std::string("a\0b", 3)),
+              "a\xef\xbf\xbd"
+              "b");
     EXPECT_EQ(to_text_column("\xed\xa0\x80x"), "\xef\xbf\xbdx");
     EXPECT_EQ(to_text_column("\xff\xc3"), "\xef\xbf\xbd\xef\xbf\xbd");
     EXPECT_EQ(to_text_column("\xc0\x80"), "\xef\xbf\xbd\xef\xbf\xbd");
@@ -96,7 +99,9 @@ TEST(to_text_column, replaces_what_a_text_column_cannot_hold) {
 
 TEST(extract_fields, nul_and_lone_surrogates_become_replacement_characters) {
     auto f = extract_fields(R"({"message":"a\u0000b\ud800"})", field_names{});
-    EXPECT_EQ(f.body, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+    EXPECT_EQ(f.body,
+              "a\xef\xbf\xbd"
+              "b\xef\xbf\xbd");
 }
 
 }  // namespace
