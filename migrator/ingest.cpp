@@ -74,12 +74,13 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
     for (const auto& v : values) {
         auto& have = counts[v.zoho_id];
         if (!v.text) {
-            ++result.empty;
+            ++result.null_values;
             continue;
         }
         const auto split = legacy::split_value(*v.text);
         if (split.kind == legacy::value_kind::empty) {
-            ++result.empty;
+            const bool blank = v.text->find_first_not_of(" \t\r\n") == std::string::npos;
+            ++(blank ? result.blank_values : result.empty_arrays);
             continue;
         }
         if (split.kind == legacy::value_kind::unparseable) {

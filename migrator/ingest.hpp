@@ -26,7 +26,9 @@ struct ingest_result {
     long long appended = 0;      ///< rows appended
     long long elements = 0;      ///< array elements seen
     long long unparseable = 0;   ///< values that were not JSON arrays
-    long long empty = 0;         ///< NULL, blank or [] values
+    long long null_values = 0;   ///< NULL: no messages
+    long long blank_values = 0;  ///< "" or only whitespace: no messages
+    long long empty_arrays = 0;  ///< [] (whitespace inside allowed): no messages
     long long no_timestamp = 0;  ///< appended messages without a parseable timestamp
     std::map<std::string, long long> per_conversation;  ///< appended rows by zoho_id
     std::set<std::string> unparseable_keys;             ///< conversations with such a value

@@ -25,7 +25,9 @@ struct totals {
     long long migrated = 0;
     long long elements = 0;
     long long appended = 0;
-    long long empty = 0;
+    long long null_values = 0;
+    long long blank_values = 0;
+    long long empty_arrays = 0;
     long long unparseable = 0;
     long long no_timestamp = 0;
     long long captured_writes = 0;
@@ -37,7 +39,9 @@ struct totals {
         migrated += o.migrated;
         elements += o.elements;
         appended += o.appended;
-        empty += o.empty;
+        null_values += o.null_values;
+        blank_values += o.blank_values;
+        empty_arrays += o.empty_arrays;
         unparseable += o.unparseable;
         no_timestamp += o.no_timestamp;
     }
@@ -45,7 +49,9 @@ struct totals {
     void add(const ingest_result& r) {
         elements += r.elements;
         appended += r.appended;
-        empty += r.empty;
+        null_values += r.null_values;
+        blank_values += r.blank_values;
+        empty_arrays += r.empty_arrays;
         unparseable += r.unparseable;
         no_timestamp += r.no_timestamp;
     }
@@ -60,7 +66,9 @@ void print_table(std::ostream& out, const char* title, const totals& t, bool dry
     row("already migrated (skipped)", t.already_migrated);
     row(dry_run ? "conversations to migrate" : "conversations migrated", t.migrated);
     row("array elements read", t.elements);
-    row("NULL, blank or [] values", t.empty);
+    row("NULL values", t.null_values);
+    row("empty or blank values", t.blank_values);
+    row("[] values", t.empty_arrays);
     row("unparseable values", t.unparseable);
     row(dry_run ? "ledger rows to append" : "ledger rows appended", t.appended);
     row("messages without a timestamp", t.no_timestamp);
@@ -81,7 +89,8 @@ void write_report(const std::string& path, const char* command, const totals& t)
     f << "{\"command\":\"" << command << "\",\"conversations\":" << t.conversations
       << ",\"already_migrated\":" << t.already_migrated << ",\"migrated\":" << t.migrated
       << ",\"elements\":" << t.elements << ",\"appended\":" << t.appended
-      << ",\"empty\":" << t.empty << ",\"unparseable\":" << t.unparseable
+      << ",\"null_values\":" << t.null_values << ",\"blank_values\":" << t.blank_values
+      << ",\"empty_arrays\":" << t.empty_arrays << ",\"unparseable\":" << t.unparseable
       << ",\"no_timestamp\":" << t.no_timestamp << ",\"captured_writes\":" << t.captured_writes
       << ",\"captured_appended\":" << t.captured_appended << ",\"seconds\":" << t.seconds << "}\n";
 }
