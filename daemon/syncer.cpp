@@ -122,11 +122,16 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
                 out.missing += n - h;
         }
         const auto& latest = ledger.back();
-        const bool same = have == want && state->comments == latest.body &&
+        // A column that already holds exactly the ledger's messages keeps its text, order and
+        // formatting; only stale comment columns are then corrected.
+        const bool history_in_step = have == want;
+        const bool same = history_in_step && state->comments == latest.body &&
                           state->comments_entered_by == latest.author;
         if (!same) {
             out.drift = out.missing > 0;
-            const std::string history = legacy::render_array(elements);
+            const std::string history = history_in_step && state->history
+                                            ? *state->history
+                                            : legacy::render_array(elements);
             const bool backups = cfg_.backup.mode == backup_mode::every_rewrite ||
                                  (cfg_.backup.mode == backup_mode::drift_only && out.drift);
             if (backups)

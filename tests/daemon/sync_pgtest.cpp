@@ -399,3 +399,34 @@ TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
 
 }  // namespace
 }  // namespace chatledger::daemon
+
+namespace chatledger::daemon {
+namespace {
+
+TEST_F(sync_pgtest, a_column_in_step_keeps_its_text_and_only_stale_comments_change) {
+    const std::string pretty =
+        "[\n  {\"sender\": \"ann\", \"message\": \"one\"},\n  {\"sender\": \"bob\", \"message\": "
+        "\"two\"}\n]";
+    legacy("a", pretty);
+    sql(*conn_,
+        "UPDATE live_chat SET comments = 'two', comments_entered_by = 'bob' WHERE zoho_id = 'a'");
+    legacy("b", pretty);
+    sql(*conn_,
+        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
+        "UPDATE live_chat SET comments = 'one', comments_entered_by = 'ann' WHERE zoho_id = 'b'; "
+        "COMMIT");
+    migrate("schema");
+    migrate("run");
+    daemon_process d(config_path_, log_path_, {"--once"});
+    ASSERT_EQ(d.wait_exit(30s), 0) << log();
+    EXPECT_EQ(history("a"), pretty);
+    EXPECT_EQ(history("b"), pretty);
+    EXPECT_EQ(count("SELECT count(*) FROM live_chat WHERE comments = 'two' AND comments_entered_by "
+                    "= 'bob'"),
+              2);
+    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup WHERE zoho_id = 'a'"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 4);
+}
+
+}  // namespace
+}  // namespace chatledger::daemon
