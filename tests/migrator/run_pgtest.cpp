@@ -374,3 +374,28 @@ TEST_F(run_pgtest, losing_the_database_mid_run_exits_3_and_the_next_run_resumes)
 
 }  // namespace
 }  // namespace chatledger::migrator
+
+namespace chatledger::migrator {
+namespace {
+
+TEST_F(run_pgtest, a_one_megabyte_body_and_a_100000_message_conversation_migrate) {
+    const std::string big(1 << 20, 'b');
+    legacy("big", "[{\"sender\":\"x\",\"message\":\"" + big + "\"}]");
+    sql(*conn_,
+        "INSERT INTO live_chat (zoho_id, chat_history) "
+        "SELECT 'long', '[' || string_agg('{\"message\":\"' || j || '\"}', ',' ORDER BY j) || ']' "
+        "FROM generate_series(1, 100000) j");
+    ASSERT_EQ(migrate("schema"), 0);
+    ASSERT_EQ(migrate("run"), 0) << err_.str();
+    EXPECT_EQ(count("SELECT length(body) FROM chatledger.chat_messages WHERE zoho_id = 'big'"),
+              1 << 20);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'long'"),
+              100000);
+    // Array order survives as id order.
+    EXPECT_EQ(count("SELECT count(*) FROM (SELECT body::int - row_number() OVER (ORDER BY id) AS d "
+                    "FROM chatledger.chat_messages WHERE zoho_id = 'long') s WHERE d <> 0"),
+              0);
+}
+
+}  // namespace
+}  // namespace chatledger::migrator
