@@ -106,9 +106,10 @@ void connection::fail(std::string_view what, PGresult* res) {
         // libpq reports a lost server without a SQLSTATE; treat it as class 08 so callers retry.
         if (sqlstate.empty() || sqlstate.compare(0, 2, "57") != 0)
             sqlstate = "08006";
-        if (hint.empty())
-            hint = "the connection to the server was lost; it may be restarting";
     }
+    if (hint.empty() && (sqlstate.compare(0, 2, "08") == 0 || sqlstate.compare(0, 4, "57P0") == 0))
+        hint = "the server ended the connection (restart, failover or pg_terminate_backend); "
+               "run the command again: it resumes where it stopped";
     throw_db_error(std::string(what) + " failed: " + first_line(primary), sqlstate, hint);
 }
 
