@@ -13,7 +13,7 @@ chmod 755 "$work"  # the server runs as postgres and keeps its socket and data b
 build=${CHATLEDGER_BENCH_BUILD:-$root/build-bench}
 
 "$root/scripts/install-deps.sh" >/dev/null
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+command -v /usr/bin/time >/dev/null && command -v bc >/dev/null || apt-get install -y -qq time bc >/dev/null
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCHATLEDGER_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null
 migrate=$build/migrator/chatledger-migrate

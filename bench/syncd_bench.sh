@@ -17,6 +17,7 @@ build=${CHATLEDGER_BENCH_BUILD:-$root/build-bench}
 pgbin=/usr/lib/postgresql/15/bin
 
 "$root/scripts/install-deps.sh" >/dev/null
+command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCHATLEDGER_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null
 
