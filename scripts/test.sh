@@ -19,6 +19,9 @@ cmake --build "$build" -j "$jobs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+step "fuzzing smoke run (libFuzzer, 10 s per target)"
+CHATLEDGER_FUZZ_BUILD=${CHATLEDGER_FUZZ_BUILD:-$root/build-fuzz} "$root/scripts/fuzz.sh" 10
+
 step "starting a throwaway PostgreSQL 15"
 cluster=$(mktemp -d /tmp/chatledger-test-pg.XXXXXX)
 cleanup() { "$root/scripts/pg-cluster.sh" stop "$cluster"; }
