@@ -106,20 +106,20 @@ int status_command(const command_context& ctx) {
     char age[64] = "-";
     if (f.oldest_queue_age_s)
         std::snprintf(age, sizeof age, "%.1f s", *f.oldest_queue_age_s);
-    ctx.out << "ledger schema         " << ctx.cfg.ledger.schema.name() << "\n"
-            << "schema version        " << f.schema_version << " of " << f.latest_version
+    ctx.out << "ledger schema          " << ctx.cfg.ledger.schema.name() << "\n"
+            << "schema version         " << f.schema_version << " of " << f.latest_version
             << (f.schema_version < f.latest_version ? "  (run: chatledger-migrate schema)" : "")
             << "\n"
-            << "ledger messages       ~" << f.ledger_messages << "\n"
-            << "legacy rows           "
+            << "ledger messages        ~" << f.ledger_messages << "\n"
+            << "legacy rows            "
             << (f.legacy_rows < 0 ? std::string("table missing") : std::to_string(f.legacy_rows))
             << "\n"
             << "conversations migrated " << f.conversations_migrated << " of "
             << std::max(f.legacy_rows, 0LL) << "\n"
-            << "sync queue depth      " << f.queue_depth << "\n"
-            << "oldest queued event   " << age << "\n";
+            << "sync queue depth       " << f.queue_depth << "\n"
+            << "oldest queued event    " << age << "\n";
     if (f.daemons.empty())
-        ctx.out << "syncd instances       none seen in the last minute\n";
+        ctx.out << "syncd instances        none seen in the last minute\n";
     for (const auto& d : f.daemons) {
         char line[256];
         std::snprintf(line, sizeof line,
