@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config
     libpq-dev libyaml-cpp-dev libboost-program-options-dev libspdlog-dev
     libgtest-dev libgmock-dev clang libclang-rt-14-dev
-    postgresql-15 postgresql-client-15 systemd
+    postgresql-15 postgresql-client-15 systemd help2man dpkg-dev
 )
 
 missing=()
