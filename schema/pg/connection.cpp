@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cstring>
 
 namespace chatledger::pg {
 
@@ -93,7 +94,10 @@ void connection::fail(std::string_view what, PGresult* res) {
         const char* m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         primary = m ? m : PQresultErrorMessage(res);
         const char* d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-        if (d)
+        // A DETAIL can quote row values (a failing row, a duplicate key); message bodies and
+        // keys stay out of error lines and logs.
+        if (d && std::strstr(d, "Failing row contains") == nullptr &&
+            std::strstr(d, "Key (") == nullptr)
             primary += " (" + first_line(d) + ")";
         const char* h = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
         if (h)
@@ -108,8 +112,9 @@ void connection::fail(std::string_view what, PGresult* res) {
             sqlstate = "08006";
     }
     if (hint.empty() && (sqlstate.compare(0, 2, "08") == 0 || sqlstate.compare(0, 4, "57P0") == 0))
-        hint = "the server ended the connection (restart, failover or pg_terminate_backend); "
-               "run the command again: it resumes where it stopped";
+        hint =
+            "the server ended the connection (restart, failover or pg_terminate_backend); "
+            "run the command again: it resumes where it stopped";
     throw_db_error(std::string(what) + " failed: " + first_line(primary), sqlstate, hint);
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -426,6 +427,37 @@ TEST_F(sync_pgtest, a_column_in_step_keeps_its_text_and_only_stale_comments_chan
               2);
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup WHERE zoho_id = 'a'"), 0);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 4);
+}
+
+}  // namespace
+}  // namespace chatledger::daemon
+
+namespace chatledger::daemon {
+namespace {
+
+TEST_F(sync_pgtest, no_password_or_message_body_reaches_the_info_log) {
+    legacy("a", R"([{"sender":"ann","message":"first secret body"}])");
+    // Trust authentication ignores the password; it must still never be printed.
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
+                                << " password=hunter2-secret\"\ndaemon:\n  poll_interval_ms: 200\n";
+    chmod(config_path_.c_str(), 0600);
+    migrate("schema");
+    migrate("run");
+    {
+        testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", config_path_}, log_path_);
+        sql(*conn_,
+            "INSERT INTO chatledger.chat_messages (zoho_id, author, body) "
+            "VALUES ('a', 'bob', 'second secret body')");
+        sql(*conn_,
+            R"(UPDATE live_chat SET chat_history = '[{"sender":"c","message":"third secret body"}]' WHERE zoho_id = 'a')");
+        ASSERT_TRUE(converge(20s)) << log();
+        d.signal(SIGTERM);
+        EXPECT_EQ(d.wait_exit(5s), 0) << log();
+    }
+    const std::string text = log();
+    EXPECT_NE(text.find("healed drift"), std::string::npos) << text;  // the log did say things
+    EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+    EXPECT_EQ(text.find("secret body"), std::string::npos) << text;
 }
 
 }  // namespace

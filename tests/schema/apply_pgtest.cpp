@@ -340,3 +340,23 @@ TEST_F(schema_pgtest, an_append_and_a_legacy_write_wake_a_listener) {
 
 }  // namespace
 }  // namespace chatledger::schema
+
+namespace chatledger::schema {
+namespace {
+
+TEST_F(schema_pgtest, error_lines_never_quote_row_values) {
+    apply_schema(*conn_, cfg_, false);
+    try {
+        conn_->exec("appending",
+                    "INSERT INTO chatledger.chat_messages (zoho_id, body, source) "
+                    "VALUES ('z', 'private body text', 'bogus')");
+        FAIL() << "a bad source was accepted";
+    } catch (const pg::integrity_violation& e) {
+        EXPECT_NE(std::string(e.what()).find("chat_messages_source_check"), std::string::npos)
+            << e.what();
+        EXPECT_EQ(std::string(e.what()).find("private body text"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace chatledger::schema
