@@ -32,3 +32,6 @@ echo "server on $PGHOST port $PGPORT"
 
 step "unit and database tests"
 (cd "$build" && ctest -L 'unit|pg' --output-on-failure -j "$jobs")
+
+step "fault and race run (tests/chaos, 45 s; chaos --minutes N for a soak)"
+"$build/tests/chaos/chaos" --seconds "${CHATLEDGER_CHAOS_SECONDS:-45}"
