@@ -278,19 +278,21 @@ int main(int argc, char** argv) {
     };
     check(converged, "the daemon drained the queue after the faults");
     long long confirmed = 0, lost = 0, duplicated = 0, maybe_dup = 0;
+    std::map<std::string, long long> in_ledger;
+    auto bodies = c.exec("counting bodies",
+                         "SELECT body, count(*) FROM chatledger.chat_messages GROUP BY body");
+    for (int i = 0; i < bodies.rows(); ++i)
+        in_ledger[std::string(bodies.text(i, 0))] = bodies.integer(i, 1);
     for (const auto& body : written.committed) {
         ++confirmed;
-        long long n =
-            c.exec("count", "SELECT count(*) FROM chatledger.chat_messages WHERE body = $1", {body})
-                .integer(0, 0);
+        const long long n = in_ledger.count(body) ? in_ledger[body] : 0;
         if (n == 0)
             ++lost;
         if (n > 1)
             ++duplicated;
     }
     for (const auto& body : written.maybe)
-        if (c.exec("count", "SELECT count(*) FROM chatledger.chat_messages WHERE body = $1", {body})
-                .integer(0, 0) > 1)
+        if (in_ledger.count(body) && in_ledger[body] > 1)
             ++maybe_dup;
     check(lost == 0, "every committed message is in the ledger (" + std::to_string(confirmed) +
                          " committed, " + std::to_string(lost) + " lost)");
