@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ostream>
 
+#include "migrator/legacy/json.hpp"
 #include "migrator/status_repository.hpp"
 #include "schema/apply.hpp"
 
@@ -20,29 +21,10 @@ pg::connection connect(const config& cfg, const char* command) {
                                 cfg.database.application_name + " migrate " + command);
 }
 
-std::string json_escape(std::string_view s) {
+/// A JSON string literal, escaped the way the legacy codec writes them.
+std::string json_string(std::string_view s) {
     std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
-    }
+    legacy::encode_string(out, s);
     return out;
 }
 
@@ -74,8 +56,8 @@ int status_command(const command_context& ctx) {
     status_repository repo(conn, ctx.cfg);
     const auto f = repo.read();
     if (ctx.json) {
-        ctx.out << "{\"ledger_schema\":\"" << json_escape(ctx.cfg.ledger.schema.name())
-                << "\",\"schema_version\":" << f.schema_version
+        ctx.out << "{\"ledger_schema\":" << json_string(ctx.cfg.ledger.schema.name())
+                << ",\"schema_version\":" << f.schema_version
                 << ",\"latest_schema_version\":" << f.latest_version
                 << ",\"ledger_messages\":" << f.ledger_messages
                 << ",\"legacy_rows\":" << f.legacy_rows
@@ -91,8 +73,8 @@ int status_command(const command_context& ctx) {
         ctx.out << ",\"daemons\":[";
         for (size_t i = 0; i < f.daemons.size(); ++i) {
             const auto& d = f.daemons[i];
-            ctx.out << (i ? "," : "") << "{\"instance\":\"" << json_escape(d.instance)
-                    << "\",\"heartbeat_age_s\":" << d.heartbeat_age_s
+            ctx.out << (i ? "," : "") << "{\"instance\":" << json_string(d.instance)
+                    << ",\"heartbeat_age_s\":" << d.heartbeat_age_s
                     << ",\"rewrites\":" << d.rewrites << ",\"drifts_healed\":" << d.drifts_healed
                     << ",\"messages_captured\":" << d.messages_captured << ",\"lag_p50_ms\":";
             number(d.lag_p50_ms);
