@@ -2,6 +2,8 @@
 // Each error names the file, the line and the key path, and says what to write instead.
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
@@ -18,6 +20,36 @@ namespace chatledger {
 
 namespace {
 
+/// Every section and its keys: the loader refuses anything else, config_keys() lists them.
+const std::vector<std::pair<std::string, std::vector<std::string>>>& key_table() {
+    static const std::vector<std::pair<std::string, std::vector<std::string>>> table = {
+        {"", {"database", "legacy", "ledger", "backup", "migrate", "daemon", "logging"}},
+        {"database",
+         {"conninfo", "application_name", "connect_timeout_ms", "statement_timeout_ms",
+          "lock_timeout_ms"}},
+        {"legacy",
+         {"table", "key_column", "name_column", "history_column", "comment_column",
+          "comment_author_column", "fields"}},
+        {"legacy.fields", {"author", "body", "sent_at"}},
+        {"ledger", {"schema"}},
+        {"backup", {"table", "mode", "keep_last", "max_age_s", "prune_batch"}},
+        {"migrate", {"batch_rows", "workers"}},
+        {"daemon",
+         {"poll_interval_ms", "batch_conversations", "reconnect_min_ms", "reconnect_max_ms",
+          "metrics_listen"}},
+        {"logging", {"level", "format"}},
+    };
+    return table;
+}
+
+const std::vector<std::string>& keys_of(const std::string& section) {
+    for (const auto& [name, keys] : key_table())
+        if (name == section)
+            return keys;
+    static const std::vector<std::string> none;
+    return none;
+}
+
 /// Walks one YAML document, remembering the file name for messages.
 class loader {
   public:
@@ -32,18 +64,18 @@ class loader {
     }
 
     /// Refuses keys of `map` not in `known`; `path` is the dotted path of the map.
-    void check_keys(const YAML::Node& map, const std::string& path,
-                    std::initializer_list<const char*> known) const {
+    void check_keys(const YAML::Node& map, const std::string& path) const {
+        const auto& known = keys_of(path);
         if (!map.IsMap())
             fail(map, path, "expected a mapping of keys, got " + kind(map));
         for (const auto& kv : map) {
             const std::string k = kv.first.Scalar();
             bool ok = false;
-            for (const char* n : known) ok = ok || k == n;
+            for (const auto& n : known) ok = ok || k == n;
             if (ok)
                 continue;
             std::string list;
-            for (const char* n : known) list += (list.empty() ? "" : ", ") + std::string(n);
+            for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
             throw config_error(
                 source_ + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key \"" +
                     (path.empty() ? k : path + "." + k) + "\"",
@@ -170,13 +202,10 @@ config parse_document(const YAML::Node& root, const std::string& source) {
     loader l(source);
     if (!root.IsDefined() || root.IsNull())
         return cfg;
-    l.check_keys(root, "",
-                 {"database", "legacy", "ledger", "backup", "migrate", "daemon", "logging"});
+    l.check_keys(root, "");
 
     l.section(root, "database", [&](const YAML::Node& n) {
-        l.check_keys(n, "database",
-                     {"conninfo", "application_name", "connect_timeout_ms", "statement_timeout_ms",
-                      "lock_timeout_ms"});
+        l.check_keys(n, "database");
         auto& d = cfg.database;
         l.string(n, "database", "conninfo", d.conninfo);
         l.string(n, "database", "application_name", d.application_name, false);
@@ -185,9 +214,7 @@ config parse_document(const YAML::Node& root, const std::string& source) {
         l.millis(n, "database", "lock_timeout_ms", d.lock_timeout, 0, 3600000);
     });
     l.section(root, "legacy", [&](const YAML::Node& n) {
-        l.check_keys(n, "legacy",
-                     {"table", "key_column", "name_column", "history_column", "comment_column",
-                      "comment_author_column", "fields"});
+        l.check_keys(n, "legacy");
         auto& g = cfg.legacy;
         l.table(n, "legacy", "table", g.table);
         l.ident(n, "legacy", "key_column", g.key_column);
@@ -196,7 +223,7 @@ config parse_document(const YAML::Node& root, const std::string& source) {
         l.ident(n, "legacy", "comment_column", g.comment_column);
         l.ident(n, "legacy", "comment_author_column", g.comment_author_column);
         l.section(n, "fields", [&](const YAML::Node& f) {
-            l.check_keys(f, "legacy.fields", {"author", "body", "sent_at"});
+            l.check_keys(f, "legacy.fields");
             l.string(f, "legacy.fields", "author", g.fields.author, false);
             l.string(f, "legacy.fields", "body", g.fields.body, false);
             l.string(f, "legacy.fields", "sent_at", g.fields.sent_at, false);
@@ -206,11 +233,11 @@ config parse_document(const YAML::Node& root, const std::string& source) {
         });
     });
     l.section(root, "ledger", [&](const YAML::Node& n) {
-        l.check_keys(n, "ledger", {"schema"});
+        l.check_keys(n, "ledger");
         l.ident(n, "ledger", "schema", cfg.ledger.schema);
     });
     l.section(root, "backup", [&](const YAML::Node& n) {
-        l.check_keys(n, "backup", {"table", "mode", "keep_last", "max_age_s", "prune_batch"});
+        l.check_keys(n, "backup");
         auto& b = cfg.backup;
         l.table(n, "backup", "table", b.table);
         std::string mode = to_string(b.mode);
@@ -225,14 +252,12 @@ config parse_document(const YAML::Node& root, const std::string& source) {
         l.integer(n, "backup", "prune_batch", b.prune_batch, 1, 100000);
     });
     l.section(root, "migrate", [&](const YAML::Node& n) {
-        l.check_keys(n, "migrate", {"batch_rows", "workers"});
+        l.check_keys(n, "migrate");
         l.integer(n, "migrate", "batch_rows", cfg.migrate.batch_rows, 1, 100000);
         l.integer(n, "migrate", "workers", cfg.migrate.workers, 1, 64);
     });
     l.section(root, "daemon", [&](const YAML::Node& n) {
-        l.check_keys(n, "daemon",
-                     {"poll_interval_ms", "batch_conversations", "reconnect_min_ms",
-                      "reconnect_max_ms", "metrics_listen"});
+        l.check_keys(n, "daemon");
         auto& d = cfg.daemon;
         l.millis(n, "daemon", "poll_interval_ms", d.poll_interval, 10, 3600000);
         l.integer(n, "daemon", "batch_conversations", d.batch_conversations, 1, 100000);
@@ -242,9 +267,14 @@ config parse_document(const YAML::Node& root, const std::string& source) {
             l.fail(n, "daemon.reconnect_min_ms", "is larger than daemon.reconnect_max_ms",
                    "make the first backoff no longer than the ceiling");
         l.string(n, "daemon", "metrics_listen", d.metrics_listen);
+        try {
+            parse_listen_address(d.metrics_listen);
+        } catch (const config_error& e) {
+            l.fail(n["metrics_listen"], "daemon.metrics_listen", e.what(), e.hint());
+        }
     });
     l.section(root, "logging", [&](const YAML::Node& n) {
-        l.check_keys(n, "logging", {"level", "format"});
+        l.check_keys(n, "logging");
         l.choice(n, "logging", "level", cfg.logging.level,
                  {"trace", "debug", "info", "warn", "error", "critical", "off"});
         l.choice(n, "logging", "format", cfg.logging.format, {"text", "json"});
@@ -264,6 +294,57 @@ const char* to_string(backup_mode mode) {
             return "off";
     }
     return "every_rewrite";
+}
+
+std::optional<listen_address> parse_listen_address(const std::string& text) {
+    if (text.empty())
+        return std::nullopt;
+    const std::string hint =
+        "write 127.0.0.1:9187, localhost:9187 or [::1]:9187, or \"\" to turn the endpoint off";
+    listen_address out;
+    std::string port;
+    if (text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            throw config_error("\"" + text + "\" is not HOST:PORT", hint);
+        out.host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string::npos || text.find(':') != colon)
+            throw config_error("\"" + text + "\" is not HOST:PORT", hint);
+        out.host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+    if (port.empty() || ec != std::errc() || p != port.data() + port.size() || out.port < 1 ||
+        out.port > 65535)
+        throw config_error("\"" + port + "\" in \"" + text + "\" is not a port from 1 to 65535",
+                           hint);
+    in_addr v4{};
+    in6_addr v6{};
+    bool loopback = out.host == "localhost";
+    if (inet_pton(AF_INET, out.host.c_str(), &v4) == 1)
+        loopback = (ntohl(v4.s_addr) >> 24) == 127;
+    else if (inet_pton(AF_INET6, out.host.c_str(), &v6) == 1)
+        loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+    if (!loopback)
+        throw config_error("\"" + out.host + "\" is not a loopback address",
+                           "the metrics endpoint has no authentication; bind it to the loopback "
+                           "interface and let a local Prometheus agent or proxy reach it");
+    return out;
+}
+
+std::vector<std::string> config_keys() {
+    std::vector<std::string> out;
+    for (const auto& [section, keys] : key_table()) {
+        if (section.empty())
+            continue;
+        for (const auto& k : keys)
+            if (keys_of(section + "." + k).empty())
+                out.push_back(section + "." + k);
+    }
+    return out;
 }
 
 config parse_config(const std::string& yaml_text, const std::string& source) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/identifier.hpp"
 
@@ -66,6 +67,12 @@ struct migrate_config {
     int workers = 2;        ///< loading connections
 };
 
+/// A loopback TCP address for the metrics endpoint.
+struct listen_address {
+    std::string host;  ///< numeric 127.0.0.0/8 or ::1 address, or "localhost"
+    int port = 0;      ///< 1 to 65535
+};
+
 /// Daemon timing.
 struct daemon_config {
     std::chrono::milliseconds poll_interval{1000};   ///< queue poll when no NOTIFY arrives
@@ -86,6 +93,14 @@ struct config {
     daemon_config daemon;
     logging_config logging;
 };
+
+/// Parses daemon.metrics_listen: "" = off, else HOST:PORT with a loopback HOST ([::1]:PORT for
+/// IPv6). Throws config_error: the endpoint is unauthenticated, so it never leaves the host.
+std::optional<listen_address> parse_listen_address(const std::string& text);
+
+/// Every configuration key as a dotted path (database.conninfo, legacy.fields.author, ...), in
+/// the order of the example file; the loader accepts exactly these.
+std::vector<std::string> config_keys();
 
 /// Loads and validates a YAML config file.
 ///

@@ -12,6 +12,8 @@
 #include <random>
 
 #include "config/logging.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/sync_repository.hpp"
 #include "daemon/syncer.hpp"
 #include "schema/apply.hpp"
@@ -20,45 +22,11 @@ namespace chatledger::daemon {
 
 using clock = std::chrono::steady_clock;
 
-struct metrics {
-    instance_counters counters;
-    std::vector<double> lags;  ///< recent lag samples (ms), a bounded window
-    std::string instance;
-    std::string started_at;
-
-    void record(const sync_outcome& o) {
-        ++counters.conversations;
-        counters.rewrites += o.rewritten;
-        counters.drifts_healed += o.drift;
-        counters.messages_captured += o.captured;
-        for (double l : o.lags_ms) {
-            if (lags.size() >= 4096)
-                lags.erase(lags.begin(), lags.begin() + 2048);
-            lags.push_back(l);
-        }
-        if (!lags.empty()) {
-            auto sorted = lags;
-            std::sort(sorted.begin(), sorted.end());
-            counters.lag_p50_ms = sorted[sorted.size() / 2];
-            counters.lag_p99_ms = sorted[std::min(sorted.size() - 1, sorted.size() * 99 / 100)];
-        }
-    }
-};
-
 namespace {
 
 std::string hostname() {
     char buf[256] = {};
     gethostname(buf, sizeof buf - 1);
-    return buf;
-}
-
-std::string now_iso() {
-    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
 
@@ -77,10 +45,10 @@ service::service(std::string config_path, config cfg, signal_source& signals, no
       cfg_(std::move(cfg)),
       signals_(signals),
       notify_(notify),
-      metrics_(std::make_unique<metrics>()) {
-    metrics_->instance = hostname() + ":" + std::to_string(getpid());
-    metrics_->started_at = now_iso();
-}
+      metrics_(std::make_unique<metrics>(
+          hostname() + ":" + std::to_string(getpid()),
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count())) {}
 
 service::~service() = default;
 
@@ -92,6 +60,18 @@ void service::reload() {
     try {
         // Parse the whole new file before touching anything: a bad one changes nothing.
         config fresh = load_config(config_path_);
+        // Bind a changed metrics address before the swap: a port in use refuses the new file.
+        std::unique_ptr<metrics_server> fresh_server;
+        const bool new_endpoint = fresh.daemon.metrics_listen != cfg_.daemon.metrics_listen;
+        if (new_endpoint && !fresh.daemon.metrics_listen.empty()) {
+            server_.reset();  // the same port under another spelling must not collide
+            try {
+                fresh_server = start_metrics(fresh);
+            } catch (const error&) {
+                server_ = start_metrics(cfg_);
+                throw;
+            }
+        }
         setup_logging(fresh.logging, "chatledger-syncd");
         const bool reconnect =
             fresh.database.conninfo != cfg_.database.conninfo ||
@@ -99,6 +79,8 @@ void service::reload() {
             fresh.database.statement_timeout != cfg_.database.statement_timeout ||
             fresh.ledger.schema != cfg_.ledger.schema;
         cfg_ = std::move(fresh);
+        if (new_endpoint)
+            server_ = std::move(fresh_server);
         reconnect_ = reconnect_ || reconnect;
         spdlog::info("configuration reloaded from {}{}", config_path_,
                      reconnect ? "; reconnecting" : "");
@@ -146,6 +128,7 @@ long long service::process_queue(syncer& s, sync_repository& repo) {
                 metrics_->record(s.sync(z));
                 ++synced;
             } catch (const pg::timeout_error& e) {
+                metrics_->record_lock_timeout();
                 // A legacy writer holds the row: leave the events queued and come back later.
                 spdlog::debug("{}: {}", z, e.line());
             }
@@ -166,18 +149,20 @@ bool service::serve_connection(bool& ready_sent) {
     require_current_schema(conn, cfg_);
     sync_repository repo(conn, cfg_);
     syncer s(conn, cfg_);
+    metrics_->record_connected();
     // LISTEN before catching up: an event committed in between still wakes us.
     repo.listen();
     process_queue(s, repo);
     auto report = [&] {
         auto [depth, age] = repo.backlog();
-        repo.heartbeat(metrics_->instance, metrics_->started_at, metrics_->counters);
+        metrics_->set_backlog(depth, age);
+        const auto c = metrics_->counters();
+        repo.heartbeat(metrics_->instance(), metrics_->started_at_iso(), c);
         char status[256];
         std::snprintf(
             status, sizeof status,
             "backlog %lld (oldest %.1f s), rewrites %lld, drifts healed %lld, lag p50 %.0f ms",
-            depth, age, metrics_->counters.rewrites, metrics_->counters.drifts_healed,
-            metrics_->counters.lag_p50_ms.value_or(0));
+            depth, age, c.rewrites, c.drifts_healed, c.lag_p50_ms.value_or(0));
         return std::string(status);
     };
     if (!ready_sent) {
@@ -220,14 +205,26 @@ bool service::serve_connection(bool& ready_sent) {
     }
     if (stop_) {
         try {
-            repo.forget_instance(metrics_->instance);
+            repo.forget_instance(metrics_->instance());
         } catch (const error&) {
         }
     }
     return !stop_;
 }
 
+std::unique_ptr<metrics_server> service::start_metrics(const config& cfg) {
+    auto address = parse_listen_address(cfg.daemon.metrics_listen);
+    if (!address)
+        return nullptr;
+    auto server = std::make_unique<metrics_server>(
+        *address, [m = metrics_.get()] { return m->render_prometheus(); });
+    spdlog::info("metrics endpoint listening on http://{}/metrics", server->name());
+    return server;
+}
+
 int service::run() {
+    // Before READY=1: a port in use is a configuration error the operator sees at start.
+    server_ = start_metrics(cfg_);
     bool ready_sent = false;
     auto backoff = cfg_.daemon.reconnect_min;
     std::mt19937 rng(std::random_device{}());
@@ -240,6 +237,7 @@ int service::run() {
         } catch (const error& e) {
             // Everything is retried: the daemon must outlive database restarts and bad grants.
             spdlog::log(e.retryable() ? spdlog::level::warn : spdlog::level::err, "{}", e.line());
+            metrics_->record_disconnected(e.retryable());
             notify_.status("reconnecting: " + std::string(e.what()));
         }
         // Full jitter around the exponential backoff, so several daemons do not stampede.
@@ -281,7 +279,7 @@ int service::run_once() {
         }
     }
     process_queue(s, repo);
-    const auto& c = metrics_->counters;
+    const auto c = metrics_->counters();
     spdlog::info(
         "reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
         done, c.rewrites, c.drifts_healed, c.messages_captured);

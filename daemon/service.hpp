@@ -11,8 +11,8 @@
 
 namespace chatledger::daemon {
 
-/// Counters and lag samples of this process, reported in STATUS= and the heartbeat row.
-struct metrics;
+class metrics;
+class metrics_server;
 class syncer;
 class sync_repository;
 
@@ -34,12 +34,15 @@ class service {
     void handle_signal(signal_event ev);
     void reload();
     bool wait_backoff(std::chrono::milliseconds delay);
+    /// The metrics endpoint `cfg` asks for, listening; nullptr when it is off.
+    std::unique_ptr<metrics_server> start_metrics(const config& cfg);
 
     std::string config_path_;
     config cfg_;
     signal_source& signals_;
     notifier& notify_;
-    std::unique_ptr<metrics> metrics_;
+    std::unique_ptr<metrics> metrics_;  ///< before server_: the endpoint's thread reads it
+    std::unique_ptr<metrics_server> server_;
     bool stop_ = false;
     bool reconnect_ = false;
 };

@@ -139,6 +139,39 @@ TEST(config, an_unreadable_file_is_a_config_error) {
     }
 }
 
+TEST(config, metrics_listen_takes_only_a_loopback_host_and_port) {
+    EXPECT_FALSE(parse_listen_address("").has_value());
+    auto a = parse_listen_address("127.0.0.1:9187");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->host, "127.0.0.1");
+    EXPECT_EQ(a->port, 9187);
+    EXPECT_EQ(parse_listen_address("localhost:1")->host, "localhost");
+    EXPECT_EQ(parse_listen_address("127.8.9.10:65535")->port, 65535);
+    a = parse_listen_address("[::1]:9187");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->host, "::1");
+    EXPECT_EQ(parse_config("daemon:\n  metrics_listen: \"localhost:9000\"\n", "c.yaml")
+                  .daemon.metrics_listen,
+              "localhost:9000");
+
+    auto e = error_of("daemon:\n  metrics_listen: 0.0.0.0:9187\n");
+    EXPECT_NE(e.find("c.yaml:2: daemon.metrics_listen: \"0.0.0.0\" is not a loopback address"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("HINT: the metrics endpoint has no authentication"), std::string::npos) << e;
+    for (const char* bad : {"10.1.2.3:80", "[::]:80", "[2001:db8::1]:80", "example.com:80"})
+        EXPECT_NE(error_of(std::string("daemon:\n  metrics_listen: \"") + bad + "\"\n")
+                      .find("is not a loopback address"),
+                  std::string::npos)
+            << bad;
+    for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+                            "127.0.0.1:http", "::1:80", "[::1]80"}) {
+        e = error_of(std::string("daemon:\n  metrics_listen: \"") + bad + "\"\n");
+        EXPECT_NE(e.find("c.yaml:2: daemon.metrics_listen: "), std::string::npos) << bad << e;
+        EXPECT_NE(e.find("HINT: write 127.0.0.1:9187"), std::string::npos) << bad << e;
+    }
+}
+
 TEST(identifier, quoting_doubles_quotes_and_keeps_everything_else) {
     EXPECT_EQ(identifier("plain").quoted(), "\"plain\"");
     EXPECT_EQ(identifier("a\"b").quoted(), "\"a\"\"b\"");

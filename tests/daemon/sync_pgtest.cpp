@@ -16,11 +16,13 @@
 #include <sstream>
 #include <thread>
 
+#include "daemon/metrics_server.hpp"
 #include "daemon/syncer.hpp"
 #include "migrator/cli.hpp"
 #include "migrator/legacy/json.hpp"
 #include "migrator/legacy/message.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
@@ -403,6 +405,67 @@ TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
 
 namespace chatledger::daemon {
 namespace {
+
+TEST_F(sync_pgtest, the_metrics_endpoint_serves_counters_and_moves_on_reload) {
+    legacy("a", R"(["m1"])");
+    migrate("schema");
+    migrate("run");
+    const int port = testing::free_port();
+    write_config("  metrics_listen: \"127.0.0.1:" + std::to_string(port) + "\"\n");
+    daemon_process d(config_path_, log_path_);
+    auto wait_log = [&](const std::string& what) {
+        auto until = std::chrono::steady_clock::now() + 20s;
+        while (log().find(what) == std::string::npos && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(50ms);
+        return log().find(what) != std::string::npos;
+    };
+    ASSERT_TRUE(wait_log("ready")) << log();
+    EXPECT_NE(log().find("metrics endpoint listening on http://127.0.0.1:" + std::to_string(port) +
+                         "/metrics"),
+              std::string::npos)
+        << log();
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', 'y')");
+    ASSERT_TRUE(converge(20s)) << log();
+    auto value = [](const std::string& response, const std::string& name) {
+        auto at = response.find("\n" + name + " ");
+        return at == std::string::npos ? -1.0 : std::stod(response.substr(at + name.size() + 2));
+    };
+    auto r = testing::http_get(port, "/metrics");
+    EXPECT_EQ(r.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << r;
+    EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << r;
+    EXPECT_GE(value(r, "chatledger_syncd_conversations_synced_total"), 1) << r;
+    EXPECT_GE(value(r, "chatledger_syncd_rewrites_total"), 1) << r;
+    EXPECT_EQ(value(r, "chatledger_syncd_database_connected"), 1) << r;
+    EXPECT_GE(value(r, "chatledger_syncd_sync_lag_seconds_count"), 1) << r;
+    EXPECT_NE(r.find("chatledger_syncd_info{version=\""), std::string::npos) << r;
+
+    // A reload that moves the endpoint frees the old port and serves on the new one.
+    const int moved = testing::free_port();
+    write_config("  metrics_listen: \"localhost:" + std::to_string(moved) + "\"\n");
+    d.signal(SIGHUP);
+    ASSERT_TRUE(wait_log("configuration reloaded")) << log();
+    EXPECT_EQ(testing::http_get(port, "/metrics"), "");
+    EXPECT_GE(
+        value(testing::http_get(moved, "/metrics"), "chatledger_syncd_conversations_synced_total"),
+        1);
+    // A reload to an address another process holds is refused; the endpoint stays.
+    {
+        metrics_server holder({"127.0.0.1", port}, [] { return std::string(); });
+        write_config("  metrics_listen: \"127.0.0.1:" + std::to_string(port) + "\"\n");
+        d.signal(SIGHUP);
+        ASSERT_TRUE(wait_log("Address already in use")) << log();
+        EXPECT_NE(log().find("configuration reload failed, keeping the previous one: cannot "
+                             "listen on daemon.metrics_listen 127.0.0.1:" +
+                             std::to_string(port)),
+                  std::string::npos)
+            << log();
+        EXPECT_NE(testing::http_get(moved, "/metrics").find("HTTP/1.0 200 OK"), std::string::npos);
+    }
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(5s), 0) << log();
+    EXPECT_EQ(testing::http_get(moved, "/metrics"), "");
+}
 
 TEST_F(sync_pgtest, a_column_in_step_keeps_its_text_and_only_stale_comments_change) {
     const std::string pretty =

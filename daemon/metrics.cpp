@@ -1,0 +1,202 @@
+// Keeps the daemon's counters behind one mutex and renders them for Prometheus. Quantiles are
+// computed when read, not on every recorded event, so the sync path stays cheap.
+#include "daemon/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "chatledger/version.hpp"
+
+namespace chatledger::daemon {
+
+metrics::metrics(std::string instance, double started_at)
+    : instance_(std::move(instance)), started_at_(started_at) {}
+
+std::string metrics::started_at_iso() const {
+    auto t = static_cast<std::time_t>(started_at_);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+void metrics::record(const sync_outcome& o) {
+    std::lock_guard lock(mutex_);
+    ++counters_.conversations;
+    counters_.rewrites += o.rewritten;
+    counters_.drifts_healed += o.drift;
+    counters_.messages_captured += o.captured;
+    for (double l : o.lags_ms) {
+        if (lags_ms_.size() >= lag_window)
+            lags_ms_.pop_front();
+        lags_ms_.push_back(l);
+        lag_sum_ms_ += l;
+        ++lag_count_;
+    }
+}
+
+void metrics::record_lock_timeout() {
+    std::lock_guard lock(mutex_);
+    ++lock_timeouts_;
+}
+
+void metrics::record_connected() {
+    std::lock_guard lock(mutex_);
+    ++connects_;
+    connected_ = true;
+}
+
+void metrics::record_disconnected(bool retryable) {
+    std::lock_guard lock(mutex_);
+    ++(retryable ? errors_retryable_ : errors_fatal_);
+    connected_ = false;
+}
+
+void metrics::set_backlog(long long depth, double oldest_age_s) {
+    std::lock_guard lock(mutex_);
+    backlog_depth_ = depth;
+    backlog_age_s_ = oldest_age_s;
+}
+
+instance_counters metrics::counters() const {
+    std::lock_guard lock(mutex_);
+    instance_counters c = counters_;
+    std::vector<double> lags(lags_ms_.begin(), lags_ms_.end());
+    c.lag_p50_ms = quantile(lags, 0.5);
+    c.lag_p99_ms = quantile(std::move(lags), 0.99);
+    return c;
+}
+
+std::optional<double> quantile(std::vector<double> samples, double q) {
+    if (samples.empty())
+        return std::nullopt;
+    // Nearest rank: the smallest sample with at least q of all samples at or below it.
+    auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(samples.size())));
+    rank = std::clamp<size_t>(rank, 1, samples.size());
+    std::nth_element(samples.begin(), samples.begin() + (rank - 1), samples.end());
+    return samples[rank - 1];
+}
+
+std::string escape_label_value(const std::string& value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    return out;
+}
+
+namespace {
+
+/// Prometheus floats: shortest round-trip form; NaN as the format spells it.
+std::string number(double v) {
+    if (std::isnan(v))
+        return "NaN";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    // Prefer the shortest text that reads back as the same value.
+    for (int precision = 1; precision < 17; ++precision) {
+        char shorter[32];
+        std::snprintf(shorter, sizeof shorter, "%.*g", precision, v);
+        if (std::strtod(shorter, nullptr) == v)
+            return shorter;
+    }
+    return buf;
+}
+
+void family(std::string& out, const char* name, const char* type, const char* help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+void sample(std::string& out, const std::string& name, double value,
+            const std::string& labels = {}) {
+    out += name;
+    if (!labels.empty())
+        out += "{" + labels + "}";
+    out += ' ';
+    out += number(value);
+    out += '\n';
+}
+
+}  // namespace
+
+std::string metrics::render_prometheus() const {
+    const instance_counters c = counters();
+    std::lock_guard lock(mutex_);
+    std::string out;
+    family(out, "chatledger_syncd_info", "gauge",
+           "Version and instance (host:pid) of this daemon.");
+    sample(out, "chatledger_syncd_info", 1,
+           "version=\"" + escape_label_value(chatledger::version) + "\",instance=\"" +
+               escape_label_value(instance_) + "\"");
+    family(out, "chatledger_syncd_start_time_seconds", "gauge",
+           "Start time of the process since the Unix epoch in seconds.");
+    sample(out, "chatledger_syncd_start_time_seconds", started_at_);
+    family(out, "chatledger_syncd_database_connected", "gauge",
+           "1 while the daemon holds a working database connection, else 0.");
+    sample(out, "chatledger_syncd_database_connected", connected_ ? 1 : 0);
+    family(out, "chatledger_syncd_connects_total", "counter",
+           "Database connections established, the first one and every reconnect.");
+    sample(out, "chatledger_syncd_connects_total", static_cast<double>(connects_));
+    family(out, "chatledger_syncd_connection_errors_total", "counter",
+           "Errors that made the daemon drop its connection and retry, by whether a retry "
+           "can help without an operator.");
+    sample(out, "chatledger_syncd_connection_errors_total", static_cast<double>(errors_retryable_),
+           "retryable=\"true\"");
+    sample(out, "chatledger_syncd_connection_errors_total", static_cast<double>(errors_fatal_),
+           "retryable=\"false\"");
+    family(out, "chatledger_syncd_conversations_synced_total", "counter",
+           "Conversation transactions completed (rewritten or found in step).");
+    sample(out, "chatledger_syncd_conversations_synced_total",
+           static_cast<double>(c.conversations));
+    family(out, "chatledger_syncd_rewrites_total", "counter",
+           "Legacy rows rewritten from the ledger.");
+    sample(out, "chatledger_syncd_rewrites_total", static_cast<double>(c.rewrites));
+    family(out, "chatledger_syncd_drifts_healed_total", "counter",
+           "Legacy columns that had lost ledger messages (a stale overwrite) and were healed.");
+    sample(out, "chatledger_syncd_drifts_healed_total", static_cast<double>(c.drifts_healed));
+    family(out, "chatledger_syncd_messages_captured_total", "counter",
+           "Messages appended to the ledger from legacy writes.");
+    sample(out, "chatledger_syncd_messages_captured_total",
+           static_cast<double>(c.messages_captured));
+    family(out, "chatledger_syncd_lock_timeouts_total", "counter",
+           "Conversations left queued for later because a legacy writer held the row.");
+    sample(out, "chatledger_syncd_lock_timeouts_total", static_cast<double>(lock_timeouts_));
+    family(out, "chatledger_syncd_queue_events", "gauge",
+           "Events in the sync queue at the last check (every 2 s), all instances' share.");
+    sample(out, "chatledger_syncd_queue_events", static_cast<double>(backlog_depth_));
+    family(out, "chatledger_syncd_queue_oldest_event_age_seconds", "gauge",
+           "Age of the oldest queued event at the last check; 0 when the queue is empty.");
+    sample(out, "chatledger_syncd_queue_oldest_event_age_seconds", backlog_age_s_);
+    family(out, "chatledger_syncd_sync_lag_seconds", "summary",
+           "From a write to the legacy or ledger table to the daemon's commit of its "
+           "conversation; quantiles over the most recent 4096 events.");
+    const double nan = std::nan("");
+    sample(out, "chatledger_syncd_sync_lag_seconds", c.lag_p50_ms ? *c.lag_p50_ms / 1000 : nan,
+           "quantile=\"0.5\"");
+    sample(out, "chatledger_syncd_sync_lag_seconds", c.lag_p99_ms ? *c.lag_p99_ms / 1000 : nan,
+           "quantile=\"0.99\"");
+    sample(out, "chatledger_syncd_sync_lag_seconds_sum", lag_sum_ms_ / 1000);
+    sample(out, "chatledger_syncd_sync_lag_seconds_count", static_cast<double>(lag_count_));
+    return out;
+}
+
+}  // namespace chatledger::daemon
