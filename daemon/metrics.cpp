@@ -103,6 +103,11 @@ std::string number(double v) {
     if (std::isnan(v))
         return "NaN";
     char buf[32];
+    // Counters are whole numbers: print 20, not the shortest-%g form 2e+01.
+    if (v == std::floor(v) && std::fabs(v) < 1e15) {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+        return buf;
+    }
     std::snprintf(buf, sizeof buf, "%.17g", v);
     // Prefer the shortest text that reads back as the same value.
     for (int precision = 1; precision < 17; ++precision) {

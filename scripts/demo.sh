@@ -10,15 +10,20 @@ keep=0
 demo=$root/.demo
 build=$demo/build
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+current="start"
+say() { current=$*; printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fail() { echo "demo: $*" >&2; exit 1; }
+trap 'echo "demo: FAILED during \"$current\": \"$BASH_COMMAND\" exited $? (line $LINENO)" >&2' ERR
 
 say "installing dependencies"
 "$root/scripts/install-deps.sh"
 
 say "building (Release) in $build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCHATLEDGER_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" >/dev/null
+mkdir -p "$demo"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCHATLEDGER_BUILD_TESTS=OFF \
+    >"$demo/build.log" 2>&1 || { tail -n 30 "$demo/build.log"; fail "cmake could not configure; the whole log is $demo/build.log"; }
+cmake --build "$build" -j "$(nproc)" >>"$demo/build.log" 2>&1 ||
+    { tail -n 30 "$demo/build.log"; fail "the build failed; the whole log is $demo/build.log"; }
 migrate=$build/migrator/chatledger-migrate
 syncd=$build/daemon/chatledger-syncd
 
@@ -63,11 +68,13 @@ FROM live_chat WHERE zoho_id IN ('Z00042', 'Z00043', 'Z00044');
 SQL
 
 cfg=$demo/chatledger.yaml
-cat >"$cfg" <<'YAML'
+metrics_port=$((20000 + RANDOM % 20000))
+cat >"$cfg" <<YAML
 database:
   conninfo: ""
 daemon:
   poll_interval_ms: 200
+  metrics_listen: "127.0.0.1:$metrics_port"
 YAML
 
 say "chatledger-migrate plan (dry run, before anything exists)"
@@ -122,6 +129,17 @@ psql -c "SELECT (SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = '
                   WHERE e->>'message' ~ '^(alice|bob) says') AS in_legacy_column,
                 30 AS committed_by_writers"
 grep -E "healed drift" "$demo/syncd.log" | tail -n 3 | sed 's/^/    /' || true
+
+say "the daemon's Prometheus endpoint, http://127.0.0.1:$metrics_port/metrics (excerpt)"
+# bash's /dev/tcp: no HTTP client needed on a fresh machine.
+if exec 3<>"/dev/tcp/127.0.0.1/$metrics_port"; then
+    printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+    grep -E '^chatledger_syncd_(rewrites|drifts_healed|messages_captured)_total|^chatledger_syncd_sync_lag_seconds\{' <&3 |
+        sed 's/^/    /' || true
+    exec 3<&-
+else
+    echo "    (the endpoint did not answer; see $demo/syncd.log)"
+fi
 
 say "chatledger-migrate verify and status"
 "$migrate" --config "$cfg" verify | tail -n 2

@@ -7,7 +7,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CHATLEDGER_TEST_BUILD:-$root/build-test}
 jobs=$(nproc)
 
-step() { printf '\n== %s\n' "$*"; }
+current="start"
+step() { current=$*; printf '\n== %s\n' "$*"; }
+# One clear last line when anything fails: which step, and the command that failed.
+trap 'echo "test.sh: FAILED during \"$current\": \"$BASH_COMMAND\" exited $? (line $LINENO)" >&2' ERR
 
 step "installing dependencies"
 "$root/scripts/install-deps.sh"
@@ -35,3 +38,6 @@ step "unit and database tests"
 
 step "fault and race run (tests/chaos, 45 s; chaos --minutes N for a soak)"
 "$build/tests/chaos/chaos" --seconds "${CHATLEDGER_CHAOS_SECONDS:-45}"
+
+echo
+echo "test.sh: all tests passed"

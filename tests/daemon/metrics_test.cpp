@@ -129,6 +129,14 @@ TEST(metrics, renders_valid_prometheus_text_with_every_counter) {
     EXPECT_EQ(v["chatledger_syncd_sync_lag_seconds_sum"], 4);
     EXPECT_EQ(v["chatledger_syncd_sync_lag_seconds_count"], 2);
     EXPECT_EQ(v["chatledger_syncd_start_time_seconds"], 1700000000);
+    // Whole numbers print as integers, fractions in their shortest exact form.
+    for (int i = 0; i < 19; ++i) m.record(sync_outcome{});
+    const std::string more = m.render_prometheus();
+    EXPECT_NE(more.find("\nchatledger_syncd_conversations_synced_total 20\n"), std::string::npos)
+        << more;
+    EXPECT_NE(more.find("\nchatledger_syncd_queue_oldest_event_age_seconds 3.25\n"),
+              std::string::npos);
+    EXPECT_NE(more.find("\nchatledger_syncd_start_time_seconds 1700000000\n"), std::string::npos);
     // The instance label survives quotes, backslashes and newlines.
     EXPECT_NE(text.find("instance=\"db\\\"host\\\\1\\n:42\"} 1\n"), std::string::npos) << text;
 }
