@@ -104,10 +104,10 @@ int verify_command(const command_context& ctx) {
     tx.commit();
     if (d.listed == 0)
         ctx.out << "  none\n";
-    ctx.out << "conversations checked    " << d.conversations_checked << "\n"
-            << "conversations differing  " << d.conversations_differing << "\n"
-            << "messages missing         " << d.missing << "\n"
-            << "messages extra           " << d.extra << "\n"
+    ctx.out << "conversations checked     " << d.conversations_checked << "\n"
+            << "conversations differing   " << d.conversations_differing << "\n"
+            << "messages missing          " << d.missing << "\n"
+            << "messages extra            " << d.extra << "\n"
             << "ledger-only conversations " << d.ledger_only
             << (d.ledger_only > max_listed ? "+" : "") << "\n";
     const bool clean = d.conversations_differing == 0 && d.ledger_only == 0;

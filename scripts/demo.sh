@@ -98,8 +98,13 @@ for _ in $(seq 100); do grep -q ready "$demo/syncd.log" && break; sleep 0.1; don
 grep -q ready "$demo/syncd.log" || { cat "$demo/syncd.log"; fail "the daemon did not become ready"; }
 
 key=Z00042
-say "conversation $key before the race (recovered message rendered by the daemon)"
-psql -tAc "SELECT json_array_length(chat_history::json) || ' messages, latest comment: ' || comments FROM live_chat WHERE zoho_id = '$key'"
+show_conversation() {
+    psql -tAc "SELECT json_array_length(chat_history::json) || ' messages in chat_history; comments = ' || quote_literal(comments) || ', entered by ' || comments_entered_by FROM live_chat WHERE zoho_id = '$key'" | sed 's/^/    /'
+    echo "    the last $1:"
+    psql -tAF ' | ' -c "SELECT n, e->>'sender', e->>'message' FROM (SELECT e, n FROM live_chat, json_array_elements(chat_history::json) WITH ORDINALITY AS t(e, n) WHERE zoho_id = '$key' ORDER BY n DESC LIMIT $1) s ORDER BY n" | sed 's/^/      /'
+}
+say "conversation $key before the race (its recovered message rendered by the daemon)"
+show_conversation 4
 
 say "two naive legacy writers race on $key, as the old dashboard did (read, wait, write back)"
 writer() {
@@ -129,6 +134,9 @@ psql -c "SELECT (SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = '
                   WHERE e->>'message' ~ '^(alice|bob) says') AS in_legacy_column,
                 30 AS committed_by_writers"
 grep -E "healed drift" "$demo/syncd.log" | tail -n 3 | sed 's/^/    /' || true
+
+say "conversation $key after the race"
+show_conversation 6
 
 say "the daemon's Prometheus endpoint, http://127.0.0.1:$metrics_port/metrics (excerpt)"
 # bash's /dev/tcp: no HTTP client needed on a fresh machine.
