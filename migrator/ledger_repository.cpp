@@ -35,6 +35,7 @@ void copy_field(std::string& out, std::optional<std::string_view> value) {
 }
 
 void ledger_repository::require_schema(bool allow_missing) {
+    schema::require_legacy_table(conn_, cfg_);
     const int have = schema::schema_version(conn_, cfg_);
     const int want = schema::latest_schema_version();
     if (have == 0 && allow_missing) {

@@ -40,11 +40,17 @@ void check_legacy_table(schema_repository& repo, const config& cfg) {
         if (c.second->name() == missing.front())
             throw config_error("legacy table " + l.table.display() + " has no column \"" +
                                    missing.front() + "\" (" + c.first + ")",
-                               std::string("set ") + c.first + " to the right column name");
+                               std::string("set ") + c.first +
+                                   " to the column's exact name, as psql's \\d shows it");
     }
 }
 
 }  // namespace
+
+void require_legacy_table(pg::connection& conn, const config& cfg) {
+    schema_repository repo(conn, cfg);
+    check_legacy_table(repo, cfg);
+}
 
 int latest_schema_version() {
     return static_cast<int>(versioned_steps().size());

@@ -32,4 +32,8 @@ int schema_version(pg::connection& conn, const config& cfg);
 /// The highest step this build knows.
 int latest_schema_version();
 
+/// Throws config_error (exit 2) naming the key when legacy.table or one of its configured
+/// columns does not exist, so every command reports a wrong name the same way.
+void require_legacy_table(pg::connection& conn, const config& cfg);
+
 }  // namespace chatledger::schema

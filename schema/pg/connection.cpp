@@ -115,6 +115,8 @@ void connection::fail(std::string_view what, PGresult* res) {
         hint =
             "the server ended the connection (restart, failover or pg_terminate_backend); "
             "run the command again: it resumes where it stopped";
+    if (hint.empty())
+        hint = default_hint(sqlstate);
     throw_db_error(std::string(what) + " failed: " + first_line(primary), sqlstate, hint);
 }
 

@@ -4,6 +4,23 @@
 
 namespace chatledger::pg {
 
+std::string default_hint(const std::string& sqlstate) {
+    // The names chatledger sends come from the configuration or from its own schema, so a
+    // missing one is almost always a configuration mismatch or a schema not yet created.
+    if (sqlstate == "42P01" || sqlstate == "3F000")
+        return "check legacy.table and backup.table in the configuration and that "
+               "database.conninfo names the right database; if the missing name is the "
+               "ledger's, run: chatledger-migrate --config FILE schema";
+    if (sqlstate == "42703")
+        return "check the legacy.*_column keys in the configuration against the table "
+               "(\\d in psql); quoted names are case-sensitive";
+    if (sqlstate == "42501")
+        return "grant the login role the ledger role it needs (<ledger.schema>_daemon, "
+               "_writer or _reader, e.g. GRANT chatledger_daemon TO syncd_login), or run "
+               "schema as the DBA who owns the legacy table";
+    return {};
+}
+
 void throw_db_error(const std::string& message, const std::string& sqlstate,
                     const std::string& hint) {
     const std::string cls = sqlstate.substr(0, 2);

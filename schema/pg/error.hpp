@@ -68,6 +68,9 @@ class syntax_or_access_error : public db_error {
     using db_error::db_error;
 };
 
+/// What to do about a SQLSTATE the server sent no HINT for; "" when nothing general helps.
+std::string default_hint(const std::string& sqlstate);
+
 /// Builds the subclass matching `sqlstate` and throws it.
 [[noreturn]] void throw_db_error(const std::string& message, const std::string& sqlstate,
                                  const std::string& hint = {});

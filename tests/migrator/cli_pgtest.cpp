@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -88,6 +89,31 @@ TEST_F(cli_pgtest, a_missing_legacy_table_exits_2) {
     EXPECT_EQ(run({"--config", cfg, "schema"}), 2);
     EXPECT_NE(err_.str().find("legacy table live_chat does not exist"), std::string::npos)
         << err_.str();
+}
+
+TEST_F(cli_pgtest, a_wrong_table_or_column_name_exits_2_naming_the_key_for_every_command) {
+    {
+        auto conn = connect();
+        create_legacy_table(conn);
+    }
+    auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
+    ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+    for (const char* command : {"plan", "run", "verify", "recover"}) {
+        cfg = write_config("database:\n  conninfo: \"" + conninfo() +
+                           "\"\nlegacy:\n  table: live_chats\n");
+        EXPECT_EQ(run({"--config", cfg, command}), 2) << command << ": " << err_.str();
+        EXPECT_NE(err_.str().find("legacy table live_chats does not exist HINT: set legacy.table"),
+                  std::string::npos)
+            << command << ": " << err_.str();
+        cfg = write_config("database:\n  conninfo: \"" + conninfo() +
+                           "\"\nlegacy:\n  comment_column: Comments\n");
+        EXPECT_EQ(run({"--config", cfg, command}), 2) << command << ": " << err_.str();
+        EXPECT_NE(err_.str().find("has no column \"Comments\" (legacy.comment_column) HINT:"),
+                  std::string::npos)
+            << command << ": " << err_.str();
+        const std::string e = err_.str();
+        EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
+    }
 }
 
 TEST_F(cli_pgtest, usage_errors_exit_2) {
