@@ -27,7 +27,15 @@ CHATLEDGER_FUZZ_BUILD=${CHATLEDGER_FUZZ_BUILD:-$root/build-fuzz} "$root/scripts/
 
 step "starting a throwaway PostgreSQL 15"
 cluster=$(mktemp -d /tmp/chatledger-test-pg.XXXXXX)
-cleanup() { "$root/scripts/pg-cluster.sh" stop "$cluster"; }
+cleanup() {
+    local rc=$?
+    # A failed run shows the server's side too: CI keeps only what was printed.
+    if [ "$rc" -ne 0 ] && [ -f "$cluster/server.log" ]; then
+        echo "== the last 40 lines of the server log ($cluster/server.log)"
+        tail -n 40 "$cluster/server.log"
+    fi
+    "$root/scripts/pg-cluster.sh" stop "$cluster"
+}
 trap cleanup EXIT
 eval "$("$root/scripts/pg-cluster.sh" start "$cluster")"
 export PGHOST PGPORT PGUSER PGDATABASE

@@ -26,6 +26,7 @@
 #include "migrator/legacy/message.hpp"
 #include "schema/pg/connection.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/cluster.hpp"
 
 using namespace chatledger;
 using namespace std::chrono_literals;
@@ -81,17 +82,6 @@ int migrate(const std::string& config, const std::string& command, std::string* 
     if (out)
         *out = o.str() + e.str();
     return rc;
-}
-
-int restart_server() {
-    const char* host = std::getenv("PGHOST");
-    if (!host)
-        return -1;
-    std::string cmd = "/usr/lib/postgresql/15/bin/pg_ctl -D " + std::string(host) +
-                      "/data -m immediate -w restart >/dev/null 2>&1";
-    if (getuid() == 0)
-        cmd = "runuser -u postgres -- " + cmd;
-    return std::system(cmd.c_str());
 }
 
 }  // namespace
@@ -227,7 +217,7 @@ int main(int argc, char** argv) {
                     syncd, std::vector<std::string>{"--config", config}, log);
                 break;
             case 2:  // the database restarts under everyone
-                if (restart_server() != 0)
+                if (testing::restart_server() != 0)
                     std::cerr << "chaos: pg_ctl restart failed\n";
                 d2.reset();
                 break;

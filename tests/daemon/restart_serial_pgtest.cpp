@@ -15,22 +15,13 @@
 
 #include "migrator/cli.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
 namespace {
 
 using namespace std::chrono_literals;
-
-/// Restarts the throwaway cluster of scripts/pg-cluster.sh (data in $PGHOST/data).
-int restart_server() {
-    const std::string data = std::string(std::getenv("PGHOST")) + "/data";
-    std::string cmd =
-        "/usr/lib/postgresql/15/bin/pg_ctl -D " + data + " -m immediate -w restart >/dev/null 2>&1";
-    if (getuid() == 0)
-        cmd = "runuser -u postgres -- " + cmd;
-    return std::system(cmd.c_str());
-}
 
 class restart_pgtest : public testing::pg_test {};
 
@@ -64,7 +55,7 @@ TEST_F(restart_pgtest, the_daemon_survives_a_database_restart) {
     };
     ASSERT_TRUE(wait_for([&] { return read_log().find("ready") != std::string::npos; }, 20s))
         << read_log();
-    ASSERT_EQ(restart_server(), 0);
+    ASSERT_EQ(testing::restart_server(), 0);
     // Appended right after the restart, while the daemon is still reconnecting.
     auto after = connect();
     sql(after,
