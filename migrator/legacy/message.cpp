@@ -82,6 +82,20 @@ std::string to_text_column(std::string_view text) {
 
 message_fields extract_fields(std::string_view element, const field_names& names) {
     message_fields f;
+    const auto first = element.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos)
+        return f;
+    const char c = element[first];
+    if (c == '"') {
+        // The comment columns and the comment-only rule read bodies: plain text is one.
+        f.body = to_text_column(decode_string(element.substr(first)));
+        return f;
+    }
+    if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f') {
+        const auto last = element.find_last_not_of(" \t\r\n");
+        f.body = std::string(element.substr(first, last - first + 1));
+        return f;
+    }
     f.author = text_member(element, names.author);
     f.body = text_member(element, names.body);
     if (auto raw = find_member(element, names.sent_at))

@@ -32,7 +32,11 @@ struct message_fields {
 /// sequences become U+FFFD; everything else is unchanged.
 std::string to_text_column(std::string_view text);
 
-/// Reads author, body and sent_at from an element; non-objects and missing members give nullopt.
+/// Reads author, body and sent_at from an object element; missing members give nullopt.
+///
+/// An element that is a bare string or number (an early dashboard stored plain text) is all
+/// body: the decoded string or the number's text, with no author or time. `null`, arrays and
+/// objects without the body member have no body.
 message_fields extract_fields(std::string_view element, const field_names& names);
 
 /// The legacy element a ledger row renders to: `{"sender":..,"message":..,"timestamp":..}` in

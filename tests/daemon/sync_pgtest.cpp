@@ -213,6 +213,22 @@ TEST_F(sync_pgtest, a_comment_only_write_becomes_a_message) {
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'call me'"), 1);
 }
 
+TEST_F(sync_pgtest, a_plain_text_element_is_its_own_comment_not_a_new_message) {
+    legacy("a", R"(["first", 7])");
+    migrate("schema");
+    migrate("run");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body IN ('first', '7')"),
+              2);
+    // An old write path appends plain text and sets the comment to it.
+    sql(*conn_,
+        "UPDATE live_chat SET chat_history = '[\"first\", 7, \"second\"]', comments = 'second' "
+        "WHERE zoho_id = 'a'");
+    auto o = sync("a");
+    EXPECT_EQ(o.captured, 1);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'a'"), 3);
+    EXPECT_EQ(history("a"), R"(["first", 7, "second"])");
+}
+
 TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
     legacy("a", "[]");
     migrate("schema");

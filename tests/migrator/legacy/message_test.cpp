@@ -26,8 +26,18 @@ TEST(extract_fields, reads_strings_numbers_and_timestamps) {
     EXPECT_FALSE(g.author);
     EXPECT_EQ(g.body, "42");
     EXPECT_FALSE(g.sent_at_us);
-    auto h = extract_fields("\"just text\"", names);
-    EXPECT_FALSE(h.author || h.body || h.sent_at_us);
+    // A bare string or number is all body; null, arrays and bodiless objects have none.
+    auto h = extract_fields("\"just \\u00e9 text\"", names);
+    EXPECT_EQ(h.body, "just \xC3\xA9 text");
+    EXPECT_FALSE(h.author || h.sent_at_us);
+    EXPECT_EQ(extract_fields("42.5e1", names).body, "42.5e1");
+    EXPECT_EQ(extract_fields("-1", names).body, "-1");
+    EXPECT_EQ(extract_fields("true", names).body, "true");
+    EXPECT_EQ(extract_fields("\"a\\u0000b\"", names).body,
+              "a\xEF\xBF\xBD"
+              "b");
+    for (const char* none : {"null", "[1,2]", "{}", R"({"sender":"x"})", ""})
+        EXPECT_FALSE(extract_fields(none, names).body) << none;
 }
 
 TEST(extract_fields, uses_the_configured_names) {
