@@ -21,8 +21,8 @@ struct legacy_value {
     std::optional<std::string> text;  ///< the history column; nullopt for NULL
 };
 
-/// What ingesting a batch appended.
-struct ingest_result {
+/// The counts an ingest reports; summed across batches and workers by operator+=.
+struct ingest_counts {
     long long appended = 0;      ///< rows appended
     long long elements = 0;      ///< array elements seen
     long long unparseable = 0;   ///< values that were not JSON arrays
@@ -30,6 +30,21 @@ struct ingest_result {
     long long blank_values = 0;  ///< "" or only whitespace: no messages
     long long empty_arrays = 0;  ///< [] (whitespace inside allowed): no messages
     long long no_timestamp = 0;  ///< appended messages without a parseable timestamp
+
+    ingest_counts& operator+=(const ingest_counts& o) {
+        appended += o.appended;
+        elements += o.elements;
+        unparseable += o.unparseable;
+        null_values += o.null_values;
+        blank_values += o.blank_values;
+        empty_arrays += o.empty_arrays;
+        no_timestamp += o.no_timestamp;
+        return *this;
+    }
+};
+
+/// What ingesting a batch appended.
+struct ingest_result : ingest_counts {
     std::map<std::string, long long> per_conversation;  ///< appended rows by zoho_id
     std::set<std::string> unparseable_keys;             ///< conversations with such a value
 };

@@ -19,41 +19,19 @@ namespace chatledger::migrator {
 namespace {
 
 /// Totals of a `run` or `plan`, printed as a table and optionally written as JSON.
-struct totals {
+struct totals : ingest_counts {
     long long conversations = 0;
     long long already_migrated = 0;
     long long migrated = 0;
-    long long elements = 0;
-    long long appended = 0;
-    long long null_values = 0;
-    long long blank_values = 0;
-    long long empty_arrays = 0;
-    long long unparseable = 0;
-    long long no_timestamp = 0;
     long long captured_writes = 0;
     long long captured_appended = 0;
     double seconds = 0;
 
+    /// Adds a worker's totals: its conversations and what it ingested.
     void merge(const totals& o) {
         already_migrated += o.already_migrated;
         migrated += o.migrated;
-        elements += o.elements;
-        appended += o.appended;
-        null_values += o.null_values;
-        blank_values += o.blank_values;
-        empty_arrays += o.empty_arrays;
-        unparseable += o.unparseable;
-        no_timestamp += o.no_timestamp;
-    }
-
-    void add(const ingest_result& r) {
-        elements += r.elements;
-        appended += r.appended;
-        null_values += r.null_values;
-        blank_values += r.blank_values;
-        empty_arrays += r.empty_arrays;
-        unparseable += r.unparseable;
-        no_timestamp += r.no_timestamp;
+        *this += static_cast<const ingest_counts&>(o);
     }
 };
 
@@ -111,7 +89,7 @@ totals migrate_batch(pg::connection& conn, ledger_repository& repo, std::vector<
         values.push_back({r.zoho_id, std::move(r.history)});
     }
     auto result = ingest(repo, values, fields, "migration", dry_run);
-    t.add(result);
+    t += result;
     t.migrated += static_cast<long long>(values.size());
     if (!dry_run) {
         std::vector<std::pair<std::string, int>> counts;
