@@ -141,6 +141,12 @@ void sample(std::string& out, const std::string& name, double value,
     out += '\n';
 }
 
+/// A family with a single unlabelled sample.
+void single(std::string& out, const char* name, const char* type, const char* help, double value) {
+    family(out, name, type, help);
+    sample(out, name, value);
+}
+
 }  // namespace
 
 std::string metrics::render_prometheus() const {
@@ -152,15 +158,13 @@ std::string metrics::render_prometheus() const {
     sample(out, "chatledger_syncd_info", 1,
            "version=\"" + escape_label_value(chatledger::version) + "\",instance=\"" +
                escape_label_value(instance_) + "\"");
-    family(out, "chatledger_syncd_start_time_seconds", "gauge",
-           "Start time of the process since the Unix epoch in seconds.");
-    sample(out, "chatledger_syncd_start_time_seconds", started_at_);
-    family(out, "chatledger_syncd_database_connected", "gauge",
-           "1 while the daemon holds a working database connection, else 0.");
-    sample(out, "chatledger_syncd_database_connected", connected_ ? 1 : 0);
-    family(out, "chatledger_syncd_connects_total", "counter",
-           "Database connections established, the first one and every reconnect.");
-    sample(out, "chatledger_syncd_connects_total", static_cast<double>(connects_));
+    single(out, "chatledger_syncd_start_time_seconds", "gauge",
+           "Start time of the process since the Unix epoch in seconds.", started_at_);
+    single(out, "chatledger_syncd_database_connected", "gauge",
+           "1 while the daemon holds a working database connection, else 0.", connected_ ? 1 : 0);
+    single(out, "chatledger_syncd_connects_total", "counter",
+           "Database connections established, the first one and every reconnect.",
+           static_cast<double>(connects_));
     family(out, "chatledger_syncd_connection_errors_total", "counter",
            "Errors that made the daemon drop its connection and retry, by whether a retry "
            "can help without an operator.");
@@ -168,29 +172,26 @@ std::string metrics::render_prometheus() const {
            "retryable=\"true\"");
     sample(out, "chatledger_syncd_connection_errors_total", static_cast<double>(errors_fatal_),
            "retryable=\"false\"");
-    family(out, "chatledger_syncd_conversations_synced_total", "counter",
-           "Conversation transactions completed (rewritten or found in step).");
-    sample(out, "chatledger_syncd_conversations_synced_total",
+    single(out, "chatledger_syncd_conversations_synced_total", "counter",
+           "Conversation transactions completed (rewritten or found in step).",
            static_cast<double>(c.conversations));
-    family(out, "chatledger_syncd_rewrites_total", "counter",
-           "Legacy rows rewritten from the ledger.");
-    sample(out, "chatledger_syncd_rewrites_total", static_cast<double>(c.rewrites));
-    family(out, "chatledger_syncd_drifts_healed_total", "counter",
-           "Legacy columns that had lost ledger messages (a stale overwrite) and were healed.");
-    sample(out, "chatledger_syncd_drifts_healed_total", static_cast<double>(c.drifts_healed));
-    family(out, "chatledger_syncd_messages_captured_total", "counter",
-           "Messages appended to the ledger from legacy writes.");
-    sample(out, "chatledger_syncd_messages_captured_total",
+    single(out, "chatledger_syncd_rewrites_total", "counter",
+           "Legacy rows rewritten from the ledger.", static_cast<double>(c.rewrites));
+    single(out, "chatledger_syncd_drifts_healed_total", "counter",
+           "Legacy columns that had lost ledger messages (a stale overwrite) and were healed.",
+           static_cast<double>(c.drifts_healed));
+    single(out, "chatledger_syncd_messages_captured_total", "counter",
+           "Messages appended to the ledger from legacy writes.",
            static_cast<double>(c.messages_captured));
-    family(out, "chatledger_syncd_lock_timeouts_total", "counter",
-           "Conversations left queued for later because a legacy writer held the row.");
-    sample(out, "chatledger_syncd_lock_timeouts_total", static_cast<double>(lock_timeouts_));
-    family(out, "chatledger_syncd_queue_events", "gauge",
-           "Events in the sync queue at the last check (every 2 s), all instances' share.");
-    sample(out, "chatledger_syncd_queue_events", static_cast<double>(backlog_depth_));
-    family(out, "chatledger_syncd_queue_oldest_event_age_seconds", "gauge",
-           "Age of the oldest queued event at the last check; 0 when the queue is empty.");
-    sample(out, "chatledger_syncd_queue_oldest_event_age_seconds", backlog_age_s_);
+    single(out, "chatledger_syncd_lock_timeouts_total", "counter",
+           "Conversations left queued for later because a legacy writer held the row.",
+           static_cast<double>(lock_timeouts_));
+    single(out, "chatledger_syncd_queue_events", "gauge",
+           "Events in the sync queue, which all instances share, at the last check (every 2 s).",
+           static_cast<double>(backlog_depth_));
+    single(out, "chatledger_syncd_queue_oldest_event_age_seconds", "gauge",
+           "Age of the oldest queued event at the last check; 0 when the queue is empty.",
+           backlog_age_s_);
     family(out, "chatledger_syncd_sync_lag_seconds", "summary",
            "From a write to the legacy or ledger table to the daemon's commit of its "
            "conversation; quantiles over the most recent 4096 events.");
