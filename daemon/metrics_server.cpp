@@ -9,8 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include <cerrno>
 #include <cstring>
 
@@ -121,6 +119,13 @@ metrics_server::metrics_server(const listen_address& address, std::function<std:
     thread_ = std::thread([this] { serve(); });
 }
 
+std::optional<std::string> metrics_server::failure() {
+    const int e = stopped_errno_.exchange(0);
+    if (e == 0)
+        return std::nullopt;
+    return "metrics endpoint " + name_ + " stopped: poll: " + std::strerror(e);
+}
+
 metrics_server::~metrics_server() {
     const uint64_t one = 1;
     (void)!::write(stop_fd_, &one, sizeof one);
@@ -135,7 +140,7 @@ void metrics_server::serve() {
         if (::poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            spdlog::error("metrics endpoint {} stopped: poll: {}", name_, std::strerror(errno));
+            stopped_errno_ = errno;
             return;
         }
         if (fds[1].revents & POLLIN)
@@ -169,8 +174,10 @@ void metrics_server::answer(int client) {
         return;  // nothing usable arrived
     try {
         send_all(client, http_response(head, render_));
-    } catch (const std::exception& e) {
-        spdlog::error("metrics endpoint {}: {}", name_, e.what());
+    } catch (const std::exception&) {
+        send_all(client,
+                 "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                 "Connection: close\r\n\r\n");
     }
 }
 

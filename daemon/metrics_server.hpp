@@ -2,7 +2,9 @@
 // from its own thread so a slow scraper never delays a sync, and a sync never delays a scrape.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -23,6 +25,9 @@ class metrics_server {
 
     /// The address as configured, for messages.
     const std::string& name() const { return name_; }
+    /// Why the serving thread stopped, once; nullopt while it serves. The thread never logs:
+    /// the main loop reports this, so a SIGHUP that swaps the logger cannot race with it.
+    std::optional<std::string> failure();
 
   private:
     void serve();
@@ -32,6 +37,7 @@ class metrics_server {
     std::function<std::string()> render_;
     int listen_fd_ = -1;
     int stop_fd_ = -1;  ///< eventfd: the destructor's wake-up
+    std::atomic<int> stopped_errno_{0};
     std::thread thread_;
 };
 

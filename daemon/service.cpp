@@ -156,6 +156,9 @@ bool service::serve_connection(bool& ready_sent) {
     auto report = [&] {
         auto [depth, age] = repo.backlog();
         metrics_->set_backlog(depth, age);
+        if (server_)
+            if (auto failure = server_->failure())
+                spdlog::error("{}; restart the daemon to bring it back", *failure);
         const auto c = metrics_->counters();
         repo.heartbeat(metrics_->instance(), metrics_->started_at_iso(), c);
         char status[256];
