@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the .deb, unpacks it into a scratch root with dpkg -x and checks what an operator
-# gets: both executables run, the conffile, the unit, the man pages and the schema SQL.
+# gets: both executables run, the conffile, the unit, the man pages and the schema SQL. Then
+# the plain `cmake --install --prefix P` of the same build, as CONTRACT section 1 promises it.
 set -euo pipefail
 root=$1
 build=$2
@@ -19,3 +20,13 @@ dpkg-deb -e "$deb" "$scratch/DEBIAN"
 grep -qx /etc/chatledger/chatledger.yaml "$scratch/DEBIAN/conffiles" || { echo "the config is not a conffile"; exit 1; }
 grep -q '^Depends:.*libpq5' "$scratch/DEBIAN/control" || { echo "no libpq5 dependency"; exit 1; }
 echo "package ok: $(basename "$deb")"
+
+prefix=$scratch/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
+"$prefix/bin/chatledger-migrate" --version | grep -q '^chatledger-migrate [0-9]'
+"$prefix/bin/chatledger-syncd" --version | grep -q '^chatledger-syncd [0-9]'
+for f in share/chatledger/schema/0001_ledger.sql share/chatledger/chatledger.example.yaml \
+         lib/systemd/system/chatledger-syncd.service; do
+    [ -s "$prefix/$f" ] || { echo "missing from cmake --install --prefix: $f"; exit 1; }
+done
+echo "cmake --install ok"
