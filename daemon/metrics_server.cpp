@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "config/error.hpp"
@@ -156,15 +157,27 @@ void metrics_server::serve() {
 }
 
 void metrics_server::answer(int client) {
-    // A scraper that stalls gets 2 s, then is dropped; the next one is served.
+    // A scraper gets 2 s in all to send its request, then is dropped; a stop request ends the
+    // wait at once, so SIGTERM never waits on a slow scraper.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     timeval tv{2, 0};
-    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     std::string head;
     char buf[1024];
     while (head.find("\r\n\r\n") == std::string::npos && head.size() < max_request_head) {
-        ssize_t n = ::recv(client, buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR)
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0)
+            return;
+        pollfd fds[2] = {{client, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+        const int ready = ::poll(fds, 2, static_cast<int>(left));
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0 || (fds[1].revents & POLLIN))
+            return;
+        const ssize_t n = ::recv(client, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0)
             break;
