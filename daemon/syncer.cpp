@@ -1,10 +1,11 @@
 // The per-conversation sync transaction. Order matters: the conversation's advisory lock first
-// (shared with every ingester), then queued events, then the legacy row lock, so the daemon never
-// holds a dashboard row while it waits for anything else.
+// (shared with every ingester), then the legacy row lock, then the queued events, which a
+// SKIP LOCKED claim takes without waiting, so the daemon never holds a dashboard row for long.
 #include "daemon/syncer.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <unordered_map>
@@ -46,8 +47,23 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     pg::transaction tx(conn_);
     repo_.mark_own_transaction();
     ledger_.lock_conversations({zoho_id});
+    if (testpoint_)
+        testpoint_("before_legacy_row_lock");
+    // The row lock before the claim: every legacy write that committed before we read the row
+    // then has its event in this claim. Claimed first, a write committing in between (and
+    // overwritten by another before the row read) would leave its comment looking unknown, and
+    // the comment-only rule would append it a second time. The claim never waits (SKIP LOCKED),
+    // so the dashboard's row is still held only briefly.
+    auto state = repo_.lock_legacy_row(zoho_id);
+    if (testpoint_)
+        testpoint_("before_claim");
     auto events = repo_.claim(zoho_id);
     out.events = static_cast<long long>(events.size());
+    // A legacy INSERT can commit between the row read and the claim: read (and lock) the row it
+    // created, or its events would be consumed with the row left unrendered.
+    if (!state && std::any_of(events.begin(), events.end(),
+                              [](const queue_event& e) { return e.kind == "insert"; }))
+        state = repo_.lock_legacy_row(zoho_id);
 
     // Every committed legacy value, even one a racing writer has already overwritten.
     std::vector<migrator::legacy_value> values;
@@ -61,7 +77,6 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
         if (e.comments)
             comments.push_back({e.history, {*e.comments, e.comments_entered_by}});
     }
-    auto state = repo_.lock_legacy_row(zoho_id);
     if (state) {
         values.push_back({zoho_id, state->history});
         if (state->comments)

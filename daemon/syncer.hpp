@@ -2,8 +2,10 @@
 // legacy columns re-rendered from the ledger where they differ, all in one short transaction.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -31,7 +33,13 @@ class syncer {
     /// rethrows on error (the queued events stay for the next attempt).
     sync_outcome sync(const std::string& zoho_id);
 
+    /// Calls `hook` with the name of each test point a sync passes ("before_legacy_row_lock",
+    /// "before_claim"),
+    /// so a test can commit concurrent writes at an exact moment (as userver's testpoints do).
+    void set_testpoint(std::function<void(std::string_view)> hook) { testpoint_ = std::move(hook); }
+
   private:
+    std::function<void(std::string_view)> testpoint_;
     pg::connection& conn_;
     const config& cfg_;
     sync_repository repo_;

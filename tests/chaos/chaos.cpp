@@ -289,6 +289,21 @@ int main(int argc, char** argv) {
     check(duplicated == 0 && maybe_dup == 0, "no message is in the ledger twice (" +
                                                  std::to_string(duplicated + maybe_dup) +
                                                  " duplicated)");
+    if (duplicated + maybe_dup > 0) {
+        // The rows themselves, for the post-mortem: which paths appended each copy, and when.
+        auto rows = c.exec("listing duplicates",
+                           "SELECT id, zoho_id, source, author, body, sent_at, created_at, "
+                           "payload::text FROM chatledger.chat_messages WHERE body IN (SELECT "
+                           "body FROM chatledger.chat_messages GROUP BY body HAVING count(*) > 1) "
+                           "ORDER BY body, id LIMIT 40");
+        for (int i = 0; i < rows.rows(); ++i) {
+            std::cout << "       ";
+            for (int j = 0; j < 8; ++j)
+                std::cout << (j ? " | " : "")
+                          << (rows.is_null(i, j) ? "NULL" : std::string(rows.text(i, j)));
+            std::cout << "\n";
+        }
+    }
     std::string verify_out;
     check(migrate(config, "verify", &verify_out) == 0, "chatledger-migrate verify is clean");
     auto cols = c.exec("comments",
@@ -308,11 +323,13 @@ int main(int argc, char** argv) {
               << ", outcome unknown: " << written.maybe.size() << ", messages lost: " << lost
               << "\n";
 
-    {
+    if (failed == 0) {
         database_config admin;
         admin.conninfo = "dbname=postgres";
         auto a = pg::connection::open(admin, "chatledger-chaos");
         a.exec("dropping the chaos database", "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+    } else {
+        std::cout << "database kept for inspection: " << db << "\n";
     }
     if (failed == 0)
         std::filesystem::remove_all(dir);

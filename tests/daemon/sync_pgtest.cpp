@@ -229,6 +229,53 @@ TEST_F(sync_pgtest, a_plain_text_element_is_its_own_comment_not_a_new_message) {
     EXPECT_EQ(history("a"), R"(["first", 7, "second"])");
 }
 
+TEST_F(sync_pgtest, a_write_committed_while_a_sync_starts_is_not_taken_for_a_comment_only_write) {
+    // Found by the chaos soak: W appends Y and sets the comment to Y; R, with a stale copy,
+    // then drops Y from the history but leaves the comment. Both commit after the daemon's
+    // transaction began but before it reads the legacy row.
+    legacy("a", R"([{"sender":"s","message":"A"}])");
+    migrate("schema");
+    migrate("run");
+    auto writer = connect();
+    auto c = connect();
+    syncer s(c, cfg_);
+    s.set_testpoint([&](std::string_view point) {
+        if (point != "before_legacy_row_lock")
+            return;
+        sql(writer,
+            R"(UPDATE live_chat SET chat_history = '[{"sender":"s","message":"A"},{"sender":"w","message":"Y"}]', comments = 'Y' WHERE zoho_id = 'a')");
+        sql(writer,
+            R"(UPDATE live_chat SET chat_history = '[{"sender":"s","message":"A"},{"sender":"r","message":"R"}]' WHERE zoho_id = 'a')");
+        s.set_testpoint({});
+    });
+    s.sync("a");
+    sync("a");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'Y'"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'R'"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE payload IS NULL"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+    EXPECT_EQ(bodies("a"), (std::vector<std::string>{"A", "Y", "R"}));
+}
+
+TEST_F(sync_pgtest, a_legacy_row_inserted_while_a_sync_starts_is_rendered) {
+    migrate("schema");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('n', 'x', 'm')");
+    auto writer = connect();
+    auto c = connect();
+    syncer s(c, cfg_);
+    s.set_testpoint([&](std::string_view point) {
+        if (point == "before_claim")
+            sql(writer,
+                "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('n', 'N', '[]')");
+    });
+    auto o = s.sync("n");
+    EXPECT_TRUE(o.rewritten);
+    EXPECT_EQ(bodies("n"), (std::vector<std::string>{"m"}));
+    EXPECT_EQ(count("SELECT count(*) FROM live_chat WHERE comments = 'm'"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+}
+
 TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
     legacy("a", "[]");
     migrate("schema");
