@@ -117,28 +117,36 @@ bool service::wait_backoff(std::chrono::milliseconds delay) {
     return false;
 }
 
-long long service::process_queue(syncer& s, sync_repository& repo) {
+service::round_result service::process_round(syncer& s, sync_repository& repo) {
+    round_result r;
+    auto conversations = repo.queued_conversations(cfg_.daemon.batch_conversations);
+    r.listed = static_cast<long long>(conversations.size());
+    for (const auto& z : conversations) {
+        try {
+            metrics_->record(s.sync(z));
+            ++r.synced;
+        } catch (const pg::timeout_error& e) {
+            metrics_->record_lock_timeout();
+            // A legacy writer holds the row: leave the events queued and come back later.
+            spdlog::debug("{}: {}", z, e.line());
+        }
+        // Between two transactions: the place to notice SIGTERM and SIGHUP.
+        pollfd pfd{signals_.fd(), POLLIN, 0};
+        if (poll(&pfd, 1, 0) > 0)
+            handle_signal(signals_.read());
+        if (stop_ || reconnect_)
+            break;
+    }
+    return r;
+}
+
+long long service::drain_queue(syncer& s, sync_repository& repo) {
     long long synced = 0;
     while (!stop_ && !reconnect_) {
-        auto conversations = repo.queued_conversations(cfg_.daemon.batch_conversations);
-        if (conversations.empty())
-            return synced;
-        for (const auto& z : conversations) {
-            try {
-                metrics_->record(s.sync(z));
-                ++synced;
-            } catch (const pg::timeout_error& e) {
-                metrics_->record_lock_timeout();
-                // A legacy writer holds the row: leave the events queued and come back later.
-                spdlog::debug("{}: {}", z, e.line());
-            }
-            // Between two transactions: the place to notice SIGTERM and SIGHUP.
-            pollfd pfd{signals_.fd(), POLLIN, 0};
-            if (poll(&pfd, 1, 0) > 0)
-                handle_signal(signals_.read());
-            if (stop_ || reconnect_)
-                return synced;
-        }
+        const auto r = process_round(s, repo);
+        synced += r.synced;
+        if (r.listed == 0)
+            break;
         notify_.watchdog();
     }
     return synced;
@@ -152,7 +160,6 @@ bool service::serve_connection(bool& ready_sent) {
     metrics_->record_connected();
     // LISTEN before catching up: an event committed in between still wakes us.
     repo.listen();
-    process_queue(s, repo);
     auto report = [&] {
         auto [depth, age] = repo.backlog();
         metrics_->set_backlog(depth, age);
@@ -166,16 +173,26 @@ bool service::serve_connection(bool& ready_sent) {
             status, sizeof status,
             "backlog %lld (oldest %.1f s), rewrites %lld, drifts healed %lld, lag p50 %.0f ms",
             depth, age, c.rewrites, c.drifts_healed, c.lag_p50_ms.value_or(0));
-        return std::string(status);
+        return std::make_pair(std::string(status), depth);
     };
-    if (!ready_sent) {
-        notify_.ready(report());
-        ready_sent = true;
-        spdlog::info("ready: caught up, listening on channel {}", cfg_.ledger.schema.name());
-    } else {
-        notify_.status(report());
-        spdlog::info("reconnected and caught up");
+    // READY=1 once listening, as the contract says; the backlog is then worked off one round
+    // at a time, so heartbeats, STATUS= and signals keep coming however long it is, and a
+    // queue that writers keep filling never holds the main loop.
+    {
+        auto [status, depth] = report();
+        if (!ready_sent) {
+            notify_.ready(status);
+            ready_sent = true;
+            spdlog::info("ready: listening on channel {}, {} events queued",
+                         cfg_.ledger.schema.name(), depth);
+        } else {
+            notify_.status(status);
+            spdlog::info("reconnected: listening on channel {}, {} events queued",
+                         cfg_.ledger.schema.name(), depth);
+        }
     }
+    bool catching_up = true;
+    bool more = true;  // the last round did work: look again at once
     auto last_report = clock::now();
     auto last_busy = clock::now();
     while (!stop_ && !reconnect_) {
@@ -184,6 +201,8 @@ bool service::serve_connection(bool& ready_sent) {
         // one of them may have committed just after our last look.
         if (clock::now() - last_busy < std::chrono::seconds(1))
             timeout = std::min(timeout, std::chrono::milliseconds(10));
+        if (more)
+            timeout = std::chrono::milliseconds(0);
         if (auto wd = notify_.watchdog_interval())
             timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(*wd));
         pollfd fds[2] = {{PQsocket(conn.native()), POLLIN, 0}, {signals_.fd(), POLLIN, 0}};
@@ -198,11 +217,17 @@ bool service::serve_connection(bool& ready_sent) {
             while (PGnotify* n = PQnotifies(conn.native())) PQfreemem(n);
         }
         // Poll the queue on every wake-up, notified or not: NOTIFY is only a hint.
-        if (process_queue(s, repo) > 0)
+        const auto round = process_round(s, repo);
+        more = round.synced > 0;
+        if (more)
             last_busy = clock::now();
+        if (catching_up && round.listed == 0) {
+            catching_up = false;
+            spdlog::info("caught up: the sync queue is empty");
+        }
         notify_.watchdog();
         if (clock::now() - last_report > std::chrono::seconds(2)) {
-            notify_.status(report());
+            notify_.status(report().first);
             last_report = clock::now();
         }
     }
@@ -281,7 +306,7 @@ int service::run_once() {
                 break;
         }
     }
-    process_queue(s, repo);
+    drain_queue(s, repo);
     const auto c = metrics_->counters();
     spdlog::info(
         "reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",

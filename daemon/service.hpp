@@ -29,8 +29,15 @@ class service {
 
   private:
     bool serve_connection(bool& ready_sent);
-    /// Syncs queued conversations until the queue is empty; returns how many it synced.
-    long long process_queue(syncer& s, sync_repository& repo);
+    /// What one round over the queue did.
+    struct round_result {
+        long long listed = 0;  ///< conversations with queued events at the start of the round
+        long long synced = 0;  ///< of those, synced (the rest were locked by legacy writers)
+    };
+    /// Syncs up to daemon.batch_conversations queued conversations, oldest events first.
+    round_result process_round(syncer& s, sync_repository& repo);
+    /// Rounds until the queue is empty (--once); returns how many conversations it synced.
+    long long drain_queue(syncer& s, sync_repository& repo);
     void handle_signal(signal_event ev);
     void reload();
     bool wait_backoff(std::chrono::milliseconds delay);

@@ -94,8 +94,9 @@ psql -q -c "UPDATE chatledger.chat_messages SET body = 'rewritten'" 2>&1 | sed '
 say "starting chatledger-syncd"
 "$syncd" --config "$cfg" 2>"$demo/syncd.log" &
 daemon_pid=$!
-for _ in $(seq 100); do grep -q ready "$demo/syncd.log" && break; sleep 0.1; done
-grep -q ready "$demo/syncd.log" || { cat "$demo/syncd.log"; fail "the daemon did not become ready"; }
+# READY comes once it listens; "caught up" once the queue the migration left is worked off.
+for _ in $(seq 200); do grep -q "caught up" "$demo/syncd.log" && break; sleep 0.1; done
+grep -q "caught up" "$demo/syncd.log" || { cat "$demo/syncd.log"; fail "the daemon did not catch up with the queue within 20 s"; }
 
 key=Z00042
 show_conversation() {

@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
     const std::string config = (dir / "chatledger.yaml").string(),
                       log = (dir / "syncd.log").string();
     std::ofstream(config) << "database:\n  conninfo: \"dbname=" << db
-                          << "\"\n  lock_timeout_ms: 300\nlogging:\n  level: warn\n"
+                          << "\"\n  lock_timeout_ms: 300\nlogging:\n  level: info\n"
                              "daemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
                              "  reconnect_max_ms: 1000\n";
     {
@@ -257,6 +257,23 @@ int main(int argc, char** argv) {
         }
         if (!converged)
             std::this_thread::sleep_for(100ms);
+    }
+    if (!converged) {
+        // What every session of the chaos database is doing, for the post-mortem.
+        try {
+            auto a = c.exec("listing sessions",
+                            "SELECT pid, application_name, state, wait_event_type, wait_event, "
+                            "now() - xact_start, left(query, 80) FROM pg_stat_activity WHERE "
+                            "datname = current_database() AND pid <> pg_backend_pid()");
+            for (int i = 0; i < a.rows(); ++i) {
+                std::cout << "       session";
+                for (int j = 0; j < 7; ++j)
+                    std::cout << " | " << (a.is_null(i, j) ? "" : std::string(a.text(i, j)));
+                std::cout << "\n";
+            }
+        } catch (const std::exception& e) {
+            std::cout << "       (cannot list sessions: " << e.what() << ")\n";
+        }
     }
     std::this_thread::sleep_for(500ms);
     d1.reset();

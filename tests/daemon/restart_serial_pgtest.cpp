@@ -69,7 +69,10 @@ TEST_F(restart_pgtest, the_daemon_survives_a_database_restart) {
         },
         30s))
         << read_log();
-    EXPECT_NE(read_log().find("reconnected and caught up"), std::string::npos) << read_log();
+    const std::string l = read_log();
+    const auto reconnected = l.find("reconnected: listening on channel chatledger");
+    ASSERT_NE(reconnected, std::string::npos) << l;
+    EXPECT_NE(l.find("caught up", reconnected), std::string::npos) << l;
     daemon.signal(SIGTERM);
     EXPECT_EQ(daemon.wait_exit(5s), 0) << read_log();
     std::filesystem::remove(config);

@@ -530,6 +530,52 @@ TEST_F(sync_pgtest, the_metrics_endpoint_serves_counters_and_moves_on_reload) {
     EXPECT_EQ(testing::http_get(moved, "/metrics"), "");
 }
 
+TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeats) {
+    // Found by the chaos soak: the daemon used to work the queue until it was empty before
+    // READY=1 and between heartbeats, so a row a writer holds (or writers that outpace it)
+    // kept systemd waiting and made `status` report no daemon.
+    legacy("a", R"(["m1"])");
+    legacy("b", R"(["m1"])");
+    migrate("schema");
+    migrate("run");
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'queued')");
+    auto holder = connect();
+    sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
+                                << "\"\n  lock_timeout_ms: 100\ndaemon:\n  poll_interval_ms: 200\n";
+    daemon_process d(config_path_, log_path_);
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (log().find("ready") == std::string::npos && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(50ms);
+    ASSERT_NE(log().find("ready: listening on channel chatledger, 1 events queued"),
+              std::string::npos)
+        << log();
+    // Other conversations are served meanwhile, and heartbeats keep coming.
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('b', 'served')");
+    until = std::chrono::steady_clock::now() + 10s;
+    while (history("b").find("served") == std::string::npos &&
+           std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_NE(history("b").find("served"), std::string::npos);
+    const std::string first = std::string(
+        sql(*conn_, "SELECT heartbeat_at::text FROM chatledger.syncd_instances").text(0, 0));
+    std::this_thread::sleep_for(2500ms);
+    EXPECT_NE(
+        std::string(
+            sql(*conn_, "SELECT heartbeat_at::text FROM chatledger.syncd_instances").text(0, 0)),
+        first);
+    EXPECT_EQ(log().find("caught up"), std::string::npos) << log();
+    sql(holder, "COMMIT");
+    ASSERT_TRUE(converge(20s)) << log();
+    EXPECT_NE(history("a").find("queued"), std::string::npos);
+    until = std::chrono::steady_clock::now() + 5s;
+    while (log().find("caught up") == std::string::npos && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_NE(log().find("caught up: the sync queue is empty"), std::string::npos) << log();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(5s), 0) << log();
+}
+
 TEST_F(sync_pgtest, a_column_in_step_keeps_its_text_and_only_stale_comments_change) {
     const std::string pretty =
         "[\n  {\"sender\": \"ann\", \"message\": \"one\"},\n  {\"sender\": \"bob\", \"message\": "
