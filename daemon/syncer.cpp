@@ -9,6 +9,7 @@
 #include <chrono>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "migrator/ingest.hpp"
 #include "migrator/legacy/json.hpp"
@@ -17,16 +18,17 @@ namespace chatledger::daemon {
 
 namespace {
 
-/// True when some message of the snapshot's history or the ledger already has this body.
+/// True when some message of the ledger or of the snapshot's history already has this body.
 ///
 /// Only the body is compared: writers fill comments_entered_by with whoever is logged in,
-/// which need not be the element's author field.
+/// which need not be the element's author field. Every snapshot is ingested before this runs,
+/// so the ledger's bodies nearly always answer; the history is read only for a comment that
+/// is really new (an older write path), where it still guards the rare rendering difference.
 bool comment_is_known(const std::optional<std::string>& history, const std::string& comment,
-                      const std::vector<migrator::ledger_message>& ledger,
+                      const std::unordered_set<std::string_view>& ledger_bodies,
                       const legacy::field_names& fields) {
-    for (const auto& m : ledger)
-        if (m.body == comment)
-            return true;
+    if (ledger_bodies.count(comment))
+        return true;
     if (!history)
         return false;
     for (auto e : legacy::split_value(*history).elements)
@@ -92,12 +94,14 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     auto ledger = ledger_.ledger_messages({zoho_id});
     // An older write path sets only the comment columns: that comment is a message too.
     std::vector<migrator::new_message> comment_rows;
+    std::unordered_set<std::string_view> ledger_bodies;
+    for (const auto& m : ledger)
+        if (m.body)
+            ledger_bodies.insert(*m.body);
     for (const auto& [history, c] : comments) {
-        if (comment_is_known(history, c.first, ledger, fields))
+        if (comment_is_known(history, c.first, ledger_bodies, fields))
             continue;
-        migrator::ledger_message m{0,       zoho_id,      std::nullopt, c.second,
-                                   c.first, std::nullopt, "legacy"};
-        ledger.push_back(m);  // later comments in this batch see it
+        ledger_bodies.insert(c.first);  // later comments in this batch see it
         comment_rows.push_back({&zoho_id, c.second, c.first,
                                 std::chrono::duration_cast<std::chrono::microseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())

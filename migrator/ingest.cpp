@@ -3,6 +3,8 @@
 #include "migrator/ingest.hpp"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 
 #include "migrator/legacy/json.hpp"
 
@@ -67,6 +69,16 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
     for (const auto& m : repo.ledger_messages(keys))
         ++counts[m.zoho_id][ledger_identity(m, fields)];
 
+    // The daemon ingests many snapshots of one conversation at once, nearly all elements alike:
+    // canonicalize each distinct element text once. Views point into `values`, which outlive it.
+    std::unordered_map<std::string_view, std::string> identity_cache;
+    auto identity = [&](std::string_view element) -> const std::string& {
+        auto it = identity_cache.find(element);
+        if (it == identity_cache.end())
+            it = identity_cache.emplace(element, legacy::identity_of_element(element)).first;
+        return it->second;
+    };
+
     std::unordered_map<std::string, const legacy_value*> last_value_of;
     for (const auto& v : values) last_value_of[v.zoho_id] = &v;
 
@@ -109,7 +121,7 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
             for (size_t i = 0; i < take.size(); ++i) take[i] = i;
         } else {
             ids.reserve(split.elements.size());
-            for (auto e : split.elements) ids.push_back(legacy::identity_of_element(e));
+            for (auto e : split.elements) ids.push_back(identity(e));
             take = legacy::elements_to_append(ids, have);
         }
         for (size_t i : take) {
