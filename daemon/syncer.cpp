@@ -32,7 +32,7 @@ bool comment_is_known(const std::optional<std::string>& history, const std::stri
     if (!history)
         return false;
     for (auto e : legacy::split_value(*history).elements)
-        if (legacy::extract_fields(e, fields).body == comment)
+        if (legacy::body_of(e, fields) == comment)
             return true;
     return false;
 }

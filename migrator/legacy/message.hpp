@@ -39,6 +39,9 @@ std::string to_text_column(std::string_view text);
 /// objects without the body member have no body.
 message_fields extract_fields(std::string_view element, const field_names& names);
 
+/// Only the body of extract_fields(), for scans that compare bodies and nothing else.
+std::optional<std::string> body_of(std::string_view element, const field_names& names);
+
 /// The legacy element a ledger row renders to: `{"sender":..,"message":..,"timestamp":..}` in
 /// the configured names, NULLs as JSON null, sent_at as YYYY-MM-DDTHH:MM:SS.mmmZ.
 std::string render_element(const std::optional<std::string>& author,

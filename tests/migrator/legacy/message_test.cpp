@@ -40,6 +40,14 @@ TEST(extract_fields, reads_strings_numbers_and_timestamps) {
         EXPECT_FALSE(extract_fields(none, names).body) << none;
 }
 
+TEST(body_of, agrees_with_extract_fields) {
+    field_names names{"who", "what", "when"};
+    for (const char* e : {R"({"who":"z","what":"w\u00e9","when":1})", R"({"what":12.50})",
+                          R"({"who":"z"})", R"("bare")", "7", "null", "[1]", "{}", " ",
+                          R"({"what":null})", R"({"what":{"nested":true}})"})
+        EXPECT_EQ(body_of(e, names), extract_fields(e, names).body) << e;
+}
+
 TEST(extract_fields, uses_the_configured_names) {
     field_names names{"who", "what", "when"};
     auto f = extract_fields(R"({"who":"z","what":"w","when":1709296496})", names);
