@@ -2,10 +2,7 @@
 // HTTP endpoint answering real requests on the loopback interface. No database.
 #include "daemon/metrics.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -188,12 +185,8 @@ TEST(metrics_server, a_silent_client_is_dropped_and_the_next_one_served) {
     const int port = testing::free_port();
     metrics_server server({"127.0.0.1", port}, render_fixed);
     // Connects and says nothing, holding the connection open.
-    int silent = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(port));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(silent, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    const int silent = testing::connect_silently(port);
+    ASSERT_GE(silent, 0);
     const auto start = std::chrono::steady_clock::now();
     EXPECT_NE(testing::http_get(port, "/metrics").find("x_total 1"), std::string::npos);
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
@@ -203,12 +196,8 @@ TEST(metrics_server, a_silent_client_is_dropped_and_the_next_one_served) {
 TEST(metrics_server, stopping_does_not_wait_for_a_silent_client) {
     const int port = testing::free_port();
     auto server = std::make_unique<metrics_server>(listen_address{"127.0.0.1", port}, render_fixed);
-    int silent = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(port));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(silent, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    const int silent = testing::connect_silently(port);
+    ASSERT_GE(silent, 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // accepted, waiting for a request
     const auto start = std::chrono::steady_clock::now();
     server.reset();

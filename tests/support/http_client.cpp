@@ -58,6 +58,16 @@ std::string http_exchange(int port, const std::string& request) {
     return out;
 }
 
+int connect_silently(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa = loopback(port);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 std::string http_get(int port, const std::string& path) {
     return http_exchange(port, "GET " + path +
                                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: chatledger-test\r\n"

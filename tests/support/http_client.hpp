@@ -13,6 +13,10 @@ int free_port();
 /// server sent until it closed; "" when the connection was refused.
 std::string http_exchange(int port, const std::string& request);
 
+/// A connection to 127.0.0.1:`port` that sends nothing (a stalled scraper); the caller
+/// closes the returned descriptor; -1 when refused.
+int connect_silently(int port);
+
 /// GET `path` over HTTP/1.1 with Connection: close.
 std::string http_get(int port, const std::string& path);
 
