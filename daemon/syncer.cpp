@@ -49,42 +49,63 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     pg::transaction tx(conn_);
     repo_.mark_own_transaction();
     ledger_.lock_conversations({zoho_id});
-    if (testpoint_)
-        testpoint_("before_legacy_row_lock");
-    // The row lock before the claim: every legacy write that committed before we read the row
-    // then has its event in this claim. Claimed first, a write committing in between (and
-    // overwritten by another before the row read) would leave its comment looking unknown, and
-    // the comment-only rule would append it a second time. The claim never waits (SKIP LOCKED),
-    // so the dashboard's row is still held only briefly.
-    auto state = repo_.lock_legacy_row(zoho_id);
-    if (testpoint_)
-        testpoint_("before_claim");
-    auto events = repo_.claim(zoho_id);
-    out.events = static_cast<long long>(events.size());
-    // A legacy INSERT can commit between the row read and the claim: read (and lock) the row it
-    // created, or its events would be consumed with the row left unrendered.
-    if (!state && std::any_of(events.begin(), events.end(),
-                              [](const queue_event& e) { return e.kind == "insert"; }))
-        state = repo_.lock_legacy_row(zoho_id);
-
-    // Every committed legacy value, even one a racing writer has already overwritten.
-    std::vector<migrator::legacy_value> values;
+    // Every committed legacy value, even one a racing writer has already overwritten, and the
+    // comment each write left.
     std::vector<
         std::pair<std::optional<std::string>, std::pair<std::string, std::optional<std::string>>>>
         comments;
-    for (const auto& e : events) {
-        if (e.kind == "append")
-            continue;
-        values.push_back({zoho_id, e.history});
-        if (e.comments)
-            comments.push_back({e.history, {*e.comments, e.comments_entered_by}});
+    migrator::ingest_cache cache;  // both ingests read the ledger once
+    auto ingest_events = [&](const std::vector<queue_event>& events,
+                             const std::optional<legacy_state>& state) {
+        std::vector<migrator::legacy_value> values;
+        for (const auto& e : events) {
+            if (e.kind == "append")
+                continue;
+            values.push_back({zoho_id, e.history});
+            if (e.comments)
+                comments.push_back({e.history, {*e.comments, e.comments_entered_by}});
+        }
+        if (state) {
+            values.push_back({zoho_id, state->history});
+            if (state->comments)
+                comments.push_back(
+                    {state->history, {*state->comments, state->comments_entered_by}});
+        }
+        out.captured +=
+            migrator::ingest(ledger_, values, fields, "legacy", false, false, &cache).appended;
+    };
+
+    // The bulk of the events is ingested before the dashboard's row is locked, so the row is
+    // held only briefly...
+    auto events = repo_.claim(zoho_id);
+    ingest_events(events, std::nullopt);
+    if (testpoint_)
+        testpoint_("before_legacy_row_lock");
+    auto state = repo_.lock_legacy_row(zoho_id);
+    if (testpoint_)
+        testpoint_("before_late_claim");
+    // ...and claimed again once it is: every legacy write that committed before the row read
+    // is then in hand. Without this late claim, a write committing in between and overwritten
+    // by another before the row read would leave its comment looking unknown, and the
+    // comment-only rule would append it a second time. Our own claimed rows come back from a
+    // second claim (we hold their locks), so only new ids count.
+    std::vector<queue_event> late;
+    {
+        std::unordered_set<long long> seen;
+        for (const auto& e : events) seen.insert(e.id);
+        for (auto& e : repo_.claim(zoho_id))
+            if (!seen.count(e.id))
+                late.push_back(std::move(e));
     }
-    if (state) {
-        values.push_back({zoho_id, state->history});
-        if (state->comments)
-            comments.push_back({state->history, {*state->comments, state->comments_entered_by}});
-    }
-    out.captured += migrator::ingest(ledger_, values, fields, "legacy").appended;
+    // A legacy INSERT can commit between the row read and the late claim: read (and lock) the
+    // row it created, or its events would be consumed with the row left unrendered.
+    if (!state && std::any_of(late.begin(), late.end(),
+                              [](const queue_event& e) { return e.kind == "insert"; }))
+        state = repo_.lock_legacy_row(zoho_id);
+    ingest_events(late, state);
+    events.insert(events.end(), std::make_move_iterator(late.begin()),
+                  std::make_move_iterator(late.end()));
+    out.events = static_cast<long long>(events.size());
 
     // Rows from this id on were announced by this batch's append events: new, not lost.
     long long first_new_id = std::numeric_limits<long long>::max();

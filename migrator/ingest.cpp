@@ -53,7 +53,7 @@ std::string ledger_identity(const ledger_message& m, const legacy::field_names& 
 
 ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
                      const legacy::field_names& fields, const char* source, bool dry_run,
-                     bool skip_unparseable) {
+                     bool skip_unparseable, ingest_cache* cache) {
     ingest_result result;
     if (values.empty())
         return result;
@@ -65,9 +65,17 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
     if (!dry_run)
         repo.lock_conversations(keys);
 
-    std::unordered_map<std::string, legacy::identity_counts> counts;
-    for (const auto& m : repo.ledger_messages(keys))
-        ++counts[m.zoho_id][ledger_identity(m, fields)];
+    ingest_cache local;
+    auto& counts = (cache ? *cache : local).counts;
+    std::vector<std::string> unread;
+    for (const auto& k : keys)
+        if (!counts.count(k))
+            unread.push_back(k);
+    if (!unread.empty()) {
+        for (const auto& k : unread) counts[k];  // read now, even when the ledger has none
+        for (const auto& m : repo.ledger_messages(unread))
+            ++counts[m.zoho_id][ledger_identity(m, fields)];
+    }
 
     // The daemon ingests many snapshots of one conversation at once, nearly all elements alike:
     // canonicalize each distinct element text once. Views point into `values`, which outlive it.
@@ -113,7 +121,8 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
         // A conversation the ledger has never seen takes every element: no identities needed,
         // which is what keeps a first migration close to the speed of a plain COPY. Only the
         // last value of a conversation in this batch may skip them (earlier ones feed `have`).
-        const bool fresh = have.empty() && last_value_of[v.zoho_id] == &v;
+        // (Not with a cache: the cache must learn every identity appended.)
+        const bool fresh = !cache && have.empty() && last_value_of[v.zoho_id] == &v;
         std::vector<std::string> ids;
         std::vector<size_t> take;
         if (fresh) {

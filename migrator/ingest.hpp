@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -60,15 +61,22 @@ std::vector<std::string> value_identities(const std::optional<std::string>& text
 /// Identity of a ledger row: its payload's canonical form, or the element it renders to.
 std::string ledger_identity(const ledger_message& m, const legacy::field_names& fields);
 
+/// The ledger's identity counts of conversations an ingest already read, so a second ingest
+/// in the same transaction (the daemon's late claim) need not read them again.
+struct ingest_cache {
+    std::unordered_map<std::string, legacy::identity_counts> counts;  ///< by zoho_id
+};
+
 /// Ingests `values` in a transaction the caller opened: locks the conversations, reads their
 /// ledger messages and appends, in each value's array order, what the ledger has fewer of.
 /// Several values of one conversation are applied in order (each sees the previous appends).
 ///
 /// With dry_run nothing is locked or appended: the result says what would be (for `plan`).
 /// With skip_unparseable (for backup snapshots) a value that is not a JSON array is counted but
-/// appends nothing.
+/// appends nothing. With a cache, conversations it holds are not read again, and it is kept
+/// up to date with what this ingest appends.
 ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
                      const legacy::field_names& fields, const char* source, bool dry_run = false,
-                     bool skip_unparseable = false);
+                     bool skip_unparseable = false, ingest_cache* cache = nullptr);
 
 }  // namespace chatledger::migrator

@@ -265,7 +265,7 @@ TEST_F(sync_pgtest, a_legacy_row_inserted_while_a_sync_starts_is_rendered) {
     auto c = connect();
     syncer s(c, cfg_);
     s.set_testpoint([&](std::string_view point) {
-        if (point == "before_claim")
+        if (point == "before_late_claim")
             sql(writer,
                 "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('n', 'N', '[]')");
     });
