@@ -49,30 +49,32 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     pg::transaction tx(conn_);
     repo_.mark_own_transaction();
     ledger_.lock_conversations({zoho_id});
-    // Every committed legacy value, even one a racing writer has already overwritten, and the
-    // comment each write left.
-    std::vector<
-        std::pair<std::optional<std::string>, std::pair<std::string, std::optional<std::string>>>>
-        comments;
+    // Every committed legacy value, even one a racing writer has already overwritten, kept once
+    // (moved out of its event: a backlog's snapshots can be large), and the comment each write
+    // left, by the index of its snapshot.
+    std::vector<migrator::legacy_value> snapshots;
+    std::vector<std::pair<size_t, std::pair<std::string, std::optional<std::string>>>> comments;
     migrator::ingest_cache cache;  // both ingests read the ledger once
-    auto ingest_events = [&](const std::vector<queue_event>& events,
+    auto ingest_events = [&](std::vector<queue_event>& events,
                              const std::optional<legacy_state>& state) {
-        std::vector<migrator::legacy_value> values;
-        for (const auto& e : events) {
+        std::vector<migrator::legacy_value> batch;
+        for (auto& e : events) {
             if (e.kind == "append")
                 continue;
-            values.push_back({zoho_id, e.history});
             if (e.comments)
-                comments.push_back({e.history, {*e.comments, e.comments_entered_by}});
+                comments.push_back(
+                    {snapshots.size() + batch.size(), {*e.comments, e.comments_entered_by}});
+            batch.push_back({zoho_id, std::move(e.history)});
         }
         if (state) {
-            values.push_back({zoho_id, state->history});
             if (state->comments)
-                comments.push_back(
-                    {state->history, {*state->comments, state->comments_entered_by}});
+                comments.push_back({snapshots.size() + batch.size(),
+                                    {*state->comments, state->comments_entered_by}});
+            batch.push_back({zoho_id, state->history});
         }
         out.captured +=
-            migrator::ingest(ledger_, values, fields, "legacy", false, false, &cache).appended;
+            migrator::ingest(ledger_, batch, fields, "legacy", false, false, &cache).appended;
+        for (auto& v : batch) snapshots.push_back(std::move(v));
     };
 
     // The bulk of the events is ingested before the dashboard's row is locked, so the row is
@@ -119,8 +121,8 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     for (const auto& m : ledger)
         if (m.body)
             ledger_bodies.insert(*m.body);
-    for (const auto& [history, c] : comments) {
-        if (comment_is_known(history, c.first, ledger_bodies, fields))
+    for (const auto& [snapshot, c] : comments) {
+        if (comment_is_known(snapshots[snapshot].text, c.first, ledger_bodies, fields))
             continue;
         ledger_bodies.insert(c.first);  // later comments in this batch see it
         comment_rows.push_back({&zoho_id, c.second, c.first,
