@@ -2,6 +2,7 @@
 // LISTEN and the instance heartbeat. Ledger reads and appends reuse the migrator's repository.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,7 +44,8 @@ class sync_repository {
     /// Conversations with queued work, oldest first, at most `limit`.
     std::vector<std::string> queued_conversations(int limit);
     /// Claims this conversation's queued events that no other instance holds.
-    std::vector<queue_event> claim(const std::string& zoho_id);
+    std::vector<queue_event> claim(const std::string& zoho_id,
+                                   long long limit = std::numeric_limits<long long>::max());
     void delete_events(const std::vector<long long>& ids);
     /// Locks and reads the legacy row; nullopt when the conversation has no legacy row.
     /// Throws timeout_error when a legacy writer holds the row longer than lock_timeout.

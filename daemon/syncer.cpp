@@ -79,34 +79,42 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
 
     // The bulk of the events is ingested before the dashboard's row is locked, so the row is
     // held only briefly...
-    auto events = repo_.claim(zoho_id);
+    auto events = repo_.claim(zoho_id, max_events_per_sync);
+    // A backlog larger than one claim is worked off in several transactions: this one only
+    // ingests its share (oldest first), and the row is rendered by the one that claims the rest.
+    // Each claimed write's comment is still checked: the write it names committed earlier on
+    // the same row, so its event has a smaller id and is claimed by now.
+    const bool partial = static_cast<long long>(events.size()) == max_events_per_sync;
     ingest_events(events, std::nullopt);
-    if (testpoint_)
-        testpoint_("before_legacy_row_lock");
-    auto state = repo_.lock_legacy_row(zoho_id);
-    if (testpoint_)
-        testpoint_("before_late_claim");
-    // ...and claimed again once it is: every legacy write that committed before the row read
-    // is then in hand. Without this late claim, a write committing in between and overwritten
-    // by another before the row read would leave its comment looking unknown, and the
-    // comment-only rule would append it a second time. Our own claimed rows come back from a
-    // second claim (we hold their locks), so only new ids count.
-    std::vector<queue_event> late;
-    {
-        std::unordered_set<long long> seen;
-        for (const auto& e : events) seen.insert(e.id);
-        for (auto& e : repo_.claim(zoho_id))
-            if (!seen.count(e.id))
-                late.push_back(std::move(e));
-    }
-    // A legacy INSERT can commit between the row read and the late claim: read (and lock) the
-    // row it created, or its events would be consumed with the row left unrendered.
-    if (!state && std::any_of(late.begin(), late.end(),
-                              [](const queue_event& e) { return e.kind == "insert"; }))
+    std::optional<legacy_state> state;
+    if (!partial) {
+        if (testpoint_)
+            testpoint_("before_legacy_row_lock");
         state = repo_.lock_legacy_row(zoho_id);
-    ingest_events(late, state);
-    events.insert(events.end(), std::make_move_iterator(late.begin()),
-                  std::make_move_iterator(late.end()));
+        if (testpoint_)
+            testpoint_("before_late_claim");
+        // ...and claimed again once it is: every legacy write that committed before the row
+        // read is then in hand. Without this late claim, a write committing in between and
+        // overwritten by another before the row read would leave its comment looking unknown,
+        // and the comment-only rule would append it a second time. Our own claimed rows come
+        // back from a second claim (we hold their locks), so only new ids count.
+        std::vector<queue_event> late;
+        {
+            std::unordered_set<long long> seen;
+            for (const auto& e : events) seen.insert(e.id);
+            for (auto& e : repo_.claim(zoho_id))
+                if (!seen.count(e.id))
+                    late.push_back(std::move(e));
+        }
+        // A legacy INSERT can commit between the row read and the late claim: read (and lock)
+        // the row it created, or its events would be consumed with the row left unrendered.
+        if (!state && std::any_of(late.begin(), late.end(),
+                                  [](const queue_event& e) { return e.kind == "insert"; }))
+            state = repo_.lock_legacy_row(zoho_id);
+        ingest_events(late, state);
+        events.insert(events.end(), std::make_move_iterator(late.begin()),
+                      std::make_move_iterator(late.end()));
+    }
     out.events = static_cast<long long>(events.size());
 
     // Rows from this id on were announced by this batch's append events: new, not lost.

@@ -24,6 +24,10 @@ struct sync_outcome {
     std::vector<double> lags_ms;  ///< enqueue-to-commit lag of each consumed event
 };
 
+/// Queue events one sync transaction claims at most: a conversation's backlog after a long
+/// outage is worked off in bounded steps, so memory stays flat however large it grew.
+inline constexpr long long max_events_per_sync = 256;
+
 /// Syncs conversations through one connection.
 class syncer {
   public:

@@ -276,6 +276,41 @@ TEST_F(sync_pgtest, a_legacy_row_inserted_while_a_sync_starts_is_rendered) {
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
 }
 
+TEST_F(sync_pgtest, a_backlog_larger_than_one_claim_is_worked_off_in_steps) {
+    legacy("a", R"([{"sender":"s","message":"m0"}])");
+    migrate("schema");
+    migrate("run");
+    // More legacy writes than one sync claims, each appending one message, with a comment-only
+    // write and a stale overwrite among them.
+    const long long writes = max_events_per_sync + 44;
+    sql(*conn_, "DO $$ BEGIN FOR i IN 1.." + std::to_string(writes) +
+                    " LOOP UPDATE live_chat SET chat_history = left(chat_history, -1) || "
+                    "format(',{\"sender\":\"w\",\"message\":\"m%s\"}]', i), comments = "
+                    "'m' || i WHERE zoho_id = 'a'; COMMIT; END LOOP; END $$");
+    sql(*conn_,
+        "UPDATE live_chat SET comments = 'comment only', comments_entered_by = 'c' WHERE "
+        "zoho_id = 'a'");
+    sql(*conn_,
+        R"(UPDATE live_chat SET chat_history = '[{"sender":"s","message":"m0"}]' WHERE zoho_id = 'a')");
+    auto first = sync("a");
+    EXPECT_EQ(first.events, max_events_per_sync);
+    EXPECT_FALSE(first.rewritten);  // a share of the backlog: the row waits for the rest
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"),
+              writes + 2 - max_events_per_sync);
+    auto second = sync("a");
+    EXPECT_EQ(second.events, writes + 2 - max_events_per_sync);
+    EXPECT_TRUE(second.rewritten);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'a'"),
+              writes + 2);
+    EXPECT_EQ(count("SELECT count(*) FROM (SELECT body FROM chatledger.chat_messages GROUP BY "
+                    "body HAVING count(*) > 1) d"),
+              0);
+    auto b = bodies("a");
+    ASSERT_EQ(b.size(), static_cast<size_t>(writes + 2));
+    EXPECT_EQ(b.back(), "comment only");
+}
+
 TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
     legacy("a", "[]");
     migrate("schema");
