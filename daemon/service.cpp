@@ -145,7 +145,9 @@ long long service::drain_queue(syncer& s, sync_repository& repo) {
     while (!stop_ && !reconnect_) {
         const auto r = process_round(s, repo);
         synced += r.synced;
-        if (r.listed == 0)
+        // Empty, or every queued conversation's row is held by a writer: a one-shot pass does
+        // not wait for writers forever.
+        if (r.listed == 0 || r.synced == 0)
             break;
         notify_.watchdog();
     }
@@ -286,6 +288,18 @@ int service::run_once() {
     syncer s(conn, cfg_);
     std::optional<std::string> after;
     long long done = 0;
+    std::vector<std::string> skipped;
+    // One conversation; false when a legacy writer held its row past lock_timeout.
+    auto try_sync = [&](syncer& sy, const std::string& z) {
+        try {
+            metrics_->record(sy.sync(z));
+            return true;
+        } catch (const pg::timeout_error& e) {
+            metrics_->record_lock_timeout();
+            spdlog::debug("{}: {}", z, e.line());
+            return false;
+        }
+    };
     while (!stop_) {
         std::vector<std::string> keys;
         {
@@ -297,8 +311,10 @@ int service::run_once() {
             break;
         after = keys.back();
         for (const auto& z : keys) {
-            metrics_->record(s.sync(z));
-            ++done;
+            if (try_sync(s, z))
+                ++done;
+            else
+                skipped.push_back(z);
             pollfd pfd{signals_.fd(), POLLIN, 0};
             if (poll(&pfd, 1, 0) > 0)
                 handle_signal(signals_.read());
@@ -306,11 +322,29 @@ int service::run_once() {
                 break;
         }
     }
+    // Writers hold a row for moments: try the skipped conversations again a few times.
+    for (int attempt = 0; attempt < 5 && !skipped.empty() && !stop_; ++attempt) {
+        if (!wait_backoff(std::chrono::milliseconds(200)))
+            break;
+        std::vector<std::string> still;
+        for (const auto& z : skipped) {
+            if (try_sync(s, z))
+                ++done;
+            else
+                still.push_back(z);
+        }
+        skipped = std::move(still);
+    }
     drain_queue(s, repo);
     const auto c = metrics_->counters();
     spdlog::info(
         "reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
         done, c.rewrites, c.drifts_healed, c.messages_captured);
+    if (!skipped.empty())
+        spdlog::warn(
+            "reconcile skipped {} conversation(s) whose legacy row a writer kept locked (first: "
+            "{}); run --once again, or let the daemon catch up",
+            skipped.size(), skipped.front());
     return 0;
 }
 

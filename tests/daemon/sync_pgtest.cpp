@@ -372,6 +372,39 @@ TEST_F(sync_pgtest, once_reconciles_every_conversation) {
     EXPECT_EQ(history("b"), R"(["n1"])");
 }
 
+TEST_F(sync_pgtest, once_skips_a_row_a_writer_keeps_locked_and_says_so) {
+    legacy("a", R"(["m1"])");
+    legacy("b", R"(["n1"])");
+    migrate("schema");
+    migrate("run");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x'), ('b', 'y')");
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
+                                << "\"\n  lock_timeout_ms: 100\n";
+    auto holder = connect();
+    sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
+    {
+        // Neither the pass nor the queue waits for the writer forever.
+        daemon_process d(config_path_, log_path_, {"--once"});
+        EXPECT_EQ(d.wait_exit(30s), 0) << log();
+    }
+    EXPECT_NE(log().find("reconcile skipped 1 conversation(s) whose legacy row a writer kept "
+                         "locked (first: a)"),
+              std::string::npos)
+        << log();
+    EXPECT_NE(history("b").find("\"y\""), std::string::npos);
+    EXPECT_EQ(history("a"), R"(["m1"])");
+    sql(holder, "COMMIT");
+    std::filesystem::remove(log_path_);
+    {
+        daemon_process d(config_path_, log_path_, {"--once"});
+        EXPECT_EQ(d.wait_exit(30s), 0) << log();
+    }
+    EXPECT_EQ(log().find("skipped"), std::string::npos) << log();
+    EXPECT_NE(history("a").find("\"x\""), std::string::npos);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+}
+
 TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemons) {
     for (int i = 0; i < 10; ++i) legacy("c" + std::to_string(i), "[]");
     migrate("schema");
