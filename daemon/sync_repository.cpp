@@ -32,15 +32,19 @@ std::vector<std::string> sync_repository::queued_conversations(int limit) {
     return out;
 }
 
-std::vector<queue_event> sync_repository::claim(const std::string& zoho_id, long long limit) {
+std::vector<queue_event> sync_repository::claim(const std::string& zoho_id, long long limit,
+                                                const std::vector<long long>& exclude) {
+    std::vector<std::string> ids;
+    ids.reserve(exclude.size());
+    for (long long id : exclude) ids.push_back(std::to_string(id));
     auto r = conn_.exec("claiming queued events",
                         "SELECT id, kind, history, comments, comments_entered_by, "
                         "extract(epoch FROM clock_timestamp() - enqueued_at) * 1000, "
                         "first_ledger_id FROM " +
                             cfg_.ledger.schema.quoted() +
-                            ".sync_queue WHERE zoho_id = $1 ORDER BY id LIMIT $2::bigint "
-                            "FOR UPDATE SKIP LOCKED",
-                        {zoho_id, std::to_string(limit)});
+                            ".sync_queue WHERE zoho_id = $1 AND id <> ALL ($3::bigint[]) "
+                            "ORDER BY id LIMIT $2::bigint FOR UPDATE SKIP LOCKED",
+                        {zoho_id, std::to_string(limit), pg::array_literal(ids)});
     std::vector<queue_event> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back({r.integer(i, 0), std::string(r.text(i, 1)), r.optional_text(i, 2),

@@ -43,9 +43,11 @@ class sync_repository {
     void mark_own_transaction();
     /// Conversations with queued work, oldest first, at most `limit`.
     std::vector<std::string> queued_conversations(int limit);
-    /// Claims this conversation's queued events that no other instance holds.
+    /// Claims this conversation's queued events that no other instance holds, oldest first, at
+    /// most `limit`, leaving out the ids in `exclude` (events this transaction already holds).
     std::vector<queue_event> claim(const std::string& zoho_id,
-                                   long long limit = std::numeric_limits<long long>::max());
+                                   long long limit = std::numeric_limits<long long>::max(),
+                                   const std::vector<long long>& exclude = {});
     void delete_events(const std::vector<long long>& ids);
     /// Locks and reads the legacy row; nullopt when the conversation has no legacy row.
     /// Throws timeout_error when a legacy writer holds the row longer than lock_timeout.

@@ -96,16 +96,12 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
         // ...and claimed again once it is: every legacy write that committed before the row
         // read is then in hand. Without this late claim, a write committing in between and
         // overwritten by another before the row read would leave its comment looking unknown,
-        // and the comment-only rule would append it a second time. Our own claimed rows come
-        // back from a second claim (we hold their locks), so only new ids count.
-        std::vector<queue_event> late;
-        {
-            std::unordered_set<long long> seen;
-            for (const auto& e : events) seen.insert(e.id);
-            for (auto& e : repo_.claim(zoho_id))
-                if (!seen.count(e.id))
-                    late.push_back(std::move(e));
-        }
+        // and the comment-only rule would append it a second time. Our own claimed rows would
+        // come back (we hold their locks), so they are excluded by id, not by an id cursor:
+        // ids commit out of order.
+        std::vector<long long> claimed;
+        for (const auto& e : events) claimed.push_back(e.id);
+        auto late = repo_.claim(zoho_id, std::numeric_limits<long long>::max(), claimed);
         // A legacy INSERT can commit between the row read and the late claim: read (and lock)
         // the row it created, or its events would be consumed with the row left unrendered.
         if (!state && std::any_of(late.begin(), late.end(),
