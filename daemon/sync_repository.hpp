@@ -39,8 +39,9 @@ class sync_repository {
 
     /// LISTEN on the ledger's wake-up channel (again after every reconnect).
     void listen();
-    /// Marks the transaction as the daemon's own so the capture trigger skips its writes.
-    void mark_own_transaction();
+    /// Marks the transaction as the daemon's own, so the capture trigger skips its writes, and
+    /// takes the conversation's advisory lock (shared with every ingester).
+    void begin_conversation(const std::string& zoho_id);
     /// Conversations with queued work, oldest first, at most `limit`.
     std::vector<std::string> queued_conversations(int limit);
     /// Claims this conversation's queued events that no other instance holds, oldest first, at

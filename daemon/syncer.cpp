@@ -47,14 +47,14 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     sync_outcome out;
     const auto started = std::chrono::steady_clock::now();
     pg::transaction tx(conn_);
-    repo_.mark_own_transaction();
-    ledger_.lock_conversations({zoho_id});
+    repo_.begin_conversation(zoho_id);
     // Every committed legacy value, even one a racing writer has already overwritten, kept once
     // (moved out of its event: a backlog's snapshots can be large), and the comment each write
     // left, by the index of its snapshot.
     std::vector<migrator::legacy_value> snapshots;
     std::vector<std::pair<size_t, std::pair<std::string, std::optional<std::string>>>> comments;
     migrator::ingest_cache cache;  // both ingests read the ledger once
+    cache.locked = true;           // begin_conversation took the advisory lock
     auto ingest_events = [&](std::vector<queue_event>& events,
                              const std::optional<legacy_state>& state) {
         std::vector<migrator::legacy_value> batch;

@@ -62,7 +62,7 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
     for (const auto& v : values) keys.push_back(v.zoho_id);
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    if (!dry_run)
+    if (!dry_run && !(cache && cache->locked))
         repo.lock_conversations(keys);
 
     ingest_cache local;

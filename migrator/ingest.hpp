@@ -65,6 +65,7 @@ std::string ledger_identity(const ledger_message& m, const legacy::field_names& 
 /// in the same transaction (the daemon's late claim) need not read them again.
 struct ingest_cache {
     std::unordered_map<std::string, legacy::identity_counts> counts;  ///< by zoho_id
+    bool locked = false;  ///< the caller holds the conversations' advisory locks already
 };
 
 /// Ingests `values` in a transaction the caller opened: locks the conversations, reads their
