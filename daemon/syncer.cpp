@@ -1,6 +1,6 @@
 // The per-conversation sync transaction. Order matters: the conversation's advisory lock first
-// (shared with every ingester), then the legacy row lock, then the queued events, which a
-// SKIP LOCKED claim takes without waiting, so the daemon never holds a dashboard row for long.
+// (shared with every ingester), then the queued events, then the legacy row lock and a late claim
+// of what committed meanwhile, so the daemon holds a dashboard row only for the final steps.
 #include "daemon/syncer.hpp"
 
 #include <spdlog/spdlog.h>
@@ -52,7 +52,12 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     // (moved out of its event: a backlog's snapshots can be large), and the comment each write
     // left, by the index of its snapshot.
     std::vector<migrator::legacy_value> snapshots;
-    std::vector<std::pair<size_t, std::pair<std::string, std::optional<std::string>>>> comments;
+    struct left_comment {
+        size_t snapshot;  ///< index into snapshots
+        std::string body;
+        std::optional<std::string> author;
+    };
+    std::vector<left_comment> comments;
     migrator::ingest_cache cache;  // both ingests read the ledger once
     cache.locked = true;           // begin_conversation took the advisory lock
     auto ingest_events = [&](std::vector<queue_event>& events,
@@ -63,13 +68,13 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
                 continue;
             if (e.comments)
                 comments.push_back(
-                    {snapshots.size() + batch.size(), {*e.comments, e.comments_entered_by}});
+                    {snapshots.size() + batch.size(), *e.comments, e.comments_entered_by});
             batch.push_back({zoho_id, std::move(e.history)});
         }
         if (state) {
             if (state->comments)
-                comments.push_back({snapshots.size() + batch.size(),
-                                    {*state->comments, state->comments_entered_by}});
+                comments.push_back({snapshots.size() + batch.size(), *state->comments,
+                                    state->comments_entered_by});
             batch.push_back({zoho_id, state->history});
         }
         out.captured +=
@@ -125,11 +130,11 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     for (const auto& m : ledger)
         if (m.body)
             ledger_bodies.insert(*m.body);
-    for (const auto& [snapshot, c] : comments) {
-        if (comment_is_known(snapshots[snapshot].text, c.first, ledger_bodies, fields))
+    for (const auto& c : comments) {
+        if (comment_is_known(snapshots[c.snapshot].text, c.body, ledger_bodies, fields))
             continue;
-        ledger_bodies.insert(c.first);  // later comments in this batch see it
-        comment_rows.push_back({&zoho_id, c.second, c.first,
+        ledger_bodies.insert(c.body);  // later comments in this batch see it
+        comment_rows.push_back({&zoho_id, c.author, c.body,
                                 std::chrono::duration_cast<std::chrono::microseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count(),

@@ -38,8 +38,8 @@ class syncer {
     sync_outcome sync(const std::string& zoho_id);
 
     /// Calls `hook` with the name of each test point a sync passes ("before_legacy_row_lock",
-    /// "before_late_claim"),
-    /// so a test can commit concurrent writes at an exact moment (as userver's testpoints do).
+    /// "before_late_claim"), so a test can commit concurrent writes at an exact moment (as
+    /// userver's testpoints do).
     void set_testpoint(std::function<void(std::string_view)> hook) { testpoint_ = std::move(hook); }
 
   private:
