@@ -117,19 +117,25 @@ bool service::wait_backoff(std::chrono::milliseconds delay) {
     return false;
 }
 
+bool service::sync_one(syncer& s, const std::string& zoho_id) {
+    try {
+        metrics_->record(s.sync(zoho_id));
+        return true;
+    } catch (const pg::timeout_error& e) {
+        metrics_->record_lock_timeout();
+        // A legacy writer holds the row: leave the events queued and come back later.
+        spdlog::debug("{}: {}", zoho_id, e.line());
+        return false;
+    }
+}
+
 service::round_result service::process_round(syncer& s, sync_repository& repo) {
     round_result r;
     auto conversations = repo.queued_conversations(cfg_.daemon.batch_conversations);
     r.listed = static_cast<long long>(conversations.size());
     for (const auto& z : conversations) {
-        try {
-            metrics_->record(s.sync(z));
+        if (sync_one(s, z))
             ++r.synced;
-        } catch (const pg::timeout_error& e) {
-            metrics_->record_lock_timeout();
-            // A legacy writer holds the row: leave the events queued and come back later.
-            spdlog::debug("{}: {}", z, e.line());
-        }
         // Between two transactions: the place to notice SIGTERM and SIGHUP.
         pollfd pfd{signals_.fd(), POLLIN, 0};
         if (poll(&pfd, 1, 0) > 0)
@@ -140,18 +146,15 @@ service::round_result service::process_round(syncer& s, sync_repository& repo) {
     return r;
 }
 
-long long service::drain_queue(syncer& s, sync_repository& repo) {
-    long long synced = 0;
+void service::drain_queue(syncer& s, sync_repository& repo) {
     while (!stop_ && !reconnect_) {
         const auto r = process_round(s, repo);
-        synced += r.synced;
         // Empty, or every queued conversation's row is held by a writer: a one-shot pass does
         // not wait for writers forever.
         if (r.listed == 0 || r.synced == 0)
             break;
         notify_.watchdog();
     }
-    return synced;
 }
 
 bool service::serve_connection(bool& ready_sent) {
@@ -289,17 +292,6 @@ int service::run_once() {
     std::optional<std::string> after;
     long long done = 0;
     std::vector<std::string> skipped;
-    // One conversation; false when a legacy writer held its row past lock_timeout.
-    auto try_sync = [&](syncer& sy, const std::string& z) {
-        try {
-            metrics_->record(sy.sync(z));
-            return true;
-        } catch (const pg::timeout_error& e) {
-            metrics_->record_lock_timeout();
-            spdlog::debug("{}: {}", z, e.line());
-            return false;
-        }
-    };
     while (!stop_) {
         std::vector<std::string> keys;
         {
@@ -311,7 +303,7 @@ int service::run_once() {
             break;
         after = keys.back();
         for (const auto& z : keys) {
-            if (try_sync(s, z))
+            if (sync_one(s, z))
                 ++done;
             else
                 skipped.push_back(z);
@@ -328,7 +320,7 @@ int service::run_once() {
             break;
         std::vector<std::string> still;
         for (const auto& z : skipped) {
-            if (try_sync(s, z))
+            if (sync_one(s, z))
                 ++done;
             else
                 still.push_back(z);

@@ -36,8 +36,10 @@ class service {
     };
     /// Syncs up to daemon.batch_conversations queued conversations, oldest events first.
     round_result process_round(syncer& s, sync_repository& repo);
-    /// Rounds until the queue is empty (--once); returns how many conversations it synced.
-    long long drain_queue(syncer& s, sync_repository& repo);
+    /// Rounds until the queue is empty or no round makes progress (--once).
+    void drain_queue(syncer& s, sync_repository& repo);
+    /// Syncs one conversation; false when a legacy writer held its row past lock_timeout.
+    bool sync_one(syncer& s, const std::string& zoho_id);
     void handle_signal(signal_event ev);
     void reload();
     bool wait_backoff(std::chrono::milliseconds delay);
