@@ -111,10 +111,6 @@ void connection::fail(std::string_view what, PGresult* res) {
         if (sqlstate.empty() || sqlstate.compare(0, 2, "57") != 0)
             sqlstate = "08006";
     }
-    if (hint.empty() && (sqlstate.compare(0, 2, "08") == 0 || sqlstate.compare(0, 4, "57P0") == 0))
-        hint =
-            "the server ended the connection (restart, failover or pg_terminate_backend); "
-            "run the command again: it resumes where it stopped";
     if (hint.empty())
         hint = default_hint(sqlstate);
     throw_db_error(std::string(what) + " failed: " + first_line(primary), sqlstate, hint);

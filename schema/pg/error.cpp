@@ -5,6 +5,9 @@
 namespace chatledger::pg {
 
 std::string default_hint(const std::string& sqlstate) {
+    if (sqlstate.compare(0, 2, "08") == 0 || sqlstate.compare(0, 4, "57P0") == 0)
+        return "the server ended the connection (restart, failover or pg_terminate_backend); "
+               "run the command again: it resumes where it stopped";
     // The names chatledger sends come from the configuration or from its own schema, so a
     // missing one is almost always a configuration mismatch or a schema not yet created.
     if (sqlstate == "42P01" || sqlstate == "3F000")
