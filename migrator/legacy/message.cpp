@@ -82,20 +82,16 @@ std::string to_text_column(std::string_view text) {
 
 namespace {
 
-/// A bare string or number element: all body. nullopt for objects, arrays, null and blanks.
-std::optional<std::string> bare_body(std::string_view element, bool& bare) {
-    bare = false;
+/// The body of a bare string or number element (all of it is body); nullopt for anything else.
+std::optional<std::string> bare_body(std::string_view element) {
     const auto first = element.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos)
         return std::nullopt;
     const char c = element[first];
-    if (c == '"') {
-        // The comment columns and the comment-only rule read bodies: plain text is one.
-        bare = true;
+    // The comment columns and the comment-only rule read bodies: plain text is one.
+    if (c == '"')
         return to_text_column(decode_string(element.substr(first)));
-    }
     if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f') {
-        bare = true;
         const auto last = element.find_last_not_of(" \t\r\n");
         return std::string(element.substr(first, last - first + 1));
     }
@@ -105,16 +101,14 @@ std::optional<std::string> bare_body(std::string_view element, bool& bare) {
 }  // namespace
 
 std::optional<std::string> body_of(std::string_view element, const field_names& names) {
-    bool bare = false;
-    auto body = bare_body(element, bare);
-    return bare ? body : text_member(element, names.body);
+    if (auto body = bare_body(element))
+        return body;
+    return text_member(element, names.body);
 }
 
 message_fields extract_fields(std::string_view element, const field_names& names) {
     message_fields f;
-    bool bare = false;
-    f.body = bare_body(element, bare);
-    if (bare || element.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    if ((f.body = bare_body(element)))
         return f;
     f.author = text_member(element, names.author);
     f.body = text_member(element, names.body);
