@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -108,17 +109,26 @@ class sync_pgtest : public testing::pg_test {
             out.push_back(legacy::extract_fields(e, {}).body.value_or("<none>"));
         return out;
     }
+    /// Polls `done` until it holds; false on timeout.
+    static bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() >= until)
+                return false;
+            std::this_thread::sleep_for(50ms);
+        }
+        return true;
+    }
     /// Waits until the queue is empty; false on timeout.
     bool converge(std::chrono::seconds limit = 60s) {
-        auto until = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < until) {
-            if (count("SELECT count(*) FROM chatledger.sync_queue") == 0)
-                return true;
-            std::this_thread::sleep_for(100ms);
-        }
-        return false;
+        return wait_until([&] { return count("SELECT count(*) FROM chatledger.sync_queue") == 0; },
+                          limit);
     }
     std::string log() { return testing::read_file(log_path_); }
+    /// Waits until the daemon's log holds `what`; false on timeout.
+    bool wait_log(const std::string& what, std::chrono::seconds limit = 20s) {
+        return wait_until([&] { return log().find(what) != std::string::npos; }, limit);
+    }
 
     std::optional<pg::connection> conn_;
     config cfg_;
@@ -500,16 +510,10 @@ TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
     migrate("schema");
     migrate("run");
     daemon_process d(config_path_, log_path_);
-    auto until = std::chrono::steady_clock::now() + 20s;
-    while (log().find("ready") == std::string::npos && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(50ms);
-    ASSERT_NE(log().find("ready"), std::string::npos) << log();
+    ASSERT_TRUE(wait_log("ready")) << log();
     std::ofstream(config_path_) << "database:\n  conninfo: [broken\n";
     d.signal(SIGHUP);
-    until = std::chrono::steady_clock::now() + 10s;
-    while (log().find("reload failed") == std::string::npos &&
-           std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(50ms);
+    wait_log("reload failed", 10s);
     EXPECT_NE(log().find("configuration reload failed, keeping the previous one"),
               std::string::npos)
         << log();
@@ -544,12 +548,6 @@ TEST_F(sync_pgtest, the_metrics_endpoint_serves_counters_and_moves_on_reload) {
     const int port = testing::free_port();
     write_config("  metrics_listen: \"127.0.0.1:" + std::to_string(port) + "\"\n");
     daemon_process d(config_path_, log_path_);
-    auto wait_log = [&](const std::string& what) {
-        auto until = std::chrono::steady_clock::now() + 20s;
-        while (log().find(what) == std::string::npos && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(50ms);
-        return log().find(what) != std::string::npos;
-    };
     ASSERT_TRUE(wait_log("ready")) << log();
     EXPECT_NE(log().find("metrics endpoint listening on http://127.0.0.1:" + std::to_string(port) +
                          "/metrics"),
@@ -612,18 +610,13 @@ TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeat
     std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
                                 << "\"\n  lock_timeout_ms: 100\ndaemon:\n  poll_interval_ms: 200\n";
     daemon_process d(config_path_, log_path_);
-    auto until = std::chrono::steady_clock::now() + 10s;
-    while (log().find("ready") == std::string::npos && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(50ms);
+    wait_log("ready", 10s);
     ASSERT_NE(log().find("ready: listening on channel chatledger, 1 events queued"),
               std::string::npos)
         << log();
     // Other conversations are served meanwhile, and heartbeats keep coming.
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('b', 'served')");
-    until = std::chrono::steady_clock::now() + 10s;
-    while (history("b").find("served") == std::string::npos &&
-           std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(50ms);
+    wait_until([&] { return history("b").find("served") != std::string::npos; }, 10s);
     EXPECT_NE(history("b").find("served"), std::string::npos);
     const std::string first = std::string(
         sql(*conn_, "SELECT heartbeat_at::text FROM chatledger.syncd_instances").text(0, 0));
@@ -636,9 +629,7 @@ TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeat
     sql(holder, "COMMIT");
     ASSERT_TRUE(converge(20s)) << log();
     EXPECT_NE(history("a").find("queued"), std::string::npos);
-    until = std::chrono::steady_clock::now() + 5s;
-    while (log().find("caught up") == std::string::npos && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(50ms);
+    wait_log("caught up", 5s);
     EXPECT_NE(log().find("caught up: the sync queue is empty"), std::string::npos) << log();
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(5s), 0) << log();
