@@ -76,6 +76,16 @@ std::thread worker(const std::string& db, std::atomic<bool>& stop, F body) {
     });
 }
 
+/// Prints a post-mortem query's rows, one per line, after the checks' indentation.
+void print_rows(const pg::result& r, const char* label) {
+    for (int i = 0; i < r.rows(); ++i) {
+        std::cout << "       " << label;
+        for (int j = 0; j < r.columns(); ++j)
+            std::cout << " | " << (r.is_null(i, j) ? "NULL" : std::string(r.text(i, j)));
+        std::cout << "\n";
+    }
+}
+
 int migrate(const std::string& config, const std::string& command, std::string* out = nullptr) {
     std::ostringstream o, e;
     const char* argv[] = {"chatledger-migrate", "--config", config.c_str(), command.c_str()};
@@ -269,12 +279,7 @@ int main(int argc, char** argv) {
                             "SELECT pid, application_name, state, wait_event_type, wait_event, "
                             "now() - xact_start, left(query, 80) FROM pg_stat_activity WHERE "
                             "datname = current_database() AND pid <> pg_backend_pid()");
-            for (int i = 0; i < a.rows(); ++i) {
-                std::cout << "       session";
-                for (int j = 0; j < 7; ++j)
-                    std::cout << " | " << (a.is_null(i, j) ? "" : std::string(a.text(i, j)));
-                std::cout << "\n";
-            }
+            print_rows(a, "session");
         } catch (const std::exception& e) {
             std::cout << "       (cannot list sessions: " << e.what() << ")\n";
         }
@@ -317,13 +322,7 @@ int main(int argc, char** argv) {
                            "payload::text FROM chatledger.chat_messages WHERE body IN (SELECT "
                            "body FROM chatledger.chat_messages GROUP BY body HAVING count(*) > 1) "
                            "ORDER BY body, id LIMIT 40");
-        for (int i = 0; i < rows.rows(); ++i) {
-            std::cout << "       ";
-            for (int j = 0; j < 8; ++j)
-                std::cout << (j ? " | " : "")
-                          << (rows.is_null(i, j) ? "NULL" : std::string(rows.text(i, j)));
-            std::cout << "\n";
-        }
+        print_rows(rows, "duplicate");
     }
     std::string verify_out;
     check(migrate(config, "verify", &verify_out) == 0, "chatledger-migrate verify is clean");
