@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/identifier.hpp"
+#include "pg/options.hpp"
 
 namespace chatledger {
 
@@ -15,15 +16,6 @@ namespace chatledger {
 struct logging_config {
     std::string level = "info";   ///< trace, debug, info, warn, error, critical, off
     std::string format = "text";  ///< text or json (one JSON object per line)
-};
-
-/// How to reach PostgreSQL.
-struct database_config {
-    std::string conninfo;                              ///< libpq key=value or URI; "" = PG* env
-    std::string application_name = "chatledger";       ///< set unless conninfo names one
-    std::chrono::milliseconds connect_timeout{10000};  ///< libpq connect_timeout
-    std::chrono::milliseconds statement_timeout{0};    ///< 0 = server default
-    std::chrono::milliseconds lock_timeout{2000};      ///< for row locks on the legacy table
 };
 
 /// Keys of one message object inside the legacy JSON array.

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <random>
 
+#include "config/error.hpp"
 #include "config/logging.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/metrics_server.hpp"

@@ -11,8 +11,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "migrator/ingest.hpp"
-#include "migrator/legacy/json.hpp"
+#include "core/json.hpp"
+#include "ledger/ingest.hpp"
 
 namespace chatledger::daemon {
 
@@ -26,13 +26,13 @@ namespace {
 /// is really new (an older write path), where it still guards the rare rendering difference.
 bool comment_is_known(const std::optional<std::string>& history, const std::string& comment,
                       const std::unordered_set<std::string_view>& ledger_bodies,
-                      const legacy::field_names& fields) {
+                      const core::field_names& fields) {
     if (ledger_bodies.count(comment))
         return true;
     if (!history)
         return false;
-    for (auto e : legacy::split_value(*history).elements)
-        if (legacy::body_of(e, fields) == comment)
+    for (auto e : core::split_value(*history).elements)
+        if (core::body_of(e, fields) == comment)
             return true;
     return false;
 }
@@ -43,7 +43,7 @@ syncer::syncer(pg::connection& conn, const config& cfg)
     : conn_(conn), cfg_(cfg), repo_(conn, cfg), ledger_(conn, cfg) {}
 
 sync_outcome syncer::sync(const std::string& zoho_id) {
-    const auto fields = migrator::field_names_of(cfg_);
+    const auto fields = ledger::field_names_of(cfg_);
     sync_outcome out;
     const auto started = std::chrono::steady_clock::now();
     pg::transaction tx(conn_);
@@ -51,18 +51,18 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     // Every committed legacy value, even one a racing writer has already overwritten, kept once
     // (moved out of its event: a backlog's snapshots can be large), and the comment each write
     // left, by the index of its snapshot.
-    std::vector<migrator::legacy_value> snapshots;
+    std::vector<ledger::legacy_value> snapshots;
     struct left_comment {
         size_t snapshot;  ///< index into snapshots
         std::string body;
         std::optional<std::string> author;
     };
     std::vector<left_comment> comments;
-    migrator::ingest_cache cache;  // both ingests read the ledger once
-    cache.locked = true;           // begin_conversation took the advisory lock
+    ledger::ingest_cache cache;  // both ingests read the ledger once
+    cache.locked = true;         // begin_conversation took the advisory lock
     auto ingest_events = [&](std::vector<queue_event>& events,
                              const std::optional<legacy_state>& state) {
-        std::vector<migrator::legacy_value> batch;
+        std::vector<ledger::legacy_value> batch;
         for (auto& e : events) {
             if (e.kind == "append")
                 continue;
@@ -78,7 +78,7 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
             batch.push_back({zoho_id, state->history});
         }
         out.captured +=
-            migrator::ingest(ledger_, batch, fields, "legacy", false, false, &cache).appended;
+            ledger::ingest(ledger_, batch, fields, "legacy", false, false, &cache).appended;
         for (auto& v : batch) snapshots.push_back(std::move(v));
     };
 
@@ -125,7 +125,7 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
             first_new_id = std::min(first_new_id, *e.first_ledger_id);
     auto ledger = ledger_.ledger_messages({zoho_id});
     // An older write path sets only the comment columns: that comment is a message too.
-    std::vector<migrator::new_message> comment_rows;
+    std::vector<ledger::new_message> comment_rows;
     std::unordered_set<std::string_view> ledger_bodies;
     for (const auto& m : ledger)
         if (m.body)
@@ -152,11 +152,11 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
         std::unordered_map<std::string, long long> want, want_old;
         rendered.reserve(ledger.size());
         for (const auto& m : ledger) {
-            if (m.payload && legacy::is_valid_json(*m.payload))
+            if (m.payload && core::is_valid_json(*m.payload))
                 rendered.push_back(*m.payload);
             else
-                rendered.push_back(legacy::render_element(m.author, m.body, m.sent_at_us, fields));
-            auto id = legacy::identity_of_element(rendered.back());
+                rendered.push_back(core::render_element(m.author, m.body, m.sent_at_us, fields));
+            auto id = core::identity_of_element(rendered.back());
             // Comment rows appended above have id 0 until re-read; they are new either way.
             if (m.id != 0 && m.id < first_new_id)
                 ++want_old[id];
@@ -164,7 +164,7 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
         }
         for (const auto& r : rendered) elements.push_back(r);
         std::unordered_map<std::string, long long> have;
-        for (auto& id : migrator::value_identities(state->history, fields)) ++have[id];
+        for (auto& id : ledger::value_identities(state->history, fields)) ++have[id];
         // Drift: the column lacks messages it should already have shown (an overwrite).
         for (const auto& [id, n] : want_old) {
             auto it = have.find(id);
@@ -180,9 +180,8 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
                           state->comments_entered_by == latest.author;
         if (!same) {
             out.drift = out.missing > 0;
-            const std::string history = history_in_step && state->history
-                                            ? *state->history
-                                            : legacy::render_array(elements);
+            const std::string history =
+                history_in_step && state->history ? *state->history : core::render_array(elements);
             const bool backups = cfg_.backup.mode == backup_mode::every_rewrite ||
                                  (cfg_.backup.mode == backup_mode::drift_only && out.drift);
             if (backups)

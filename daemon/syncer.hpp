@@ -10,7 +10,7 @@
 
 #include "config/config.hpp"
 #include "daemon/sync_repository.hpp"
-#include "migrator/ledger_repository.hpp"
+#include "ledger/ledger_repository.hpp"
 
 namespace chatledger::daemon {
 
@@ -47,7 +47,7 @@ class syncer {
     pg::connection& conn_;
     const config& cfg_;
     sync_repository repo_;
-    migrator::ledger_repository ledger_;
+    ledger::ledger_repository ledger_;
 };
 
 }  // namespace chatledger::daemon

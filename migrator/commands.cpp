@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <ostream>
 
-#include "migrator/legacy/json.hpp"
+#include "core/json.hpp"
 #include "migrator/status_repository.hpp"
 #include "schema/apply.hpp"
 
@@ -24,7 +24,7 @@ pg::connection connect(const config& cfg, const char* command) {
 /// A JSON string literal, escaped the way the legacy codec writes them.
 std::string json_string(std::string_view s) {
     std::string out;
-    legacy::encode_string(out, s);
+    core::encode_string(out, s);
     return out;
 }
 

@@ -6,8 +6,9 @@
 #include <map>
 #include <ostream>
 
+#include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
-#include "migrator/ingest.hpp"
+#include "migrator/migration_repository.hpp"
 #include "migrator/progress.hpp"
 
 namespace chatledger::migrator {
@@ -15,13 +16,14 @@ namespace chatledger::migrator {
 int recover_command(const command_context& ctx) {
     auto conn = pg::connection::open(ctx.cfg.database,
                                      ctx.cfg.database.application_name + " migrate recover");
-    ledger_repository repo(conn, ctx.cfg);
-    const auto fields = field_names_of(ctx.cfg);
+    ledger::ledger_repository ledger(conn, ctx.cfg);
+    migration_repository repo(conn, ctx.cfg, ledger);
+    const auto fields = ledger::field_names_of(ctx.cfg);
 
     long long total_rows = 0;
     {
         pg::transaction tx(conn, "BEGIN READ ONLY");
-        repo.require_schema();
+        ledger.require_schema();
         total_rows = repo.backup_row_count();
         tx.commit();
     }
@@ -36,9 +38,9 @@ int recover_command(const command_context& ctx) {
         if (page.empty())
             break;
         after = page.back().first;
-        std::vector<legacy_value> values;
+        std::vector<ledger::legacy_value> values;
         for (auto& [id, row] : page) values.push_back({row.zoho_id, std::move(row.history)});
-        auto r = ingest(repo, values, fields, "backup", false, true);
+        auto r = ledger::ingest(ledger, values, fields, "backup", false, true);
         tx.commit();
         snapshots += static_cast<long long>(page.size());
         unusable += r.unparseable;

@@ -10,8 +10,10 @@
 #include <ostream>
 #include <thread>
 
+#include "config/error.hpp"
+#include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
-#include "migrator/ingest.hpp"
+#include "migrator/migration_repository.hpp"
 #include "migrator/progress.hpp"
 
 namespace chatledger::migrator {
@@ -19,7 +21,7 @@ namespace chatledger::migrator {
 namespace {
 
 /// Totals of a `run` or `plan`, printed as a table and optionally written as JSON.
-struct totals : ingest_counts {
+struct totals : ledger::ingest_counts {
     long long conversations = 0;
     long long already_migrated = 0;
     long long migrated = 0;
@@ -31,7 +33,7 @@ struct totals : ingest_counts {
     void merge(const totals& o) {
         already_migrated += o.already_migrated;
         migrated += o.migrated;
-        *this += static_cast<const ingest_counts&>(o);
+        *this += static_cast<const ledger::ingest_counts&>(o);
     }
 };
 
@@ -74,13 +76,14 @@ void write_report(const std::string& path, const char* command, const totals& t)
 }
 
 /// Ingests one batch; for `run` in its own transaction together with its checkpoint.
-totals migrate_batch(pg::connection& conn, ledger_repository& repo, std::vector<legacy_row> rows,
-                     const legacy::field_names& fields, bool dry_run) {
+totals migrate_batch(pg::connection& conn, ledger::ledger_repository& ledger,
+                     migration_repository& repo, std::vector<legacy_row> rows,
+                     const core::field_names& fields, bool dry_run) {
     totals t;
     std::optional<pg::transaction> tx;
     if (!dry_run)
         tx.emplace(conn);
-    std::vector<legacy_value> values;
+    std::vector<ledger::legacy_value> values;
     for (auto& r : rows) {
         if (r.migrated) {
             ++t.already_migrated;
@@ -88,7 +91,7 @@ totals migrate_batch(pg::connection& conn, ledger_repository& repo, std::vector<
         }
         values.push_back({r.zoho_id, std::move(r.history)});
     }
-    auto result = ingest(repo, values, fields, "migration", dry_run);
+    auto result = ledger::ingest(ledger, values, fields, "migration", dry_run);
     t += result;
     t.migrated += static_cast<long long>(values.size());
     if (!dry_run) {
@@ -161,12 +164,13 @@ class batch_queue {
 
 /// The shared walk of `run` and `plan`.
 totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
-    ledger_repository repo(conn, ctx.cfg);
-    const auto fields = field_names_of(ctx.cfg);
+    ledger::ledger_repository ledger(conn, ctx.cfg);
+    migration_repository repo(conn, ctx.cfg, ledger);
+    const auto fields = ledger::field_names_of(ctx.cfg);
     totals t;
     {
         pg::transaction tx(conn, "BEGIN READ ONLY");
-        repo.require_schema(dry_run);
+        ledger.require_schema(dry_run);
         t.conversations = repo.legacy_row_count();
         tx.commit();
     }
@@ -182,7 +186,7 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
                 break;
             cursor = rows.back().zoho_id;
             const auto n = static_cast<long long>(rows.size());
-            t.merge(migrate_batch(conn, repo, std::move(rows), fields, true));
+            t.merge(migrate_batch(conn, ledger, repo, std::move(rows), fields, true));
             bar.advance(n);
         }
         snapshot.commit();
@@ -202,10 +206,11 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
                 auto c = pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name +
                                                                     " migrate run worker " +
                                                                     std::to_string(w + 1));
-                ledger_repository r(c, ctx.cfg);
+                ledger::ledger_repository l(c, ctx.cfg);
+                migration_repository r(c, ctx.cfg, l);
                 while (auto batch = queue.get()) {
                     const auto n = static_cast<long long>(batch->size());
-                    auto part = migrate_batch(c, r, std::move(*batch), fields, false);
+                    auto part = migrate_batch(c, l, r, std::move(*batch), fields, false);
                     std::lock_guard lock(mu);
                     t.merge(part);
                     bar.advance(n);
@@ -242,9 +247,9 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
         if (batch.empty())
             break;
         after = batch.back().first;
-        std::vector<legacy_value> values;
+        std::vector<ledger::legacy_value> values;
         for (auto& [id, row] : batch) values.push_back({row.zoho_id, std::move(row.history)});
-        auto result = ingest(repo, values, fields, "legacy");
+        auto result = ledger::ingest(ledger, values, fields, "legacy");
         t.captured_writes += static_cast<long long>(batch.size());
         t.captured_appended += result.appended;
         tx.commit();

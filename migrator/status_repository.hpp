@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "schema/pg/connection.hpp"
+#include "pg/connection.hpp"
 
 namespace chatledger::migrator {
 

@@ -5,8 +5,9 @@
 #include <ostream>
 #include <unordered_map>
 
+#include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
-#include "migrator/ingest.hpp"
+#include "migrator/migration_repository.hpp"
 #include "migrator/progress.hpp"
 
 namespace chatledger::migrator {
@@ -25,17 +26,17 @@ struct difference_totals {
 };
 
 /// Compares one batch and prints differences until max_listed lines were printed.
-void compare(ledger_repository& repo, const std::vector<legacy_row>& rows,
-             const legacy::field_names& fields, difference_totals& d, std::ostream& out) {
+void compare(ledger::ledger_repository& repo, const std::vector<legacy_row>& rows,
+             const core::field_names& fields, difference_totals& d, std::ostream& out) {
     std::vector<std::string> keys;
     for (const auto& r : rows) keys.push_back(r.zoho_id);
     std::unordered_map<std::string, std::unordered_map<std::string, long long>> ledger;
     for (const auto& m : repo.ledger_messages(keys))
-        ++ledger[m.zoho_id][ledger_identity(m, fields)];
+        ++ledger[m.zoho_id][ledger::ledger_identity(m, fields)];
     for (const auto& r : rows) {
         ++d.conversations_checked;
         std::unordered_map<std::string, long long> legacy_counts;
-        for (auto& id : value_identities(r.history, fields)) ++legacy_counts[id];
+        for (auto& id : ledger::value_identities(r.history, fields)) ++legacy_counts[id];
         auto& have = ledger[r.zoho_id];
         long long missing = 0, extra = 0;
         for (const auto& [id, n] : legacy_counts) {
@@ -66,13 +67,14 @@ void compare(ledger_repository& repo, const std::vector<legacy_row>& rows,
 int verify_command(const command_context& ctx) {
     auto conn = pg::connection::open(ctx.cfg.database,
                                      ctx.cfg.database.application_name + " migrate verify");
-    ledger_repository repo(conn, ctx.cfg);
-    const auto fields = field_names_of(ctx.cfg);
+    ledger::ledger_repository ledger(conn, ctx.cfg);
+    migration_repository repo(conn, ctx.cfg, ledger);
+    const auto fields = ledger::field_names_of(ctx.cfg);
 
     // One snapshot: a conversation written between reading its legacy row and its ledger rows
     // would otherwise show a difference that never existed.
     pg::transaction tx(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    repo.require_schema();
+    ledger.require_schema();
     difference_totals d;
     ctx.out << "differences (first " << max_listed << "):\n";
     if (ctx.sample > 0) {
@@ -81,7 +83,7 @@ int verify_command(const command_context& ctx) {
             std::vector<std::string> part(
                 keys.begin() + i,
                 keys.begin() + std::min(keys.size(), i + ctx.cfg.migrate.batch_rows));
-            compare(repo, repo.legacy_rows(part), fields, d, ctx.out);
+            compare(ledger, repo.legacy_rows(part), fields, d, ctx.out);
         }
     } else {
         progress bar("verifying", repo.legacy_row_count());
@@ -91,7 +93,7 @@ int verify_command(const command_context& ctx) {
             if (rows.empty())
                 break;
             cursor = rows.back().zoho_id;
-            compare(repo, rows, fields, d, ctx.out);
+            compare(ledger, rows, fields, d, ctx.out);
             bar.advance(static_cast<long long>(rows.size()));
         }
         bar.finish();

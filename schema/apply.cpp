@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "config/error.hpp"
 #include "schema/schema_repository.hpp"
 #include "schema/steps.hpp"
 

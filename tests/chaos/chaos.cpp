@@ -21,11 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "core/json.hpp"
+#include "core/message.hpp"
+#include "ledger/ingest.hpp"
 #include "migrator/cli.hpp"
-#include "migrator/ingest.hpp"
-#include "migrator/legacy/json.hpp"
-#include "migrator/legacy/message.hpp"
-#include "schema/pg/connection.hpp"
+#include "pg/connection.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/cluster.hpp"
 
@@ -146,14 +146,14 @@ int main(int argc, char** argv) {
             auto h = std::string(
                 c.exec("read", "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key})
                     .text(0, 0));
-            auto split = legacy::split_value(h);
+            auto split = core::split_value(h);
             std::vector<std::string_view> els(split.elements.begin(), split.elements.end());
             const std::string el = R"({"sender":"w","message":")" + body + R"("})";
             els.push_back(el);
             try {
                 c.exec("write",
                        "UPDATE live_chat SET chat_history = $2, comments = $3 WHERE zoho_id = $1",
-                       {key, legacy::render_array(els), body});
+                       {key, core::render_array(els), body});
                 written.add(body, true);
             } catch (...) {
                 written.add(body, false);
@@ -169,12 +169,12 @@ int main(int argc, char** argv) {
             c.exec("read", "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key})
                 .text(0, 0));
         std::vector<std::string> canon;
-        for (auto e : legacy::split_value(h).elements) canon.push_back(legacy::canonical(e));
+        for (auto e : core::split_value(h).elements) canon.push_back(core::canonical(e));
         canon.push_back(R"({"message":")" + body + R"(","sender":"r"})");
         std::vector<std::string_view> els(canon.begin(), canon.end());
         try {
             c.exec("write", "UPDATE live_chat SET chat_history = $2 WHERE zoho_id = $1",
-                   {key, legacy::render_array(els)});
+                   {key, core::render_array(els)});
             written.add(body, true);
         } catch (...) {
             written.add(body, false);

@@ -17,11 +17,11 @@
 #include <sstream>
 #include <thread>
 
+#include "core/json.hpp"
+#include "core/message.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/syncer.hpp"
 #include "migrator/cli.hpp"
-#include "migrator/legacy/json.hpp"
-#include "migrator/legacy/message.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/pg_fixture.hpp"
@@ -105,8 +105,8 @@ class sync_pgtest : public testing::pg_test {
     std::vector<std::string> bodies(const std::string& key) {
         std::vector<std::string> out;
         const std::string h = history(key);
-        for (auto e : legacy::split_value(h).elements)
-            out.push_back(legacy::extract_fields(e, {}).body.value_or("<none>"));
+        for (auto e : core::split_value(h).elements)
+            out.push_back(core::extract_fields(e, {}).body.value_or("<none>"));
         return out;
     }
     /// Polls `done` until it holds; false on timeout.
@@ -439,7 +439,7 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
                 auto h = std::string(
                     c.exec("read", "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key})
                         .text(0, 0));
-                auto split = legacy::split_value(h);
+                auto split = core::split_value(h);
                 std::vector<std::string_view> els(split.elements.begin(), split.elements.end());
                 std::string el =
                     R"({"sender":"w)" + std::to_string(w) + R"(","message":")" + body + R"("})";
@@ -447,7 +447,7 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
                 std::this_thread::sleep_for(std::chrono::milliseconds(i % 7));
                 c.exec("write",
                        "UPDATE live_chat SET chat_history = $2, comments = $3 WHERE zoho_id = $1",
-                       {key, legacy::render_array(els), body});
+                       {key, core::render_array(els), body});
                 record(body);
             }
         });
@@ -462,11 +462,11 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
                 c.exec("read", "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key})
                     .text(0, 0));
             std::vector<std::string> canon;
-            for (auto e : legacy::split_value(h).elements) canon.push_back(legacy::canonical(e));
+            for (auto e : core::split_value(h).elements) canon.push_back(core::canonical(e));
             canon.push_back(R"({"message":")" + body + R"(","sender":"re"})");
             std::vector<std::string_view> els(canon.begin(), canon.end());
             c.exec("write", "UPDATE live_chat SET chat_history = $2 WHERE zoho_id = $1",
-                   {key, legacy::render_array(els)});
+                   {key, core::render_array(els)});
             record(body);
         }
     });

@@ -6,15 +6,16 @@
 #include <string>
 #include <string_view>
 
-#include "migrator/legacy/json.hpp"
-#include "migrator/legacy/message.hpp"
+#include "core/json.hpp"
+#include "core/message.hpp"
 
-using namespace chatledger::legacy;
+using namespace chatledger::core;
 
 namespace {
 
 void check(bool ok) {
-    if (!ok) std::abort();
+    if (!ok)
+        std::abort();
 }
 
 }  // namespace
@@ -35,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(canonical(c) == c);
         ids.push_back(c);
         auto f = extract_fields(e, field_names{});
-        if (f.body) check(to_text_column(*f.body) == *f.body);
+        if (f.body)
+            check(to_text_column(*f.body) == *f.body);
     }
     // Rendering the elements back gives an array with the same messages, in the same order.
     const std::string again = render_array(split.elements);

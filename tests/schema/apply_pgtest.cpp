@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "config/error.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::schema {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "schema/pg/connection.hpp"
+#include "pg/connection.hpp"
 
 namespace chatledger::testing {
 

@@ -1,10 +1,46 @@
-// Database errors by SQLSTATE class, in the manner of libpqxx: one subclass per class that
-// matters to a caller, each knowing whether repeating the work can help.
+// The one exception root of chatledger, and database errors by SQLSTATE class in the manner of
+// libpqxx: one subclass per class that matters to a caller, each knowing whether a retry helps.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 
-#include "config/error.hpp"
+namespace chatledger {
+
+/// Process exit statuses shared by both executables.
+enum class exit_status : int {
+    ok = 0,           ///< success
+    differences = 1,  ///< verify found differences
+    usage = 2,        ///< usage or configuration error
+    database = 3,     ///< database unreachable or a database error
+};
+
+/// Root of every error chatledger reports.
+///
+/// The message is lowercase and says what failed; the hint, when not empty, says what to do.
+/// retryable() tells a caller whether running the same work again can succeed.
+class error : public std::runtime_error {
+  public:
+    explicit error(const std::string& message, std::string hint = {})
+        : std::runtime_error(message), hint_(std::move(hint)) {}
+
+    /// What the operator can do about it; empty when there is nothing useful to say.
+    const std::string& hint() const noexcept { return hint_; }
+    /// Exit status a command ends with when this error reaches main().
+    virtual exit_status status() const noexcept { return exit_status::database; }
+    /// True when repeating the failed work may succeed (lost connection, serialization failure).
+    virtual bool retryable() const noexcept { return false; }
+
+    /// The single line main() prints: "message HINT: hint".
+    std::string line() const {
+        return hint_.empty() ? std::string(what()) : std::string(what()) + " HINT: " + hint_;
+    }
+
+  private:
+    std::string hint_;
+};
+
+}  // namespace chatledger
 
 namespace chatledger::pg {
 

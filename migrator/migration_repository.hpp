@@ -1,13 +1,15 @@
-// All SQL the migrator needs against the legacy table and the ledger: batched reads of legacy
-// rows, per-conversation locks, the ledger's messages of a batch, COPY appends and checkpoints.
+// The migrate commands' own reads and writes: the legacy and backup tables in key order, the
+// migration checkpoints, captured writes and samples. The ledger's SQL stays in ledger/.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
-#include "schema/pg/connection.hpp"
+#include "ledger/ledger_repository.hpp"
+#include "pg/connection.hpp"
 
 namespace chatledger::migrator {
 
@@ -18,35 +20,14 @@ struct legacy_row {
     bool migrated = false;  ///< already in migrated_conversations
 };
 
-/// One ledger message, enough to compute its identity.
-struct ledger_message {
-    long long id = 0;
-    std::string zoho_id;
-    std::optional<std::string> payload;
-    std::optional<std::string> author;
-    std::optional<std::string> body;
-    std::optional<long long> sent_at_us;  ///< microseconds since the Unix epoch
-    std::string source;
-};
-
-/// A message to append; zoho_id and payload point into the caller's legacy values.
-struct new_message {
-    const std::string* zoho_id;
-    std::optional<std::string> author;
-    std::optional<std::string> body;
-    std::optional<long long> sent_at_us;
-    std::optional<std::string_view> payload;
-    const char* source;  ///< migration, legacy, backup or unparseable
-};
-
-/// Legacy and ledger access for the migrate commands, through one connection.
-class ledger_repository {
+/// Legacy-table, backup-table and checkpoint access for the migrate commands.
+class migration_repository {
   public:
-    ledger_repository(pg::connection& conn, const config& cfg) : conn_(conn), cfg_(cfg) {}
+    /// `ledger` tells whether the ledger exists yet (plan runs before schema).
+    migration_repository(pg::connection& conn, const config& cfg,
+                         const ledger::ledger_repository& ledger)
+        : conn_(conn), cfg_(cfg), ledger_(ledger) {}
 
-    /// Fails with a config_error naming `schema` when the ledger is missing or out of date.
-    /// With allow_missing (for `plan`), a missing ledger reads as an empty one instead.
-    void require_schema(bool allow_missing = false);
     /// Legacy rows after `after_key` in key order (keyset pagination): at most `limit` rows and,
     /// beyond the first row, at most `max_bytes` of history text, so memory stays flat however
     /// large single conversations are. With skip_migrated, rows already migrated come without
@@ -55,13 +36,6 @@ class ledger_repository {
                                          bool skip_migrated, long long max_bytes = 8 << 20);
     /// Estimated and exact sizes of the legacy table.
     long long legacy_row_count();
-    /// Serializes ingestion of these conversations with every other ingester (daemon included)
-    /// until the transaction ends. Locks are taken in the given order: pass sorted keys.
-    void lock_conversations(const std::vector<std::string>& keys);
-    /// Every ledger message of these conversations, in id order.
-    std::vector<ledger_message> ledger_messages(const std::vector<std::string>& keys);
-    /// Appends messages with one COPY; ids follow the vector's order.
-    long long append(const std::vector<new_message>& messages);
     /// Records conversations as migrated (same transaction as their messages).
     void mark_migrated(const std::vector<std::pair<std::string, int>>& counts,
                        const std::vector<bool>& unparseable);
@@ -83,10 +57,7 @@ class ledger_repository {
   private:
     pg::connection& conn_;
     const config& cfg_;
-    bool ledger_exists_ = true;
+    const ledger::ledger_repository& ledger_;
 };
-
-/// Appends one COPY text-format field (escaped, or \N for NULL) to `out`.
-void copy_field(std::string& out, std::optional<std::string_view> value);
 
 }  // namespace chatledger::migrator

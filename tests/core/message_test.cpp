@@ -1,12 +1,12 @@
 // Unit tests of the message model: field extraction, rendering and the ingest rule.
 // No server.
-#include "migrator/legacy/message.hpp"
+#include "core/message.hpp"
 
 #include <gtest/gtest.h>
 
-#include "migrator/legacy/json.hpp"
+#include "core/json.hpp"
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 namespace {
 
 std::vector<std::string> ids(std::string_view array) {
@@ -100,9 +100,9 @@ TEST(ingest_rule, partial_overlap_appends_only_the_new_messages) {
 }
 
 }  // namespace
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 namespace {
 
 TEST(to_text_column, replaces_what_a_text_column_cannot_hold) {
@@ -123,4 +123,4 @@ TEST(extract_fields, nul_and_lone_surrogates_become_replacement_characters) {
 }
 
 }  // namespace
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core

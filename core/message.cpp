@@ -1,11 +1,11 @@
 // Field extraction, rendering and the ingest rule over message identities.
 // Everything here is deterministic text processing, unit-tested and fuzzed without a server.
-#include "migrator/legacy/message.hpp"
+#include "core/message.hpp"
 
-#include "migrator/legacy/json.hpp"
-#include "migrator/legacy/timestamp.hpp"
+#include "core/json.hpp"
+#include "core/timestamp.hpp"
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 
 namespace {
 
@@ -171,4 +171,4 @@ std::vector<size_t> elements_to_append(const std::vector<std::string>& identitie
     return out;
 }
 
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core

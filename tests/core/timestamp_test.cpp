@@ -1,10 +1,10 @@
 // Unit tests of timestamp parsing and formatting: every accepted form, the rejects, and the
 // epoch seconds/milliseconds rule. No server.
-#include "migrator/legacy/timestamp.hpp"
+#include "core/timestamp.hpp"
 
 #include <gtest/gtest.h>
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 namespace {
 
 constexpr int64_t base = 1709296496LL * 1000000;  // 2024-03-01T12:34:56Z
@@ -59,4 +59,4 @@ TEST(format, timestamptz_input_keeps_microseconds) {
 }
 
 }  // namespace
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core

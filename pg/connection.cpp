@@ -1,6 +1,6 @@
 // libpq connection handling: connect exactly as psql does, map every failure to a db_error.
 // Results stay text format; conversions happen in the repositories that know the types.
-#include "schema/pg/connection.hpp"
+#include "pg/connection.hpp"
 
 #include <spdlog/spdlog.h>
 

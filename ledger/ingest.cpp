@@ -1,58 +1,57 @@
 // The ingest rule over the database: identities of what the ledger holds, identities of a
 // legacy value's elements, and one COPY of the difference. Pure decisions live in legacy/.
-#include "migrator/ingest.hpp"
+#include "ledger/ingest.hpp"
 
 #include <algorithm>
 #include <string_view>
 #include <unordered_map>
 
-#include "migrator/legacy/json.hpp"
+#include "core/json.hpp"
 
-namespace chatledger::migrator {
+namespace chatledger::ledger {
 
 namespace {
 
 const std::string system_author = "system";
 
 /// The element the one row of an unparseable value renders to; its identity is the value's.
-std::string unparseable_element(const std::string& raw, const legacy::field_names& fields) {
-    return legacy::render_element(system_author, raw, std::nullopt, fields);
+std::string unparseable_element(const std::string& raw, const core::field_names& fields) {
+    return core::render_element(system_author, raw, std::nullopt, fields);
 }
 
 }  // namespace
 
-legacy::field_names field_names_of(const config& cfg) {
+core::field_names field_names_of(const config& cfg) {
     return {cfg.legacy.fields.author, cfg.legacy.fields.body, cfg.legacy.fields.sent_at};
 }
 
 std::vector<std::string> value_identities(const std::optional<std::string>& text,
-                                          const legacy::field_names& fields) {
+                                          const core::field_names& fields) {
     std::vector<std::string> ids;
     if (!text)
         return ids;
-    const auto split = legacy::split_value(*text);
-    if (split.kind == legacy::value_kind::unparseable) {
-        ids.push_back(legacy::identity_of_element(unparseable_element(*text, fields)));
+    const auto split = core::split_value(*text);
+    if (split.kind == core::value_kind::unparseable) {
+        ids.push_back(core::identity_of_element(unparseable_element(*text, fields)));
         return ids;
     }
     ids.reserve(split.elements.size());
-    for (auto e : split.elements) ids.push_back(legacy::identity_of_element(e));
+    for (auto e : split.elements) ids.push_back(core::identity_of_element(e));
     return ids;
 }
 
-std::string ledger_identity(const ledger_message& m, const legacy::field_names& fields) {
+std::string ledger_identity(const ledger_message& m, const core::field_names& fields) {
     // A payload that is not valid JSON cannot be stored (the column is json); if one ever were,
     // rendering still gives it a stable identity.
-    if (m.payload && legacy::is_valid_json(*m.payload))
-        return legacy::identity_of_element(*m.payload);
+    if (m.payload && core::is_valid_json(*m.payload))
+        return core::identity_of_element(*m.payload);
     // Rows without a payload (applications' appends, unparseable values) are identified by the
     // element they render to, so writing the rendered column back adds nothing.
-    return legacy::identity_of_element(
-        legacy::render_element(m.author, m.body, m.sent_at_us, fields));
+    return core::identity_of_element(core::render_element(m.author, m.body, m.sent_at_us, fields));
 }
 
 ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
-                     const legacy::field_names& fields, const char* source, bool dry_run,
+                     const core::field_names& fields, const char* source, bool dry_run,
                      bool skip_unparseable, ingest_cache* cache) {
     ingest_result result;
     if (values.empty())
@@ -83,7 +82,7 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
     auto identity = [&](std::string_view element) -> const std::string& {
         auto it = identity_cache.find(element);
         if (it == identity_cache.end())
-            it = identity_cache.emplace(element, legacy::identity_of_element(element)).first;
+            it = identity_cache.emplace(element, core::identity_of_element(element)).first;
         return it->second;
     };
 
@@ -97,18 +96,18 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
             ++result.null_values;
             continue;
         }
-        const auto split = legacy::split_value(*v.text);
-        if (split.kind == legacy::value_kind::empty) {
+        const auto split = core::split_value(*v.text);
+        if (split.kind == core::value_kind::empty) {
             const bool blank = v.text->find_first_not_of(" \t\r\n") == std::string::npos;
             ++(blank ? result.blank_values : result.empty_arrays);
             continue;
         }
-        if (split.kind == legacy::value_kind::unparseable) {
+        if (split.kind == core::value_kind::unparseable) {
             ++result.unparseable;
             result.unparseable_keys.insert(v.zoho_id);
             if (skip_unparseable)
                 continue;
-            auto& n = have[legacy::identity_of_element(unparseable_element(*v.text, fields))];
+            auto& n = have[core::identity_of_element(unparseable_element(*v.text, fields))];
             if (n > 0)
                 continue;
             ++n;
@@ -131,12 +130,12 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
         } else {
             ids.reserve(split.elements.size());
             for (auto e : split.elements) ids.push_back(identity(e));
-            take = legacy::elements_to_append(ids, have);
+            take = core::elements_to_append(ids, have);
         }
         for (size_t i : take) {
             if (!fresh)
                 ++have[ids[i]];
-            auto f = legacy::extract_fields(split.elements[i], fields);
+            auto f = core::extract_fields(split.elements[i], fields);
             if (!f.sent_at_us)
                 ++result.no_timestamp;
             out.push_back({&v.zoho_id, std::move(f.author), std::move(f.body), f.sent_at_us,
@@ -148,4 +147,4 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
     return result;
 }
 
-}  // namespace chatledger::migrator
+}  // namespace chatledger::ledger

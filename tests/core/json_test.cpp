@@ -1,12 +1,12 @@
 // Unit tests of the legacy JSON codec: exact element spans, every unparseable form, and
 // canonical identity under re-serialization. No server.
-#include "migrator/legacy/json.hpp"
+#include "core/json.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 namespace {
 
 std::vector<std::string> elements_of(std::string_view text) {
@@ -149,4 +149,4 @@ TEST(find_member, returns_the_last_raw_value) {
 }
 
 }  // namespace
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 
 /// Parses a timestamp into microseconds since the Unix epoch, or nullopt.
 ///
@@ -27,4 +27,4 @@ std::string format_iso_ms(int64_t us);
 /// `YYYY-MM-DD HH:MM:SS.ffffff+00`: exact timestamptz input for COPY.
 std::string format_timestamptz(int64_t us);
 
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core

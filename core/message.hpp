@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 
 /// Keys of one message object in the legacy JSON array (legacy.fields in the config).
 struct field_names {
@@ -65,4 +65,4 @@ using identity_counts = std::unordered_map<std::string, long long>;
 std::vector<size_t> elements_to_append(const std::vector<std::string>& identities,
                                        const identity_counts& ledger);
 
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core

@@ -1,6 +1,6 @@
 // Maps a SQLSTATE to the matching db_error subclass.
 // Class-level mapping keeps retry decisions in one place for every caller.
-#include "schema/pg/error.hpp"
+#include "pg/error.hpp"
 
 namespace chatledger::pg {
 

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "migrator/ledger_repository.hpp"
-#include "migrator/legacy/message.hpp"
+#include "core/message.hpp"
+#include "ledger/ledger_repository.hpp"
 
-namespace chatledger::migrator {
+namespace chatledger::ledger {
 
 /// One legacy value to ingest for a conversation.
 struct legacy_value {
@@ -51,20 +51,20 @@ struct ingest_result : ingest_counts {
 };
 
 /// The configured keys of a message object (legacy.fields).
-legacy::field_names field_names_of(const config& cfg);
+core::field_names field_names_of(const config& cfg);
 
 /// Identities of a legacy value's messages in array order: canonical elements, or for a value
 /// that is not a JSON array the identity of the one `unparseable` row it becomes.
 std::vector<std::string> value_identities(const std::optional<std::string>& text,
-                                          const legacy::field_names& fields);
+                                          const core::field_names& fields);
 
 /// Identity of a ledger row: its payload's canonical form, or the element it renders to.
-std::string ledger_identity(const ledger_message& m, const legacy::field_names& fields);
+std::string ledger_identity(const ledger_message& m, const core::field_names& fields);
 
 /// The ledger's identity counts of conversations an ingest already read, so a second ingest
 /// in the same transaction (the daemon's late claim) need not read them again.
 struct ingest_cache {
-    std::unordered_map<std::string, legacy::identity_counts> counts;  ///< by zoho_id
+    std::unordered_map<std::string, core::identity_counts> counts;  ///< by zoho_id
     bool locked = false;  ///< the caller holds the conversations' advisory locks already
 };
 
@@ -77,7 +77,7 @@ struct ingest_cache {
 /// appends nothing. With a cache, conversations it holds are not read again, and it is kept
 /// up to date with what this ingest appends.
 ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
-                     const legacy::field_names& fields, const char* source, bool dry_run = false,
+                     const core::field_names& fields, const char* source, bool dry_run = false,
                      bool skip_unparseable = false, ingest_cache* cache = nullptr);
 
-}  // namespace chatledger::migrator
+}  // namespace chatledger::ledger

@@ -1,15 +1,15 @@
 // Calendar arithmetic without the C library's time zone and locale state: Howard Hinnant's
 // days-from-civil algorithms, exact for the proleptic Gregorian calendar.
-#include "migrator/legacy/timestamp.hpp"
+#include "core/timestamp.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
-#include "migrator/legacy/json.hpp"
+#include "core/json.hpp"
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 
 namespace {
 
@@ -210,4 +210,4 @@ std::string format_timestamptz(int64_t us) {
     return buf;
 }
 
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core

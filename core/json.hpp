@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 
 /// How a legacy history value reads (NULL is the caller's business).
 enum class value_kind {
@@ -53,4 +53,4 @@ void encode_string(std::string& out, std::string_view text);
 /// `object` is not an object or has no such member.
 std::optional<std::string_view> find_member(std::string_view object, std::string_view key);
 
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core

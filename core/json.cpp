@@ -1,7 +1,7 @@
 // A small, strict JSON scanner and canonicalizer for legacy chat histories.
 // Written here rather than taken from a library because we need each element's exact bytes
 // and acceptance of lone surrogates, which RapidJSON and simdjson reject.
-#include "migrator/legacy/json.hpp"
+#include "core/json.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <map>
 #include <stdexcept>
 
-namespace chatledger::legacy {
+namespace chatledger::core {
 
 namespace {
 
@@ -538,4 +538,4 @@ std::optional<std::string_view> find_member(std::string_view object, std::string
     return found;
 }
 
-}  // namespace chatledger::legacy
+}  // namespace chatledger::core

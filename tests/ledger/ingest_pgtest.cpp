@@ -1,16 +1,13 @@
 // Database tests of ingest with a cache, as the daemon calls it twice in one transaction:
 // the second call must see what the first appended without reading the ledger again.
-#include "migrator/ingest.hpp"
+#include "ledger/ingest.hpp"
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
-#include "migrator/cli.hpp"
+#include "schema/apply.hpp"
 #include "tests/support/pg_fixture.hpp"
 
-namespace chatledger::migrator {
+namespace chatledger::ledger {
 namespace {
 
 class ingest_pgtest : public testing::pg_test {};
@@ -19,14 +16,7 @@ TEST_F(ingest_pgtest, a_cached_second_ingest_adds_only_what_the_first_did_not) {
     auto conn = connect();
     create_legacy_table(conn);
     const config cfg = make_config();
-    {
-        const std::string path = "/tmp/" + dbname_ + ".yaml";
-        std::ofstream(path) << "database:\n  conninfo: \"" << conninfo() << "\"\n";
-        std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", path.c_str(), "schema"};
-        ASSERT_EQ(run_cli(4, argv, out, err), 0) << err.str();
-        std::remove(path.c_str());
-    }
+    schema::apply_schema(conn, cfg, false);
     ledger_repository repo(conn, cfg);
     repo.require_schema();
     const auto fields = field_names_of(cfg);
@@ -50,4 +40,4 @@ TEST_F(ingest_pgtest, a_cached_second_ingest_adds_only_what_the_first_did_not) {
 }
 
 }  // namespace
-}  // namespace chatledger::migrator
+}  // namespace chatledger::ledger

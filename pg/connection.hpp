@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.hpp"
-#include "schema/pg/error.hpp"
+#include "pg/error.hpp"
+#include "pg/options.hpp"
 
 namespace chatledger::pg {
 
