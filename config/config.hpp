@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/identifier.hpp"
+#include "core/message.hpp"
 #include "pg/options.hpp"
 
 namespace chatledger {
@@ -18,13 +19,6 @@ struct logging_config {
     std::string format = "text";  ///< text or json (one JSON object per line)
 };
 
-/// Keys of one message object inside the legacy JSON array.
-struct legacy_fields {
-    std::string author = "sender";
-    std::string body = "message";
-    std::string sent_at = "timestamp";
-};
-
 /// The legacy table the dashboard reads.
 struct legacy_config {
     qualified_name table{"", "live_chat"};
@@ -33,7 +27,7 @@ struct legacy_config {
     identifier history_column{"chat_history"};
     identifier comment_column{"comments"};
     identifier comment_author_column{"comments_entered_by"};
-    legacy_fields fields;
+    core::field_names fields;  ///< keys of one message object in the JSON array
 };
 
 /// Where the ledger and the tool's own tables live.

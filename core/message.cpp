@@ -158,6 +158,52 @@ std::string identity_of_element(std::string_view element) {
     return canonical(element);
 }
 
+const char* to_string(message_source source) {
+    switch (source) {
+        case message_source::migration:
+            return "migration";
+        case message_source::legacy:
+            return "legacy";
+        case message_source::backup:
+            return "backup";
+        case message_source::unparseable:
+            return "unparseable";
+        case message_source::app:
+            break;
+    }
+    return "app";
+}
+
+std::string unparseable_element(const std::string& raw, const field_names& fields) {
+    return render_element(std::string(system_author), raw, std::nullopt, fields);
+}
+
+std::vector<std::string> value_identities(const std::optional<std::string>& text,
+                                          const field_names& fields) {
+    std::vector<std::string> ids;
+    if (!text)
+        return ids;
+    const auto split = split_value(*text);
+    if (split.kind == value_kind::unparseable) {
+        ids.push_back(identity_of_element(unparseable_element(*text, fields)));
+        return ids;
+    }
+    ids.reserve(split.elements.size());
+    for (auto e : split.elements) ids.push_back(identity_of_element(e));
+    return ids;
+}
+
+std::string stored_identity(const std::optional<std::string>& payload,
+                            const std::optional<std::string>& author,
+                            const std::optional<std::string>& body,
+                            std::optional<int64_t> sent_at_us, const field_names& fields) {
+    // A payload that is not valid JSON cannot be stored (the column is json); if one ever were,
+    // rendering still gives it a stable identity.
+    if (payload && is_valid_json(*payload))
+        return identity_of_element(*payload);
+    return identity_of_element(render_element(author, body, sent_at_us, fields));
+}
+
 std::vector<size_t> elements_to_append(const std::vector<std::string>& identities,
                                        const identity_counts& ledger) {
     std::vector<size_t> out;

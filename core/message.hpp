@@ -11,6 +11,18 @@
 
 namespace chatledger::core {
 
+/// Where a ledger row came from (chat_messages.source).
+enum class message_source {
+    migration,    ///< an element of a legacy value, migrated by `run`
+    legacy,       ///< an element or comment of a captured legacy write
+    backup,       ///< recovered from the old system's backup table
+    unparseable,  ///< a whole legacy value that is not a JSON array
+    app,          ///< appended by an application
+};
+
+/// The value stored in chat_messages.source.
+const char* to_string(message_source source);
+
 /// Keys of one message object in the legacy JSON array (legacy.fields in the config).
 struct field_names {
     std::string author = "sender";
@@ -56,6 +68,25 @@ std::string identity_of_element(std::string_view element);
 
 /// How many messages of each identity one conversation holds.
 using identity_counts = std::unordered_map<std::string, long long>;
+
+/// Author of the one row a value that is not a JSON array becomes.
+inline constexpr const char* system_author = "system";
+
+/// The element the one row of an unparseable value renders to; its identity is the value's.
+std::string unparseable_element(const std::string& raw, const field_names& fields);
+
+/// Identities of a legacy value's messages in array order: canonical elements, or for a value
+/// that is not a JSON array the identity of the one `unparseable` row it becomes.
+std::vector<std::string> value_identities(const std::optional<std::string>& text,
+                                          const field_names& fields);
+
+/// Identity of a stored message: its payload's canonical form, or, without a payload (an
+/// application's append, an unparseable value), the element it renders to, so writing the
+/// rendered column back adds nothing.
+std::string stored_identity(const std::optional<std::string>& payload,
+                            const std::optional<std::string>& author,
+                            const std::optional<std::string>& body,
+                            std::optional<int64_t> sent_at_us, const field_names& fields);
 
 /// The ingest rule: indexes of the elements to append, in array order.
 ///

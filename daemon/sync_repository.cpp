@@ -2,9 +2,22 @@
 // dashboard writer never waits long on the daemon; a timeout just leaves the work queued.
 #include "daemon/sync_repository.hpp"
 
+#include <limits>
+
 namespace chatledger::daemon {
 
 namespace {
+
+event_kind kind_of(std::string_view text) {
+    if (text == "insert")
+        return event_kind::insert;
+    if (text == "update")
+        return event_kind::update;
+    if (text == "append")
+        return event_kind::append;
+    throw pg::db_error("unexpected queue event kind \"" + std::string(text) + "\"", "XX000",
+                       "the sync queue was written by a newer chatledger: upgrade this one");
+}
 
 std::string key_text(const config& cfg) {
     return cfg.legacy.key_column.quoted() + "::text";
@@ -36,26 +49,39 @@ std::vector<std::string> sync_repository::queued_conversations(int limit) {
     return out;
 }
 
-std::vector<queue_event> sync_repository::claim(const std::string& zoho_id, long long limit,
+std::vector<queue_event> sync_repository::claim(const std::string& zoho_id, bool writes_only,
+                                                long long limit,
                                                 const std::vector<long long>& exclude) {
     std::vector<std::string> ids;
     ids.reserve(exclude.size());
     for (long long id : exclude) ids.push_back(std::to_string(id));
-    auto r = conn_.exec("claiming queued events",
-                        "SELECT id, kind, history, comments, comments_entered_by, "
-                        "extract(epoch FROM clock_timestamp() - enqueued_at) * 1000, "
-                        "first_ledger_id FROM " +
-                            cfg_.ledger.schema.quoted() +
-                            ".sync_queue WHERE zoho_id = $1 AND id <> ALL ($3::bigint[]) "
-                            "ORDER BY id LIMIT $2::bigint FOR UPDATE SKIP LOCKED",
-                        {zoho_id, std::to_string(limit), pg::array_literal(ids)});
+    auto r = conn_.exec(
+        "claiming queued events",
+        "SELECT id, kind, history, comments, comments_entered_by, "
+        "extract(epoch FROM clock_timestamp() - enqueued_at) * 1000, "
+        "first_ledger_id FROM " +
+            cfg_.ledger.schema.quoted() +
+            ".sync_queue WHERE zoho_id = $1 AND id <> ALL ($3::bigint[]) "
+            "AND (NOT $4::boolean OR kind <> 'append') "
+            "ORDER BY id LIMIT $2::bigint FOR UPDATE SKIP LOCKED",
+        {zoho_id, std::to_string(limit), pg::array_literal(ids), writes_only ? "true" : "false"});
     std::vector<queue_event> out;
     for (int i = 0; i < r.rows(); ++i)
-        out.push_back({r.integer(i, 0), std::string(r.text(i, 1)), r.optional_text(i, 2),
+        out.push_back({r.integer(i, 0), kind_of(r.text(i, 1)), r.optional_text(i, 2),
                        r.optional_text(i, 3), r.optional_text(i, 4),
                        r.is_null(i, 6) ? std::nullopt : std::optional<long long>(r.integer(i, 6)),
                        std::stod(std::string(r.text(i, 5)))});
     return out;
+}
+
+std::vector<queue_event> sync_repository::claim_writes(const std::string& zoho_id,
+                                                       long long limit) {
+    return claim(zoho_id, true, limit, {});
+}
+
+std::vector<queue_event> sync_repository::claim_rest(const std::string& zoho_id,
+                                                     const std::vector<long long>& exclude) {
+    return claim(zoho_id, false, std::numeric_limits<long long>::max(), exclude);
 }
 
 void sync_repository::delete_events(const std::vector<long long>& ids) {

@@ -1,5 +1,5 @@
 // All SQL of chatledger-syncd: the work queue, the legacy row it rewrites, backup rows,
-// LISTEN and the instance heartbeat. Ledger reads and appends reuse the migrator's repository.
+// LISTEN and the instance heartbeat. Ledger reads and appends are the shared ledger/ layer's.
 #pragma once
 
 #include <limits>
@@ -12,10 +12,17 @@
 
 namespace chatledger::daemon {
 
+/// What a queue row announces.
+enum class event_kind {
+    append,  ///< an application appended ledger rows (first_ledger_id names the first)
+    insert,  ///< a legacy INSERT, with the values it wrote
+    update,  ///< a legacy UPDATE, with the values it wrote
+};
+
 /// One queue row claimed for processing.
 struct queue_event {
     long long id = 0;
-    std::string kind;  ///< append, insert or update
+    event_kind kind = event_kind::append;
     std::optional<std::string> history, comments, comments_entered_by;
     std::optional<long long> first_ledger_id;  ///< append: the first ledger row it announced
     double age_ms = 0;                         ///< since it was enqueued
@@ -44,11 +51,13 @@ class sync_repository {
     void begin_conversation(const std::string& zoho_id);
     /// Conversations with queued work, oldest first, at most `limit`.
     std::vector<std::string> queued_conversations(int limit);
-    /// Claims this conversation's queued events that no other instance holds, oldest first, at
-    /// most `limit`, leaving out the ids in `exclude` (events this transaction already holds).
-    std::vector<queue_event> claim(const std::string& zoho_id,
-                                   long long limit = std::numeric_limits<long long>::max(),
-                                   const std::vector<long long>& exclude = {});
+    /// Claims this conversation's captured legacy writes (insert and update events) that no
+    /// other instance holds, oldest first, at most `limit`.
+    std::vector<queue_event> claim_writes(const std::string& zoho_id, long long limit);
+    /// Claims every other queued event of this conversation (appends included), leaving out the
+    /// ids in `exclude` (events this transaction already holds).
+    std::vector<queue_event> claim_rest(const std::string& zoho_id,
+                                        const std::vector<long long>& exclude);
     void delete_events(const std::vector<long long>& ids);
     /// Locks and reads the legacy row; nullopt when the conversation has no legacy row.
     /// Throws timeout_error when a legacy writer holds the row longer than lock_timeout.
@@ -70,6 +79,9 @@ class sync_repository {
     void forget_instance(const std::string& instance);
 
   private:
+    std::vector<queue_event> claim(const std::string& zoho_id, bool writes_only, long long limit,
+                                   const std::vector<long long>& exclude);
+
     pg::connection& conn_;
     const config& cfg_;
 };

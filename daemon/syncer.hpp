@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/sync_decision.hpp"
 #include "daemon/sync_repository.hpp"
+#include "ledger/ingest.hpp"
 #include "ledger/ledger_repository.hpp"
 
 namespace chatledger::daemon {
@@ -24,8 +26,8 @@ struct sync_outcome {
     std::vector<double> lags_ms;  ///< enqueue-to-commit lag of each consumed event
 };
 
-/// Queue events one sync transaction claims at most: a conversation's backlog after a long
-/// outage is worked off in bounded steps, so memory stays flat however large it grew.
+/// Captured legacy writes one sync transaction claims at most: a conversation's backlog after
+/// a long outage is worked off in bounded steps, so memory stays flat however large it grew.
 inline constexpr long long max_events_per_sync = 256;
 
 /// Syncs conversations through one connection.
@@ -43,6 +45,24 @@ class syncer {
     void set_testpoint(std::function<void(std::string_view)> hook) { testpoint_ = std::move(hook); }
 
   private:
+    /// What one sync transaction has gathered so far.
+    struct work;
+
+    /// Ingests the captured values of `events` (and the current row, when given) and records the
+    /// comment each write left; returns the messages appended.
+    long long ingest_writes(work& w, std::vector<queue_event>& events,
+                            const std::optional<legacy_state>& row);
+    /// Locks the legacy row, then claims every event that committed before it was read.
+    std::optional<legacy_state> lock_row_and_claim_rest(work& w);
+    /// Appends the comments that are messages of their own; returns how many.
+    long long capture_comments(work& w);
+    /// Renders the ledger into the legacy row where it differs, with backups around it.
+    void render(work& w, const legacy_state& row, sync_outcome& out);
+    void testpoint(std::string_view name) const {
+        if (testpoint_)
+            testpoint_(name);
+    }
+
     std::function<void(std::string_view)> testpoint_;
     pg::connection& conn_;
     const config& cfg_;

@@ -1,5 +1,5 @@
 // The ingest rule over the database: identities of what the ledger holds, identities of a
-// legacy value's elements, and one COPY of the difference. Pure decisions live in legacy/.
+// legacy value's elements, and one COPY of the difference. Pure decisions live in core/.
 #include "ledger/ingest.hpp"
 
 #include <algorithm>
@@ -10,49 +10,14 @@
 
 namespace chatledger::ledger {
 
-namespace {
-
-const std::string system_author = "system";
-
-/// The element the one row of an unparseable value renders to; its identity is the value's.
-std::string unparseable_element(const std::string& raw, const core::field_names& fields) {
-    return core::render_element(system_author, raw, std::nullopt, fields);
-}
-
-}  // namespace
-
-core::field_names field_names_of(const config& cfg) {
-    return {cfg.legacy.fields.author, cfg.legacy.fields.body, cfg.legacy.fields.sent_at};
-}
-
-std::vector<std::string> value_identities(const std::optional<std::string>& text,
-                                          const core::field_names& fields) {
-    std::vector<std::string> ids;
-    if (!text)
-        return ids;
-    const auto split = core::split_value(*text);
-    if (split.kind == core::value_kind::unparseable) {
-        ids.push_back(core::identity_of_element(unparseable_element(*text, fields)));
-        return ids;
-    }
-    ids.reserve(split.elements.size());
-    for (auto e : split.elements) ids.push_back(core::identity_of_element(e));
-    return ids;
-}
-
 std::string ledger_identity(const ledger_message& m, const core::field_names& fields) {
-    // A payload that is not valid JSON cannot be stored (the column is json); if one ever were,
-    // rendering still gives it a stable identity.
-    if (m.payload && core::is_valid_json(*m.payload))
-        return core::identity_of_element(*m.payload);
-    // Rows without a payload (applications' appends, unparseable values) are identified by the
-    // element they render to, so writing the rendered column back adds nothing.
-    return core::identity_of_element(core::render_element(m.author, m.body, m.sent_at_us, fields));
+    return core::stored_identity(m.payload, m.author, m.body, m.sent_at_us, fields);
 }
 
 ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
-                     const core::field_names& fields, const char* source, bool dry_run,
-                     bool skip_unparseable, ingest_cache* cache) {
+                     const core::field_names& fields, const ingest_options& options) {
+    const bool dry_run = options.dry_run;
+    ingest_cache* const cache = options.cache;
     ingest_result result;
     if (values.empty())
         return result;
@@ -105,14 +70,14 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
         if (split.kind == core::value_kind::unparseable) {
             ++result.unparseable;
             result.unparseable_keys.insert(v.zoho_id);
-            if (skip_unparseable)
+            if (options.skip_unparseable)
                 continue;
-            auto& n = have[core::identity_of_element(unparseable_element(*v.text, fields))];
+            auto& n = have[core::identity_of_element(core::unparseable_element(*v.text, fields))];
             if (n > 0)
                 continue;
             ++n;
-            out.push_back(
-                {&v.zoho_id, system_author, *v.text, std::nullopt, std::nullopt, "unparseable"});
+            out.push_back({&v.zoho_id, std::string(core::system_author), *v.text, std::nullopt,
+                           std::nullopt, core::message_source::unparseable});
             ++result.per_conversation[v.zoho_id];
             continue;
         }
@@ -139,7 +104,7 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
             if (!f.sent_at_us)
                 ++result.no_timestamp;
             out.push_back({&v.zoho_id, std::move(f.author), std::move(f.body), f.sent_at_us,
-                           split.elements[i], source});
+                           split.elements[i], options.source});
             ++result.per_conversation[v.zoho_id];
         }
     }

@@ -50,14 +50,6 @@ struct ingest_result : ingest_counts {
     std::set<std::string> unparseable_keys;             ///< conversations with such a value
 };
 
-/// The configured keys of a message object (legacy.fields).
-core::field_names field_names_of(const config& cfg);
-
-/// Identities of a legacy value's messages in array order: canonical elements, or for a value
-/// that is not a JSON array the identity of the one `unparseable` row it becomes.
-std::vector<std::string> value_identities(const std::optional<std::string>& text,
-                                          const core::field_names& fields);
-
 /// Identity of a ledger row: its payload's canonical form, or the element it renders to.
 std::string ledger_identity(const ledger_message& m, const core::field_names& fields);
 
@@ -68,16 +60,21 @@ struct ingest_cache {
     bool locked = false;  ///< the caller holds the conversations' advisory locks already
 };
 
+/// How one ingest call behaves.
+struct ingest_options {
+    core::message_source source;  ///< what appended rows record (migration, legacy, backup)
+    /// Nothing is locked or appended: the result says what would be (for `plan`).
+    bool dry_run = false;
+    /// A value that is not a JSON array is counted but appends nothing (backup snapshots).
+    bool skip_unparseable = false;
+    /// Conversations it holds are not read again, and it learns what this ingest appends.
+    ingest_cache* cache = nullptr;
+};
+
 /// Ingests `values` in a transaction the caller opened: locks the conversations, reads their
 /// ledger messages and appends, in each value's array order, what the ledger has fewer of.
 /// Several values of one conversation are applied in order (each sees the previous appends).
-///
-/// With dry_run nothing is locked or appended: the result says what would be (for `plan`).
-/// With skip_unparseable (for backup snapshots) a value that is not a JSON array is counted but
-/// appends nothing. With a cache, conversations it holds are not read again, and it is kept
-/// up to date with what this ingest appends.
 ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
-                     const core::field_names& fields, const char* source, bool dry_run = false,
-                     bool skip_unparseable = false, ingest_cache* cache = nullptr);
+                     const core::field_names& fields, const ingest_options& options);
 
 }  // namespace chatledger::ledger

@@ -62,7 +62,8 @@ std::vector<ledger_message> ledger_repository::ledger_messages(
         return {};
     auto r = conn_.exec("reading ledger messages",
                         "SELECT zoho_id, payload::text, author, body, "
-                        "(extract(epoch FROM sent_at) * 1000000)::bigint, source, id FROM " +
+                        "(extract(epoch FROM sent_at) * 1000000)::bigint, source, id, "
+                        "coalesce(xmin = pg_current_xact_id_if_assigned()::xid, false) FROM " +
                             cfg_.ledger.schema.quoted() +
                             ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id",
                         {pg::array_literal(keys)});
@@ -74,6 +75,7 @@ std::vector<ledger_message> ledger_repository::ledger_messages(
                          std::string(r.text(i, 5))};
         if (!r.is_null(i, 4))
             m.sent_at_us = r.integer(i, 4);
+        m.this_transaction = r.boolean(i, 7);
         out.push_back(std::move(m));
     }
     return out;
@@ -103,7 +105,7 @@ long long ledger_repository::append(const std::vector<new_message>& messages) {
         buf += '\t';
         copy_field(buf, m.payload);
         buf += '\t';
-        buf += m.source;
+        buf += core::to_string(m.source);
         buf += '\n';
         if (buf.size() >= (1 << 20)) {
             conn_.copy_put(buf);

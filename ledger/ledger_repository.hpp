@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/message.hpp"
 #include "pg/connection.hpp"
 
 namespace chatledger::ledger {
@@ -20,6 +21,7 @@ struct ledger_message {
     std::optional<std::string> body;
     std::optional<long long> sent_at_us;  ///< microseconds since the Unix epoch
     std::string source;
+    bool this_transaction = false;  ///< appended by the reading transaction itself
 };
 
 /// A message to append; zoho_id and payload point into the caller's legacy values.
@@ -29,7 +31,7 @@ struct new_message {
     std::optional<std::string> body;
     std::optional<long long> sent_at_us;
     std::optional<std::string_view> payload;
-    const char* source;  ///< migration, legacy, backup or unparseable
+    core::message_source source;
 };
 
 /// Ledger access through one connection.

@@ -18,7 +18,7 @@ int recover_command(const command_context& ctx) {
                                      ctx.cfg.database.application_name + " migrate recover");
     ledger::ledger_repository ledger(conn, ctx.cfg);
     migration_repository repo(conn, ctx.cfg, ledger);
-    const auto fields = ledger::field_names_of(ctx.cfg);
+    const auto& fields = ctx.cfg.legacy.fields;
 
     long long total_rows = 0;
     {
@@ -40,7 +40,8 @@ int recover_command(const command_context& ctx) {
         after = page.back().first;
         std::vector<ledger::legacy_value> values;
         for (auto& [id, row] : page) values.push_back({row.zoho_id, std::move(row.history)});
-        auto r = ledger::ingest(ledger, values, fields, "backup", false, true);
+        auto r = ledger::ingest(ledger, values, fields,
+                                {.source = core::message_source::backup, .skip_unparseable = true});
         tx.commit();
         snapshots += static_cast<long long>(page.size());
         unusable += r.unparseable;

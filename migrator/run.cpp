@@ -91,7 +91,8 @@ totals migrate_batch(pg::connection& conn, ledger::ledger_repository& ledger,
         }
         values.push_back({r.zoho_id, std::move(r.history)});
     }
-    auto result = ledger::ingest(ledger, values, fields, "migration", dry_run);
+    auto result = ledger::ingest(ledger, values, fields,
+                                 {.source = core::message_source::migration, .dry_run = dry_run});
     t += result;
     t.migrated += static_cast<long long>(values.size());
     if (!dry_run) {
@@ -166,7 +167,7 @@ class batch_queue {
 totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
     ledger::ledger_repository ledger(conn, ctx.cfg);
     migration_repository repo(conn, ctx.cfg, ledger);
-    const auto fields = ledger::field_names_of(ctx.cfg);
+    const auto& fields = ctx.cfg.legacy.fields;
     totals t;
     {
         pg::transaction tx(conn, "BEGIN READ ONLY");
@@ -249,7 +250,8 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
         after = batch.back().first;
         std::vector<ledger::legacy_value> values;
         for (auto& [id, row] : batch) values.push_back({row.zoho_id, std::move(row.history)});
-        auto result = ledger::ingest(ledger, values, fields, "legacy");
+        auto result =
+            ledger::ingest(ledger, values, fields, {.source = core::message_source::legacy});
         t.captured_writes += static_cast<long long>(batch.size());
         t.captured_appended += result.appended;
         tx.commit();

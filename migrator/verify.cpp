@@ -36,7 +36,7 @@ void compare(ledger::ledger_repository& repo, const std::vector<legacy_row>& row
     for (const auto& r : rows) {
         ++d.conversations_checked;
         std::unordered_map<std::string, long long> legacy_counts;
-        for (auto& id : ledger::value_identities(r.history, fields)) ++legacy_counts[id];
+        for (auto& id : core::value_identities(r.history, fields)) ++legacy_counts[id];
         auto& have = ledger[r.zoho_id];
         long long missing = 0, extra = 0;
         for (const auto& [id, n] : legacy_counts) {
@@ -69,7 +69,7 @@ int verify_command(const command_context& ctx) {
                                      ctx.cfg.database.application_name + " migrate verify");
     ledger::ledger_repository ledger(conn, ctx.cfg);
     migration_repository repo(conn, ctx.cfg, ledger);
-    const auto fields = ledger::field_names_of(ctx.cfg);
+    const auto& fields = ctx.cfg.legacy.fields;
 
     // One snapshot: a conversation written between reading its legacy row and its ledger rows
     // would otherwise show a difference that never existed.

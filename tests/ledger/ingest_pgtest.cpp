@@ -19,23 +19,32 @@ TEST_F(ingest_pgtest, a_cached_second_ingest_adds_only_what_the_first_did_not) {
     schema::apply_schema(conn, cfg, false);
     ledger_repository repo(conn, cfg);
     repo.require_schema();
-    const auto fields = field_names_of(cfg);
+    const auto& fields = cfg.legacy.fields;
     const std::optional<std::string> one = R"([{"message":"a"},{"message":"b"}])";
     const std::optional<std::string> two = R"([{"message":"a"}, {"message":"b"}, {"message":"c"}])";
     ingest_cache cache;
     pg::transaction tx(conn);
     // A conversation new to the ledger: with a cache, the fast path must still count identities.
-    EXPECT_EQ(ingest(repo, {{"z", one}}, fields, "legacy", false, false, &cache).appended, 2);
-    EXPECT_EQ(
-        ingest(repo, {{"z", one}, {"z", two}}, fields, "legacy", false, false, &cache).appended, 1);
-    EXPECT_EQ(ingest(repo, {{"z", two}}, fields, "legacy", false, false, &cache).appended, 0);
+    EXPECT_EQ(ingest(repo, {{"z", one}}, fields,
+                     {.source = core::message_source::legacy, .cache = &cache})
+                  .appended,
+              2);
+    EXPECT_EQ(ingest(repo, {{"z", one}, {"z", two}}, fields,
+                     {.source = core::message_source::legacy, .cache = &cache})
+                  .appended,
+              1);
+    EXPECT_EQ(ingest(repo, {{"z", two}}, fields,
+                     {.source = core::message_source::legacy, .cache = &cache})
+                  .appended,
+              0);
     tx.commit();
     EXPECT_EQ(sql(conn, "SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'z'")
                   .integer(0, 0),
               3);
     // Without a cache the same values add nothing either: the ledger holds them.
     pg::transaction again(conn);
-    EXPECT_EQ(ingest(repo, {{"z", two}}, fields, "legacy").appended, 0);
+    EXPECT_EQ(ingest(repo, {{"z", two}}, fields, {.source = core::message_source::legacy}).appended,
+              0);
     again.commit();
 }
 

@@ -1,0 +1,78 @@
+// The render and comment-only decisions of a sync, kept pure so they are unit-tested and fuzzed
+// without a server; the daemon's syncer only gathers their inputs and applies their outputs.
+#include "core/sync_decision.hpp"
+
+#include "core/json.hpp"
+
+namespace chatledger::core {
+
+render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
+                              const field_names& fields) {
+    render_decision d;
+    if (ledger.empty())
+        return d;
+    std::vector<std::string> rendered;
+    rendered.reserve(ledger.size());
+    identity_counts want, want_shown;
+    for (const auto& m : ledger) {
+        if (m.payload && is_valid_json(*m.payload))
+            rendered.push_back(*m.payload);
+        else
+            rendered.push_back(render_element(m.author, m.body, m.sent_at_us, fields));
+        auto id = identity_of_element(rendered.back());
+        if (m.shown_before)
+            ++want_shown[id];
+        ++want[std::move(id)];
+    }
+    identity_counts have;
+    for (auto& id : value_identities(row.history, fields)) ++have[id];
+    for (const auto& [id, n] : want_shown) {
+        auto it = have.find(id);
+        const long long h = it == have.end() ? 0 : it->second;
+        if (n > h)
+            d.missing += n - h;
+    }
+    const auto& latest = ledger.back();
+    d.comment = latest.body;
+    d.comment_author = latest.author;
+    d.history_in_step = have == want;
+    d.rewrite =
+        !d.history_in_step || row.comment != latest.body || row.comment_author != latest.author;
+    if (!d.rewrite)
+        return d;
+    if (d.history_in_step && row.history) {
+        // Same messages: the column keeps its own text, order and formatting.
+        d.history = *row.history;
+    } else {
+        std::vector<std::string_view> elements(rendered.begin(), rendered.end());
+        d.history = render_array(elements);
+    }
+    return d;
+}
+
+std::vector<size_t> new_comment_messages(const std::vector<left_comment>& comments,
+                                         std::unordered_set<std::string_view> ledger_bodies,
+                                         const field_names& fields) {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < comments.size(); ++i) {
+        const auto& c = comments[i];
+        if (ledger_bodies.count(c.body))
+            continue;
+        // Writers fill the author column with whoever is logged in, which need not be the
+        // element's author: only bodies are compared. The ledger nearly always answers (every
+        // snapshot is ingested first); the history is scanned only for a really new comment.
+        bool in_history = false;
+        for (auto e : split_value(c.history).elements)
+            if (body_of(e, fields) == c.body) {
+                in_history = true;
+                break;
+            }
+        if (in_history)
+            continue;
+        ledger_bodies.insert(c.body);  // a later write repeating it is the same message
+        out.push_back(i);
+    }
+    return out;
+}
+
+}  // namespace chatledger::core

@@ -1,0 +1,63 @@
+// The daemon's decisions for one conversation, without a database: which comments a legacy
+// write left are new messages, and what the legacy columns must hold given the ledger.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "core/message.hpp"
+
+namespace chatledger::core {
+
+/// One ledger message as the render decision sees it, in ledger (id) order.
+struct stored_message {
+    std::optional<std::string> payload;  ///< the original element text, where it has one
+    std::optional<std::string> author, body;
+    std::optional<int64_t> sent_at_us;
+    /// The legacy column should already show it: neither appended in this sync nor announced
+    /// by an event this sync consumes. Only such messages count as drift when missing.
+    bool shown_before = false;
+};
+
+/// The legacy row's rendered columns as read under its lock.
+struct legacy_columns {
+    std::optional<std::string> history, comment, comment_author;
+};
+
+/// What the legacy columns must become.
+struct render_decision {
+    bool rewrite = false;          ///< the columns differ from what the ledger says
+    bool history_in_step = false;  ///< the history column already holds exactly the messages
+    long long missing = 0;         ///< messages shown before that the column lost (drift)
+    std::string history;           ///< with rewrite: the history column to write
+    std::optional<std::string> comment, comment_author;  ///< the latest message's body, author
+};
+
+/// Decides the legacy columns of a conversation from its ledger messages.
+///
+/// A history column holding exactly the ledger's messages (as identities, any order or
+/// formatting) keeps its text; otherwise the ledger is rendered in id order, elements with a
+/// payload keeping their exact text. The comment columns follow the latest message. With no
+/// messages nothing is decided (a conversation the ledger does not know is left alone).
+render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
+                              const field_names& fields);
+
+/// The comment columns one captured legacy write left.
+struct left_comment {
+    std::string_view history;  ///< the history the same write left ("" for NULL)
+    std::string body;
+    std::optional<std::string> author;
+};
+
+/// Indexes of the comments that are messages of their own, in order: those whose body no
+/// message of the ledger (`ledger_bodies`), no earlier new comment and no element of the
+/// write's own history has. An older write path sets only the comment columns; re-rendering
+/// them from the ledger would otherwise erase its message.
+std::vector<size_t> new_comment_messages(const std::vector<left_comment>& comments,
+                                         std::unordered_set<std::string_view> ledger_bodies,
+                                         const field_names& fields);
+
+}  // namespace chatledger::core

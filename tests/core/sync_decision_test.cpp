@@ -1,0 +1,111 @@
+// Unit tests of the daemon's pure decisions (no server): the columns a conversation must hold,
+// what counts as drift, and which comments a legacy write left are messages of their own.
+#include "core/sync_decision.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/json.hpp"
+
+namespace chatledger::core {
+namespace {
+
+const field_names fields;
+
+stored_message element(std::string payload, bool shown = true) {
+    auto f = extract_fields(payload, fields);
+    return {std::move(payload), f.author, f.body, f.sent_at_us, shown};
+}
+
+stored_message app_row(std::string author, std::string body, bool shown) {
+    return {std::nullopt, std::move(author), std::move(body), 1700000000000000, shown};
+}
+
+TEST(decide_render, a_column_holding_every_message_with_current_comments_is_left_alone) {
+    const std::vector<stored_message> ledger = {element(R"({"sender":"a","message":"1"})"),
+                                                element(R"({"sender":"b","message":"2"})")};
+    // Other spacing and key order: the same messages as values.
+    const legacy_columns row{R"([ {"message":"1","sender":"a"}, {"sender":"b","message":"2"} ])",
+                             "2", "b"};
+    const auto d = decide_render(ledger, row, fields);
+    EXPECT_FALSE(d.rewrite);
+    EXPECT_TRUE(d.history_in_step);
+    EXPECT_EQ(d.missing, 0);
+}
+
+TEST(decide_render, a_column_in_step_with_stale_comments_keeps_its_own_text) {
+    const std::vector<stored_message> ledger = {element(R"({"sender":"a","message":"1"})"),
+                                                element(R"({"sender":"b","message":"2"})")};
+    const std::string text = R"([ {"message":"1","sender":"a"}, {"sender":"b","message":"2"} ])";
+    const auto d = decide_render(ledger, {text, "1", "a"}, fields);
+    EXPECT_TRUE(d.rewrite);
+    EXPECT_TRUE(d.history_in_step);
+    EXPECT_EQ(d.history, text);
+    EXPECT_EQ(d.comment, "2");
+    EXPECT_EQ(d.comment_author, "b");
+    EXPECT_EQ(d.missing, 0);
+}
+
+TEST(decide_render, an_overwrite_that_dropped_a_shown_message_is_drift_and_rerendered) {
+    const std::vector<stored_message> ledger = {element(R"("m1")"), element(R"("m2")"),
+                                                element(R"("m3")"), element(R"("m4")")};
+    const auto d = decide_render(ledger, {R"(["m1","m2","m4"])", "m4", std::nullopt}, fields);
+    EXPECT_TRUE(d.rewrite);
+    EXPECT_FALSE(d.history_in_step);
+    EXPECT_EQ(d.missing, 1);
+    EXPECT_EQ(d.history, R"(["m1","m2","m3","m4"])");
+}
+
+TEST(decide_render, new_messages_missing_from_the_column_are_not_drift) {
+    // Application appends (announced by this sync's events) and a comment captured now.
+    const std::vector<stored_message> ledger = {element(R"("m1")"), app_row("ann", "hi", false),
+                                                app_row("carl", "call me", false)};
+    const auto d = decide_render(ledger, {R"(["m1"])", "m1", std::nullopt}, fields);
+    EXPECT_TRUE(d.rewrite);
+    EXPECT_EQ(d.missing, 0);
+    EXPECT_EQ(d.comment, "call me");
+    EXPECT_EQ(d.comment_author, "carl");
+    EXPECT_EQ(d.history, R"(["m1",{"sender":"ann","message":"hi","timestamp":)"
+                         R"("2023-11-14T22:13:20.000Z"},{"sender":"carl","message":"call me",)"
+                         R"("timestamp":"2023-11-14T22:13:20.000Z"}])");
+}
+
+TEST(decide_render, a_large_backlog_of_new_rows_counts_no_drift) {
+    std::vector<stored_message> ledger = {element(R"("m0")")};
+    for (int i = 0; i < 700; ++i) ledger.push_back(app_row("w", std::to_string(i), false));
+    const auto d = decide_render(ledger, {R"(["m0"])", "m0", std::nullopt}, fields);
+    EXPECT_TRUE(d.rewrite);
+    EXPECT_EQ(d.missing, 0);
+    EXPECT_EQ(split_value(d.history).elements.size(), 701u);
+}
+
+TEST(decide_render, a_repeated_message_counts_as_many_times_as_it_stands) {
+    const std::vector<stored_message> ledger = {element(R"("ok")"), element(R"("ok")")};
+    const auto d = decide_render(ledger, {R"(["ok"])", "ok", std::nullopt}, fields);
+    EXPECT_TRUE(d.rewrite);
+    EXPECT_EQ(d.missing, 1);
+    EXPECT_EQ(d.history, R"(["ok","ok"])");
+}
+
+TEST(decide_render, a_conversation_the_ledger_does_not_know_is_left_alone) {
+    const auto d = decide_render({}, {R"(["x"])", "x", std::nullopt}, fields);
+    EXPECT_FALSE(d.rewrite);
+    EXPECT_EQ(d.missing, 0);
+}
+
+TEST(new_comment_messages, a_comment_no_message_has_is_new_once) {
+    const std::string history = R"([{"sender":"a","message":"1"}])";
+    const std::vector<left_comment> comments = {
+        {history, "1", "a"}, {history, "call me", "carl"}, {history, "call me", "carl"}};
+    EXPECT_EQ(new_comment_messages(comments, {}, fields), std::vector<size_t>({1}));
+}
+
+TEST(new_comment_messages, a_comment_the_ledger_or_the_same_write_has_is_not_new) {
+    const std::string history = R"(["plain text", {"sender":"b","message":"in history"}])";
+    const std::vector<left_comment> comments = {{history, "in history", "someone else"},
+                                                {history, "plain text", std::nullopt},
+                                                {"", "in the ledger", "c"}};
+    EXPECT_TRUE(new_comment_messages(comments, {"in the ledger"}, fields).empty());
+}
+
+}  // namespace
+}  // namespace chatledger::core
