@@ -2,6 +2,8 @@
 // Messages never carry conninfo or message bodies; callers log names, counts and keys only.
 #include "config/logging.hpp"
 
+#include "core/json.hpp"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +12,7 @@
 #include <ctime>
 
 #include "config/error.hpp"
+#include "core/json.hpp"
 
 namespace chatledger {
 
@@ -48,38 +51,6 @@ const char* journal_prefix(spdlog::level::level_enum l) {
         default:
             return "<7>";
     }
-}
-
-void json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    out += '"';
 }
 
 std::string iso_time(std::chrono::system_clock::time_point when) {
@@ -140,9 +111,9 @@ std::string format_log_line(const logging_config& cfg, std::string_view program,
             out += journal_prefix(level);
         out += "{\"ts\":\"" + iso_time(when) + "\",\"level\":\"" + level_name(level) +
                "\",\"program\":";
-        json_string(out, program);
+        core::encode_string(out, program);
         out += ",\"msg\":";
-        json_string(out, message);
+        core::encode_string(out, message);
         out += "}\n";
         return out;
     }

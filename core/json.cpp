@@ -442,6 +442,12 @@ std::string decode_string(std::string_view token) {
     return out;
 }
 
+std::string json_string(std::string_view text) {
+    std::string out;
+    encode_string(out, text);
+    return out;
+}
+
 void encode_string(std::string& out, std::string_view text) {
     static const char hex[] = "0123456789abcdef";
     out += '"';

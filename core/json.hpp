@@ -46,8 +46,12 @@ std::string canonical(std::string_view value);
 /// its 3-byte WTF-8 form, \u0000 a NUL byte. Throws std::invalid_argument if not a string token.
 std::string decode_string(std::string_view token);
 
-/// Appends `text` as a JSON string literal in canonical escaping (see canonical()).
+/// Appends `text` as a JSON string literal in canonical escaping (see canonical()). The one
+/// JSON string encoder of chatledger: log lines and reports use it too.
 void encode_string(std::string& out, std::string_view text);
+
+/// `text` as a JSON string literal (encode_string into a new string).
+std::string json_string(std::string_view text);
 
 /// The raw text of member `key` of a JSON object (the last one when repeated), or nullopt when
 /// `object` is not an object or has no such member.

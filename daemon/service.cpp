@@ -122,10 +122,14 @@ bool service::sync_one(syncer& s, const std::string& zoho_id) {
     try {
         metrics_->record(s.sync(zoho_id));
         return true;
-    } catch (const pg::timeout_error& e) {
+    } catch (const pg::lock_not_available& e) {
         metrics_->record_lock_timeout();
         // A legacy writer holds the row: leave the events queued and come back later.
         spdlog::debug("{}: {}", zoho_id, e.line());
+        return false;
+    } catch (const pg::query_canceled& e) {
+        // statement_timeout or a cancel: not a writer in the way, so say what it was.
+        spdlog::warn("syncing {} was cancelled, the events stay queued: {}", zoho_id, e.line());
         return false;
     }
 }

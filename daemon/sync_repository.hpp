@@ -60,7 +60,7 @@ class sync_repository {
                                         const std::vector<long long>& exclude);
     void delete_events(const std::vector<long long>& ids);
     /// Locks and reads the legacy row; nullopt when the conversation has no legacy row.
-    /// Throws timeout_error when a legacy writer holds the row longer than lock_timeout.
+    /// Throws lock_not_available when a legacy writer holds the row longer than lock_timeout.
     std::optional<legacy_state> lock_legacy_row(const std::string& zoho_id);
     /// Rewrites the rendered columns; returns the history as the server stored it.
     std::string rewrite(const std::string& zoho_id, const std::string& history,

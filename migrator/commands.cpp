@@ -21,13 +21,6 @@ pg::connection connect(const config& cfg, const char* command) {
                                 cfg.database.application_name + " migrate " + command);
 }
 
-/// A JSON string literal, escaped the way the legacy codec writes them.
-std::string json_string(std::string_view s) {
-    std::string out;
-    core::encode_string(out, s);
-    return out;
-}
-
 }  // namespace
 
 int schema_command(const command_context& ctx) {
@@ -56,7 +49,7 @@ int status_command(const command_context& ctx) {
     status_repository repo(conn, ctx.cfg);
     const auto f = repo.read();
     if (ctx.json) {
-        ctx.out << "{\"ledger_schema\":" << json_string(ctx.cfg.ledger.schema.name())
+        ctx.out << "{\"ledger_schema\":" << core::json_string(ctx.cfg.ledger.schema.name())
                 << ",\"schema_version\":" << f.schema_version
                 << ",\"latest_schema_version\":" << f.latest_version
                 << ",\"ledger_messages\":" << f.ledger_messages
@@ -73,7 +66,7 @@ int status_command(const command_context& ctx) {
         ctx.out << ",\"daemons\":[";
         for (size_t i = 0; i < f.daemons.size(); ++i) {
             const auto& d = f.daemons[i];
-            ctx.out << (i ? "," : "") << "{\"instance\":" << json_string(d.instance)
+            ctx.out << (i ? "," : "") << "{\"instance\":" << core::json_string(d.instance)
                     << ",\"heartbeat_age_s\":" << d.heartbeat_age_s
                     << ",\"rewrites\":" << d.rewrites << ",\"drifts_healed\":" << d.drifts_healed
                     << ",\"messages_captured\":" << d.messages_captured << ",\"lag_p50_ms\":";

@@ -31,8 +31,10 @@ void throw_db_error(const std::string& message, const std::string& sqlstate,
         throw connection_error(message, sqlstate, hint);
     if (cls == "40")
         throw transaction_rollback(message, sqlstate, hint);
-    if (sqlstate == "55P03" || sqlstate == "57014")
-        throw timeout_error(message, sqlstate, hint);
+    if (sqlstate == "55P03")
+        throw lock_not_available(message, sqlstate, hint);
+    if (sqlstate == "57014")
+        throw query_canceled(message, sqlstate, hint);
     if (cls == "57" || cls == "53")
         throw server_unavailable(message, sqlstate, hint);
     if (cls == "23")

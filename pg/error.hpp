@@ -71,11 +71,24 @@ class transaction_rollback : public db_error {
     bool retryable() const noexcept override { return true; }
 };
 
-/// 55P03 lock_not_available and 57014 query_canceled: a timeout we set ourselves.
+/// A statement that gave up waiting: later, the same work may go through.
 class timeout_error : public db_error {
   public:
     using db_error::db_error;
     bool retryable() const noexcept override { return true; }
+};
+
+/// 55P03 lock_not_available: lock_timeout expired, so another session holds the row or table.
+class lock_not_available : public timeout_error {
+  public:
+    using timeout_error::timeout_error;
+};
+
+/// 57014 query_canceled: statement_timeout expired, or someone cancelled the statement
+/// (pg_cancel_backend); nothing says another session is in the way.
+class query_canceled : public timeout_error {
+  public:
+    using timeout_error::timeout_error;
 };
 
 /// Class 57 other than 57014 (admin shutdown, crash shutdown, cannot connect now) and class 53
