@@ -109,8 +109,10 @@ class sync_pgtest : public testing::pg_test {
             out.push_back(core::extract_fields(e, {}).body.value_or("<none>"));
         return out;
     }
-    /// Polls `done` until it holds; false on timeout.
-    static bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+    /// Polls `done` until it holds; false on timeout. [[nodiscard]]: a wait whose timeout goes
+    /// unchecked lets the test carry on and fail later, far from the cause.
+    [[nodiscard]] static bool wait_until(const std::function<bool()>& done,
+                                         std::chrono::seconds limit) {
         const auto until = std::chrono::steady_clock::now() + limit;
         while (!done()) {
             if (std::chrono::steady_clock::now() >= until)
@@ -120,13 +122,13 @@ class sync_pgtest : public testing::pg_test {
         return true;
     }
     /// Waits until the queue is empty; false on timeout.
-    bool converge(std::chrono::seconds limit = 60s) {
+    [[nodiscard]] bool converge(std::chrono::seconds limit = 60s) {
         return wait_until([&] { return count("SELECT count(*) FROM chatledger.sync_queue") == 0; },
                           limit);
     }
     std::string log() { return testing::read_file(log_path_); }
     /// Waits until the daemon's log holds `what`; false on timeout.
-    bool wait_log(const std::string& what, std::chrono::seconds limit = 20s) {
+    [[nodiscard]] bool wait_log(const std::string& what, std::chrono::seconds limit = 20s) {
         return wait_until([&] { return log().find(what) != std::string::npos; }, limit);
     }
 
@@ -513,7 +515,7 @@ TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
     ASSERT_TRUE(wait_log("ready")) << log();
     std::ofstream(config_path_) << "database:\n  conninfo: [broken\n";
     d.signal(SIGHUP);
-    wait_log("reload failed", 10s);
+    ASSERT_TRUE(wait_log("reload failed", 10s)) << "no reload failure logged:\n" << log();
     EXPECT_NE(log().find("configuration reload failed, keeping the previous one"),
               std::string::npos)
         << log();
@@ -610,14 +612,15 @@ TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeat
     std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
                                 << "\"\n  lock_timeout_ms: 100\ndaemon:\n  poll_interval_ms: 200\n";
     daemon_process d(config_path_, log_path_);
-    wait_log("ready", 10s);
+    ASSERT_TRUE(wait_log("ready", 10s)) << "not ready with a held row:\n" << log();
     ASSERT_NE(log().find("ready: listening on channel chatledger, 1 events queued"),
               std::string::npos)
         << log();
     // Other conversations are served meanwhile, and heartbeats keep coming.
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('b', 'served')");
-    wait_until([&] { return history("b").find("served") != std::string::npos; }, 10s);
-    EXPECT_NE(history("b").find("served"), std::string::npos);
+    EXPECT_TRUE(wait_until([&] { return history("b").find("served") != std::string::npos; }, 10s))
+        << "b was not served while a was held: " << history("b") << "\n"
+        << log();
     const std::string first = std::string(
         sql(*conn_, "SELECT heartbeat_at::text FROM chatledger.syncd_instances").text(0, 0));
     std::this_thread::sleep_for(2500ms);
@@ -629,7 +632,7 @@ TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeat
     sql(holder, "COMMIT");
     ASSERT_TRUE(converge(20s)) << log();
     EXPECT_NE(history("a").find("queued"), std::string::npos);
-    wait_log("caught up", 5s);
+    EXPECT_TRUE(wait_log("caught up", 5s)) << "no catch-up once the row was free:\n" << log();
     EXPECT_NE(log().find("caught up: the sync queue is empty"), std::string::npos) << log();
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(5s), 0) << log();
