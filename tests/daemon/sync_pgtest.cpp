@@ -340,7 +340,28 @@ TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
         count("SELECT count(*) FROM chat_history_backup WHERE operation_type = 'after_update'"), 1);
 }
 
-TEST_F(sync_pgtest, backup_modes_and_retention) {
+TEST_F(sync_pgtest, backup_mode_every_rewrite_writes_a_before_and_an_after_row_per_rewrite) {
+    legacy("a", R"(["m1"])");
+    migrate("schema");
+    migrate("run");
+    cfg_.backup.mode = backup_mode::every_rewrite;
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
+    auto o = sync("a");
+    EXPECT_TRUE(o.rewritten);
+    EXPECT_FALSE(o.drift);  // a plain append: backed up all the same
+    auto r = sql(*conn_,
+                 "SELECT operation_type, chat_history_backup, operation_user FROM "
+                 "chat_history_backup ORDER BY id");
+    ASSERT_EQ(r.rows(), 2);
+    EXPECT_EQ(r.text(0, 0), "before_update");
+    EXPECT_EQ(r.text(0, 1), R"(["m1"])");
+    EXPECT_EQ(r.text(1, 0), "after_update");
+    EXPECT_EQ(r.text(1, 1), history("a"));
+    EXPECT_EQ(r.text(0, 2), "chatledger-syncd");
+    EXPECT_EQ(r.text(1, 2), "chatledger-syncd");
+}
+
+TEST_F(sync_pgtest, backup_mode_drift_only_backs_up_a_healed_overwrite_not_an_append) {
     legacy("a", R"(["m1"])");
     migrate("schema");
     migrate("run");
@@ -348,25 +369,73 @@ TEST_F(sync_pgtest, backup_modes_and_retention) {
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
     EXPECT_TRUE(sync("a").rewritten);
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 0);
+    // A stale writer drops x: healing that is drift, and drift is backed up.
+    const std::string healed = history("a");
+    sql(*conn_, R"(UPDATE live_chat SET chat_history = '["m1"]' WHERE zoho_id = 'a')");
+    auto o = sync("a");
+    EXPECT_TRUE(o.rewritten);
+    EXPECT_TRUE(o.drift);
+    EXPECT_EQ(history("a"), healed);
+    auto r = sql(*conn_,
+                 "SELECT operation_type, chat_history_backup FROM chat_history_backup ORDER BY id");
+    ASSERT_EQ(r.rows(), 2);
+    EXPECT_EQ(r.text(0, 0), "before_update");
+    EXPECT_EQ(r.text(0, 1), R"(["m1"])");
+    EXPECT_EQ(r.text(1, 0), "after_update");
+    EXPECT_EQ(r.text(1, 1), healed);
+}
+
+TEST_F(sync_pgtest, backup_mode_off_writes_no_row_even_when_healing_drift) {
+    legacy("a", R"(["m1"])");
+    migrate("schema");
+    migrate("run");
+    cfg_.backup.mode = backup_mode::off;
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
+    EXPECT_TRUE(sync("a").rewritten);
+    const std::string healed = history("a");
+    sql(*conn_, R"(UPDATE live_chat SET chat_history = '["m1"]' WHERE zoho_id = 'a')");
+    auto o = sync("a");
+    EXPECT_TRUE(o.rewritten);
+    EXPECT_TRUE(o.drift);
+    EXPECT_EQ(history("a"), healed);
+    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 0);
+}
+
+TEST_F(sync_pgtest, retention_keeps_the_newest_rows_and_never_prunes_the_old_systems) {
+    legacy("a", R"(["m1"])");
+    migrate("schema");
+    migrate("run");
+    // The old system's row is the oldest, so pruning that ignored who wrote it would take it
+    // first; recover needs it.
+    sql(*conn_,
+        "INSERT INTO chat_history_backup (zoho_id, operation_user) VALUES ('a', 'dashboard')");
     cfg_.backup.mode = backup_mode::every_rewrite;
     cfg_.backup.keep_last = 4;
     for (int i = 0; i < 5; ++i) {
         sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', $1)",
             {std::to_string(i)});
-        sync("a");
+        EXPECT_TRUE(sync("a").rewritten) << i;
     }
-    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 4);
-    // The old system's rows are never pruned: recover needs them.
-    sql(*conn_,
-        "INSERT INTO chat_history_backup (zoho_id, operation_user) VALUES ('a', 'dashboard')");
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'y')");
-    sync("a");
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup WHERE operation_user = 'dashboard'"),
               1);
-    cfg_.backup.mode = backup_mode::off;
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'z')");
-    EXPECT_TRUE(sync("a").rewritten);
-    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 5);
+    // Five rewrites wrote ten rows; the last two rewrites' pairs remain.
+    auto r = sql(*conn_,
+                 "SELECT operation_type, chat_history_backup FROM chat_history_backup WHERE "
+                 "operation_user = 'chatledger-syncd' ORDER BY id");
+    ASSERT_EQ(r.rows(), 4);
+    auto last_body = [](std::string_view history) {
+        const auto els = core::split_value(history).elements;
+        return els.empty() ? std::string("<empty>")
+                           : core::extract_fields(els.back(), {}).body.value_or("<none>");
+    };
+    const std::vector<std::pair<std::string, std::string>> expected = {{"before_update", "2"},
+                                                                       {"after_update", "3"},
+                                                                       {"before_update", "3"},
+                                                                       {"after_update", "4"}};
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(r.text(i, 0), expected[i].first) << i;
+        EXPECT_EQ(last_body(r.text(i, 1)), expected[i].second) << i << ": " << r.text(i, 1);
+    }
 }
 
 TEST_F(sync_pgtest, once_reconciles_every_conversation) {
