@@ -91,10 +91,16 @@ TEST_F(schema_pgtest, a_second_run_is_a_no_op) {
 TEST_F(schema_pgtest, an_existing_backup_table_is_left_alone) {
     sql(*conn_,
         "CREATE TABLE chat_history_backup (id serial PRIMARY KEY, zoho_id text, note text)");
+    sql(*conn_, "INSERT INTO chat_history_backup (zoho_id, note) VALUES ('z', 'kept')");
     apply_schema(*conn_, cfg_, false);
-    EXPECT_EQ(count("SELECT count(*) FROM information_schema.columns "
-                    "WHERE table_name = 'chat_history_backup'"),
-              3);
+    auto columns = sql(*conn_,
+                       "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                       "information_schema.columns WHERE table_name = 'chat_history_backup'");
+    EXPECT_EQ(columns.text(0, 0), "id,zoho_id,note");
+    auto rows = sql(*conn_, "SELECT zoho_id, note FROM chat_history_backup");
+    ASSERT_EQ(rows.rows(), 1);
+    EXPECT_EQ(rows.text(0, 0), "z");
+    EXPECT_EQ(rows.text(0, 1), "kept");
 }
 
 TEST_F(schema_pgtest, a_changed_applied_step_is_refused) {
