@@ -36,6 +36,26 @@ namespace {
 
 constexpr int conversations = 40;
 
+/// What the run was asked for and where it keeps its things.
+struct options {
+    int seconds = 60;
+    std::string db;             ///< the chaos database, named after the process
+    std::filesystem::path dir;  ///< holds the configuration and the daemon log
+    std::string config, log;
+};
+
+/// What the run did and found; passed and failed make the last line CI reads.
+struct results {
+    int faults = 0;
+    long long confirmed = 0, lost = 0;
+    int passed = 0, failed = 0;
+
+    void check(bool ok, const std::string& what) {
+        std::cout << (ok ? "ok     " : "FAILED ") << what << "\n";
+        (ok ? passed : failed)++;
+    }
+};
+
 struct ledger_log {
     std::mutex mu;
     std::set<std::string> committed;  ///< bodies whose commit was confirmed
@@ -46,11 +66,30 @@ struct ledger_log {
     }
 };
 
+/// Runs `write` and logs `body` as committed, or, when it throws, as of unknown outcome: a lost
+/// connection can hide a commit, so such a body may be in the ledger but must not be twice.
+template <typename F>
+void record_write(ledger_log& written, const std::string& body, F write) {
+    try {
+        write();
+        written.add(body, true);
+    } catch (...) {
+        written.add(body, false);
+        throw;
+    }
+}
+
 pg::connection open_db(const std::string& db) {
     database_config c;
     c.conninfo = "dbname=" + db;
     c.lock_timeout = std::chrono::milliseconds(0);
     return pg::connection::open(c, "chatledger-chaos");
+}
+
+pg::connection open_admin() {
+    database_config admin;
+    admin.conninfo = "dbname=postgres";
+    return pg::connection::open(admin, "chatledger-chaos");
 }
 
 std::string key_of(int i) {
@@ -95,32 +134,32 @@ int migrate(const std::string& config, const std::string& command, std::string* 
     return rc;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    int seconds = 60;
+options parse_options(int argc, char** argv) {
+    options o;
     for (int i = 1; i + 1 < argc; ++i) {
         if (std::string(argv[i]) == "--seconds")
-            seconds = std::atoi(argv[i + 1]);
+            o.seconds = std::atoi(argv[i + 1]);
         if (std::string(argv[i]) == "--minutes")
-            seconds = 60 * std::atoi(argv[i + 1]);
+            o.seconds = 60 * std::atoi(argv[i + 1]);
     }
-    const std::string syncd = CHATLEDGER_SYNCD_BIN;
-    const std::string db = "cl_chaos_" + std::to_string(getpid());
-    const auto dir = std::filesystem::temp_directory_path() / db;
-    std::filesystem::create_directories(dir);
-    const std::string config = (dir / "chatledger.yaml").string(),
-                      log = (dir / "syncd.log").string();
-    std::ofstream(config) << "database:\n  conninfo: \"dbname=" << db
-                          << "\"\n  lock_timeout_ms: 300\nlogging:\n  level: info\n"
-                             "daemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
-                             "  reconnect_max_ms: 1000\n";
+    o.db = "cl_chaos_" + std::to_string(getpid());
+    o.dir = std::filesystem::temp_directory_path() / o.db;
+    o.config = (o.dir / "chatledger.yaml").string();
+    o.log = (o.dir / "syncd.log").string();
+    return o;
+}
+
+/// Creates and seeds the chaos database, then migrates it; false when the migration failed.
+bool set_up(const options& o) {
+    std::filesystem::create_directories(o.dir);
+    std::ofstream(o.config) << "database:\n  conninfo: \"dbname=" << o.db
+                            << "\"\n  lock_timeout_ms: 300\nlogging:\n  level: info\n"
+                               "daemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
+                               "  reconnect_max_ms: 1000\n";
     {
-        database_config admin;
-        admin.conninfo = "dbname=postgres";
-        auto a = pg::connection::open(admin, "chatledger-chaos");
-        a.exec("creating the chaos database", "CREATE DATABASE " + db);
-        auto c = open_db(db);
+        auto a = open_admin();
+        a.exec("creating the chaos database", "CREATE DATABASE " + o.db);
+        auto c = open_db(o.db);
         c.exec_script(
             "seeding",
             "CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, "
@@ -130,17 +169,16 @@ int main(int argc, char** argv) {
             "'\"}]' FROM generate_series(0, " +
                 std::to_string(conversations - 1) + ") i");
     }
-    if (migrate(config, "schema") != 0 || migrate(config, "run") != 0) {
-        std::cout << "0 passed, 1 failed\n";
-        return 1;
-    }
+    return migrate(o.config, "schema") == 0 && migrate(o.config, "run") == 0;
+}
 
-    ledger_log written;
-    std::atomic<bool> stop{false};
+/// Starts every kind of writer the legacy table and the ledger see in production.
+std::vector<std::thread> start_writers(const std::string& db, std::atomic<bool>& stop,
+                                       ledger_log& written) {
     std::vector<std::thread> threads;
     // Naive read-modify-write legacy writers, as the old dashboard wrote.
     for (int w = 0; w < 2; ++w) {
-        threads.push_back(worker(db, stop, [&, w](pg::connection& c, long i) {
+        threads.push_back(worker(db, stop, [&written, w](pg::connection& c, long i) {
             const std::string key = key_of(static_cast<int>(i * 7 + w));
             const std::string body = "rmw" + std::to_string(w) + "-" + std::to_string(i);
             auto h = std::string(
@@ -150,19 +188,15 @@ int main(int argc, char** argv) {
             std::vector<std::string_view> els(split.elements.begin(), split.elements.end());
             const std::string el = R"({"sender":"w","message":")" + body + R"("})";
             els.push_back(el);
-            try {
+            record_write(written, body, [&] {
                 c.exec("write",
                        "UPDATE live_chat SET chat_history = $2, comments = $3 WHERE zoho_id = $1",
                        {key, core::render_array(els), body});
-                written.add(body, true);
-            } catch (...) {
-                written.add(body, false);
-                throw;
-            }
+            });
         }));
     }
     // A writer that re-serializes the whole array as JSON.parse + JSON.stringify would.
-    threads.push_back(worker(db, stop, [&](pg::connection& c, long i) {
+    threads.push_back(worker(db, stop, [&written](pg::connection& c, long i) {
         const std::string key = key_of(static_cast<int>(i * 3));
         const std::string body = "reser-" + std::to_string(i);
         auto h = std::string(
@@ -172,76 +206,72 @@ int main(int argc, char** argv) {
         for (auto e : core::split_value(h).elements) canon.push_back(core::canonical(e));
         canon.push_back(R"({"message":")" + body + R"(","sender":"r"})");
         std::vector<std::string_view> els(canon.begin(), canon.end());
-        try {
+        record_write(written, body, [&] {
             c.exec("write", "UPDATE live_chat SET chat_history = $2 WHERE zoho_id = $1",
                    {key, core::render_array(els)});
-            written.add(body, true);
-        } catch (...) {
-            written.add(body, false);
-            throw;
-        }
+        });
     }));
     // The older write path: only the comment columns.
-    threads.push_back(worker(db, stop, [&](pg::connection& c, long i) {
+    threads.push_back(worker(db, stop, [&written](pg::connection& c, long i) {
         const std::string body = "comment-" + std::to_string(i);
-        try {
+        record_write(written, body, [&] {
             c.exec(
                 "comment",
                 "UPDATE live_chat SET comments = $2, comments_entered_by = 'cw' WHERE zoho_id = $1",
                 {key_of(static_cast<int>(i * 5)), body});
-            written.add(body, true);
-        } catch (...) {
-            written.add(body, false);
-            throw;
-        }
+        });
     }));
     // Applications appending to the ledger.
-    threads.push_back(worker(db, stop, [&](pg::connection& c, long i) {
+    threads.push_back(worker(db, stop, [&written](pg::connection& c, long i) {
         const std::string body = "app-" + std::to_string(i);
-        try {
+        record_write(written, body, [&] {
             c.exec("append",
                    "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, "
                    "'app', $2)",
                    {key_of(static_cast<int>(i)), body});
-            written.add(body, true);
-        } catch (...) {
-            written.add(body, false);
-            throw;
-        }
+        });
     }));
+    return threads;
+}
 
+/// The daemons under test: `first` runs throughout (restarted), `second` only at times.
+struct daemons {
+    std::unique_ptr<testing::child_process> first, second;
+};
+
+std::unique_ptr<testing::child_process> start_daemon(const options& o) {
+    return std::make_unique<testing::child_process>(
+        CHATLEDGER_SYNCD_BIN, std::vector<std::string>{"--config", o.config}, o.log);
+}
+
+/// Injects one fault every 3 s, in turn, for the run's length; returns how many.
+int inject_faults(const options& o, daemons& d) {
     int faults = 0;
-    auto d1 = std::make_unique<testing::child_process>(
-        syncd, std::vector<std::string>{"--config", config}, log);
-    std::unique_ptr<testing::child_process> d2;
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(o.seconds);
     for (int step = 0; std::chrono::steady_clock::now() < end; ++step) {
         std::this_thread::sleep_for(3s);
         switch (step % 5) {
             case 0:  // kill -9 a daemon and start it again
-                d1.reset();
-                d1 = std::make_unique<testing::child_process>(
-                    syncd, std::vector<std::string>{"--config", config}, log);
+                d.first.reset();
+                d.first = start_daemon(o);
                 break;
             case 1:  // two daemons at once
-                d2 = std::make_unique<testing::child_process>(
-                    syncd, std::vector<std::string>{"--config", config}, log);
+                d.second = start_daemon(o);
                 break;
             case 2:  // the database restarts under everyone
                 if (testing::restart_server() != 0)
                     std::cerr << "chaos: pg_ctl restart failed\n";
-                d2.reset();
+                d.second.reset();
                 break;
             case 4:  // no daemon for a while: the capture queue backs up
-                d1.reset();
-                d2.reset();
+                d.first.reset();
+                d.second.reset();
                 std::this_thread::sleep_for(3s);
-                d1 = std::make_unique<testing::child_process>(
-                    syncd, std::vector<std::string>{"--config", config}, log);
+                d.first = start_daemon(o);
                 break;
             case 3: {  // a legacy writer holds a row lock for seconds
                 try {
-                    auto c = open_db(db);
+                    auto c = open_db(o.db);
                     c.exec_script("holding a row lock",
                                   "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'k1' FOR UPDATE; "
                                   "SELECT pg_sleep(2); COMMIT");
@@ -252,28 +282,26 @@ int main(int argc, char** argv) {
         }
         ++faults;
     }
-    stop = true;
-    for (auto& t : threads) t.join();
-    d2.reset();
+    return faults;
+}
 
-    // Converge: the queue empties and stays empty.
-    auto c = open_db(db);
+/// Waits for the queue to empty; on a timeout lists what every session is doing.
+bool drain_queue(pg::connection& c, const options& o) {
     bool converged = false;
     // The backlog grows with the run (a sanitizer build syncs several times slower): 60 s, or
     // half the run for a long soak.
-    const int drain_polls = 10 * std::max(60, seconds / 2);
+    const int drain_polls = 10 * std::max(60, o.seconds / 2);
     for (int i = 0; i < drain_polls && !converged; ++i) {
         try {
             converged =
                 c.exec("queue", "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 0;
         } catch (const std::exception&) {
-            c = open_db(db);
+            c = open_db(o.db);
         }
         if (!converged)
             std::this_thread::sleep_for(100ms);
     }
     if (!converged) {
-        // What every session of the chaos database is doing, for the post-mortem.
         try {
             auto a = c.exec("listing sessions",
                             "SELECT pid, application_name, state, wait_event_type, wait_event, "
@@ -284,37 +312,34 @@ int main(int argc, char** argv) {
             std::cout << "       (cannot list sessions: " << e.what() << ")\n";
         }
     }
-    std::this_thread::sleep_for(500ms);
-    d1.reset();
+    return converged;
+}
 
-    int passed = 0, failed = 0;
-    auto check = [&](bool ok, const std::string& what) {
-        std::cout << (ok ? "ok     " : "FAILED ") << what << "\n";
-        (ok ? passed : failed)++;
-    };
-    check(converged, "the daemon drained the queue after the faults");
-    long long confirmed = 0, lost = 0, duplicated = 0, maybe_dup = 0;
+/// Every body confirmed committed is in the ledger, and no body is there twice.
+void check_ledger(pg::connection& c, const ledger_log& written, results& r) {
+    long long duplicated = 0, maybe_dup = 0;
     std::map<std::string, long long> in_ledger;
     auto bodies = c.exec("counting bodies",
                          "SELECT body, count(*) FROM chatledger.chat_messages GROUP BY body");
     for (int i = 0; i < bodies.rows(); ++i)
         in_ledger[std::string(bodies.text(i, 0))] = bodies.integer(i, 1);
     for (const auto& body : written.committed) {
-        ++confirmed;
+        ++r.confirmed;
         const long long n = in_ledger.count(body) ? in_ledger[body] : 0;
         if (n == 0)
-            ++lost;
+            ++r.lost;
         if (n > 1)
             ++duplicated;
     }
     for (const auto& body : written.maybe)
         if (in_ledger.count(body) && in_ledger[body] > 1)
             ++maybe_dup;
-    check(lost == 0, "every committed message is in the ledger (" + std::to_string(confirmed) +
-                         " committed, " + std::to_string(lost) + " lost)");
-    check(duplicated == 0 && maybe_dup == 0, "no message is in the ledger twice (" +
-                                                 std::to_string(duplicated + maybe_dup) +
-                                                 " duplicated)");
+    r.check(r.lost == 0, "every committed message is in the ledger (" +
+                             std::to_string(r.confirmed) + " committed, " + std::to_string(r.lost) +
+                             " lost)");
+    r.check(duplicated == 0 && maybe_dup == 0, "no message is in the ledger twice (" +
+                                                   std::to_string(duplicated + maybe_dup) +
+                                                   " duplicated)");
     if (duplicated + maybe_dup > 0) {
         // The rows themselves, for the post-mortem: which paths appended each copy, and when.
         auto rows = c.exec("listing duplicates",
@@ -324,37 +349,71 @@ int main(int argc, char** argv) {
                            "ORDER BY body, id LIMIT 40");
         print_rows(rows, "duplicate");
     }
+}
+
+/// What the legacy side shows agrees with the ledger: verify, the comment columns, the backups.
+void check_legacy(pg::connection& c, const options& o, results& r) {
     std::string verify_out;
-    check(migrate(config, "verify", &verify_out) == 0, "chatledger-migrate verify is clean");
+    r.check(migrate(o.config, "verify", &verify_out) == 0, "chatledger-migrate verify is clean");
     auto cols = c.exec("comments",
                        "SELECT count(*) FROM live_chat l, LATERAL (SELECT body, author FROM "
                        "chatledger.chat_messages m "
                        "WHERE m.zoho_id = l.zoho_id ORDER BY id DESC LIMIT 1) last "
                        "WHERE l.comments IS DISTINCT FROM last.body OR l.comments_entered_by IS "
                        "DISTINCT FROM last.author");
-    check(cols.integer(0, 0) == 0, "the comment columns hold the latest message");
+    r.check(cols.integer(0, 0) == 0, "the comment columns hold the latest message");
     auto dup = c.exec(
         "backups",
         "SELECT count(*) FROM (SELECT 1 FROM chat_history_backup GROUP BY zoho_id, operation_type, "
         "backup_timestamp, chat_history_backup HAVING count(*) > 1) d");
-    check(dup.integer(0, 0) == 0, "no duplicate backup rows");
-    std::cout << "faults injected: " << faults << ", seconds: " << seconds
-              << ", writes committed: " << confirmed
-              << ", outcome unknown: " << written.maybe.size() << ", messages lost: " << lost
-              << "\n";
+    r.check(dup.integer(0, 0) == 0, "no duplicate backup rows");
+}
 
-    if (failed == 0) {
-        database_config admin;
-        admin.conninfo = "dbname=postgres";
-        auto a = pg::connection::open(admin, "chatledger-chaos");
-        a.exec("dropping the chaos database", "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+/// Drops the database and the files after a clean run; keeps both for inspection otherwise.
+void clean_up(const options& o, const results& r) {
+    if (r.failed == 0) {
+        auto a = open_admin();
+        a.exec("dropping the chaos database", "DROP DATABASE IF EXISTS " + o.db + " WITH (FORCE)");
+        std::filesystem::remove_all(o.dir);
     } else {
-        std::cout << "database kept for inspection: " << db << "\n";
+        std::cout << "database kept for inspection: " << o.db << "\n";
+        std::cout << "daemon log: " << o.log << "\n";
     }
-    if (failed == 0)
-        std::filesystem::remove_all(dir);
-    else
-        std::cout << "daemon log: " << log << "\n";
-    std::cout << passed << " passed, " << failed << " failed\n";
-    return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const options o = parse_options(argc, argv);
+    if (!set_up(o)) {
+        std::cout << "0 passed, 1 failed\n";
+        return 1;
+    }
+
+    ledger_log written;
+    std::atomic<bool> stop{false};
+    auto writers = start_writers(o.db, stop, written);
+    results r;
+    daemons d;
+    d.first = start_daemon(o);
+    r.faults = inject_faults(o, d);
+    stop = true;
+    for (auto& t : writers) t.join();
+    d.second.reset();
+
+    auto c = open_db(o.db);
+    const bool converged = drain_queue(c, o);
+    std::this_thread::sleep_for(500ms);
+    d.first.reset();
+
+    r.check(converged, "the daemon drained the queue after the faults");
+    check_ledger(c, written, r);
+    check_legacy(c, o, r);
+    std::cout << "faults injected: " << r.faults << ", seconds: " << o.seconds
+              << ", writes committed: " << r.confirmed
+              << ", outcome unknown: " << written.maybe.size() << ", messages lost: " << r.lost
+              << "\n";
+    clean_up(o, r);
+    std::cout << r.passed << " passed, " << r.failed << " failed\n";
+    return r.failed == 0 ? 0 : 1;
 }

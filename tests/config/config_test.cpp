@@ -132,7 +132,7 @@ TEST(config, malformed_yaml_names_the_line) {
 TEST(config, an_unreadable_file_is_a_config_error) {
     try {
         load_config("/nonexistent/chatledger.yaml");
-        FAIL();
+        FAIL() << "a missing file loaded";
     } catch (const config_error& e) {
         EXPECT_NE(std::string(e.what()).find("/nonexistent/chatledger.yaml"), std::string::npos);
         EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos);
@@ -209,7 +209,14 @@ TEST(permission_warning, warns_only_for_a_readable_file_with_a_password) {
     auto path = (dir / "c.yaml").string();
     std::ofstream(path) << "database:\n  conninfo: \"password=x\"\n";
     chmod(path.c_str(), 0644);
-    EXPECT_TRUE(permission_warning(load_config(path)).has_value());
+    const auto warning = permission_warning(load_config(path));
+    ASSERT_TRUE(warning.has_value());
+    EXPECT_NE(warning->find("config file " + path +
+                            " holds a database password and is readable "
+                            "by other users; chmod 600 it"),
+              std::string::npos)
+        << *warning;
+    EXPECT_EQ(warning->find("password=x"), std::string::npos) << *warning;
     chmod(path.c_str(), 0600);
     EXPECT_FALSE(permission_warning(load_config(path)).has_value());
     std::ofstream(path) << "database:\n  conninfo: \"host=x\"\n";

@@ -36,7 +36,14 @@ TEST(split_value, brackets_and_quotes_inside_strings_do_not_split) {
 }
 
 TEST(split_value, nul_escapes_and_lone_surrogates_are_valid) {
-    EXPECT_EQ(elements_of(R"(["a\u0000b", "\ud800", "\udc00x", "\ud83d\ude00"])").size(), 4u);
+    const auto els = elements_of(R"(["a\u0000b", "\ud800", "\udc00x", "\ud83d\ude00"])");
+    ASSERT_EQ(els, (std::vector<std::string>{R"("a\u0000b")", R"("\ud800")", R"("\udc00x")",
+                                             R"("\ud83d\ude00")"}));
+    // Each decodes to the bytes JSON.parse would give: NUL, WTF-8 for a lone half, a real pair.
+    EXPECT_EQ(decode_string(els[0]), std::string("a\0b", 3));
+    EXPECT_EQ(decode_string(els[1]), "\xed\xa0\x80");
+    EXPECT_EQ(decode_string(els[2]), "\xed\xb0\x80x");
+    EXPECT_EQ(decode_string(els[3]), "\xf0\x9f\x98\x80");
 }
 
 TEST(split_value, empty_forms_hold_no_messages) {
@@ -80,10 +87,21 @@ TEST(split_value, large_inputs_split_in_linear_time) {
     const std::string body(1 << 20, 'x');
     const std::string one = "[{\"message\":\"" + body + "\"}]";
     auto start = std::chrono::steady_clock::now();
-    EXPECT_EQ(split_value(big).elements.size(), 100000u);
-    EXPECT_EQ(split_value(one).elements.size(), 1u);
+    const auto many = split_value(big);
+    const auto single = split_value(one);
     // Generous bound: catches quadratic behaviour, not a slow machine (ASan included).
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    ASSERT_EQ(many.elements.size(), 100000u);
+    EXPECT_EQ(many.elements.front(),
+              R"({"sender":"a","message":"m0","timestamp":"2024-01-01T00:00:00Z"})");
+    EXPECT_EQ(many.elements[54321],
+              R"({"sender":"a","message":"m54321","timestamp":"2024-01-01T00:00:00Z"})");
+    EXPECT_EQ(many.elements.back(),
+              R"({"sender":"a","message":"m99999","timestamp":"2024-01-01T00:00:00Z"})");
+    ASSERT_EQ(single.elements.size(), 1u);
+    // Not EXPECT_EQ: a failure would print the megabyte twice.
+    EXPECT_TRUE(single.elements[0] == "{\"message\":\"" + body + "\"}")
+        << "the 1 MB element differs from its source text";
 }
 
 TEST(canonical, key_order_and_whitespace_do_not_matter) {

@@ -67,6 +67,7 @@ TEST(render_element, escapes_and_nulls) {
     EXPECT_TRUE(is_valid_json(rendered));
     auto back = extract_fields(rendered, names);
     EXPECT_EQ(back.author, "x");
+    EXPECT_EQ(back.body, "y");
     EXPECT_EQ(back.sent_at_us, 0);
 }
 

@@ -109,8 +109,10 @@ class sync_pgtest : public testing::pg_test {
             out.push_back(core::extract_fields(e, {}).body.value_or("<none>"));
         return out;
     }
-    /// Polls `done` until it holds; false on timeout.
-    static bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+    /// Polls `done` until it holds; false on timeout. [[nodiscard]]: a wait whose timeout goes
+    /// unchecked lets the test carry on and fail later, far from the cause.
+    [[nodiscard]] static bool wait_until(const std::function<bool()>& done,
+                                         std::chrono::seconds limit) {
         const auto until = std::chrono::steady_clock::now() + limit;
         while (!done()) {
             if (std::chrono::steady_clock::now() >= until)
@@ -120,13 +122,13 @@ class sync_pgtest : public testing::pg_test {
         return true;
     }
     /// Waits until the queue is empty; false on timeout.
-    bool converge(std::chrono::seconds limit = 60s) {
+    [[nodiscard]] bool converge(std::chrono::seconds limit = 60s) {
         return wait_until([&] { return count("SELECT count(*) FROM chatledger.sync_queue") == 0; },
                           limit);
     }
     std::string log() { return testing::read_file(log_path_); }
     /// Waits until the daemon's log holds `what`; false on timeout.
-    bool wait_log(const std::string& what, std::chrono::seconds limit = 20s) {
+    [[nodiscard]] bool wait_log(const std::string& what, std::chrono::seconds limit = 20s) {
         return wait_until([&] { return log().find(what) != std::string::npos; }, limit);
     }
 
@@ -333,12 +335,35 @@ TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
     auto o = sync("a");
     EXPECT_TRUE(o.rewritten);
     EXPECT_EQ(o.events, 100);
-    EXPECT_EQ(bodies("a").size(), 100u);
+    std::vector<std::string> expected;
+    for (int i = 0; i < 100; ++i) expected.push_back("burst " + std::to_string(i));
+    EXPECT_EQ(bodies("a"), expected);
     EXPECT_EQ(
         count("SELECT count(*) FROM chat_history_backup WHERE operation_type = 'after_update'"), 1);
 }
 
-TEST_F(sync_pgtest, backup_modes_and_retention) {
+TEST_F(sync_pgtest, backup_mode_every_rewrite_writes_a_before_and_an_after_row_per_rewrite) {
+    legacy("a", R"(["m1"])");
+    migrate("schema");
+    migrate("run");
+    cfg_.backup.mode = backup_mode::every_rewrite;
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
+    auto o = sync("a");
+    EXPECT_TRUE(o.rewritten);
+    EXPECT_FALSE(o.drift);  // a plain append: backed up all the same
+    auto r = sql(*conn_,
+                 "SELECT operation_type, chat_history_backup, operation_user FROM "
+                 "chat_history_backup ORDER BY id");
+    ASSERT_EQ(r.rows(), 2);
+    EXPECT_EQ(r.text(0, 0), "before_update");
+    EXPECT_EQ(r.text(0, 1), R"(["m1"])");
+    EXPECT_EQ(r.text(1, 0), "after_update");
+    EXPECT_EQ(r.text(1, 1), history("a"));
+    EXPECT_EQ(r.text(0, 2), "chatledger-syncd");
+    EXPECT_EQ(r.text(1, 2), "chatledger-syncd");
+}
+
+TEST_F(sync_pgtest, backup_mode_drift_only_backs_up_a_healed_overwrite_not_an_append) {
     legacy("a", R"(["m1"])");
     migrate("schema");
     migrate("run");
@@ -346,25 +371,73 @@ TEST_F(sync_pgtest, backup_modes_and_retention) {
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
     EXPECT_TRUE(sync("a").rewritten);
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 0);
+    // A stale writer drops x: healing that is drift, and drift is backed up.
+    const std::string healed = history("a");
+    sql(*conn_, R"(UPDATE live_chat SET chat_history = '["m1"]' WHERE zoho_id = 'a')");
+    auto o = sync("a");
+    EXPECT_TRUE(o.rewritten);
+    EXPECT_TRUE(o.drift);
+    EXPECT_EQ(history("a"), healed);
+    auto r = sql(*conn_,
+                 "SELECT operation_type, chat_history_backup FROM chat_history_backup ORDER BY id");
+    ASSERT_EQ(r.rows(), 2);
+    EXPECT_EQ(r.text(0, 0), "before_update");
+    EXPECT_EQ(r.text(0, 1), R"(["m1"])");
+    EXPECT_EQ(r.text(1, 0), "after_update");
+    EXPECT_EQ(r.text(1, 1), healed);
+}
+
+TEST_F(sync_pgtest, backup_mode_off_writes_no_row_even_when_healing_drift) {
+    legacy("a", R"(["m1"])");
+    migrate("schema");
+    migrate("run");
+    cfg_.backup.mode = backup_mode::off;
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
+    EXPECT_TRUE(sync("a").rewritten);
+    const std::string healed = history("a");
+    sql(*conn_, R"(UPDATE live_chat SET chat_history = '["m1"]' WHERE zoho_id = 'a')");
+    auto o = sync("a");
+    EXPECT_TRUE(o.rewritten);
+    EXPECT_TRUE(o.drift);
+    EXPECT_EQ(history("a"), healed);
+    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 0);
+}
+
+TEST_F(sync_pgtest, retention_keeps_the_newest_rows_and_never_prunes_the_old_systems) {
+    legacy("a", R"(["m1"])");
+    migrate("schema");
+    migrate("run");
+    // The old system's row is the oldest, so pruning that ignored who wrote it would take it
+    // first; recover needs it.
+    sql(*conn_,
+        "INSERT INTO chat_history_backup (zoho_id, operation_user) VALUES ('a', 'dashboard')");
     cfg_.backup.mode = backup_mode::every_rewrite;
     cfg_.backup.keep_last = 4;
     for (int i = 0; i < 5; ++i) {
         sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', $1)",
             {std::to_string(i)});
-        sync("a");
+        EXPECT_TRUE(sync("a").rewritten) << i;
     }
-    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 4);
-    // The old system's rows are never pruned: recover needs them.
-    sql(*conn_,
-        "INSERT INTO chat_history_backup (zoho_id, operation_user) VALUES ('a', 'dashboard')");
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'y')");
-    sync("a");
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup WHERE operation_user = 'dashboard'"),
               1);
-    cfg_.backup.mode = backup_mode::off;
-    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'z')");
-    EXPECT_TRUE(sync("a").rewritten);
-    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 5);
+    // Five rewrites wrote ten rows; the last two rewrites' pairs remain.
+    auto r = sql(*conn_,
+                 "SELECT operation_type, chat_history_backup FROM chat_history_backup WHERE "
+                 "operation_user = 'chatledger-syncd' ORDER BY id");
+    ASSERT_EQ(r.rows(), 4);
+    auto last_body = [](std::string_view history) {
+        const auto els = core::split_value(history).elements;
+        return els.empty() ? std::string("<empty>")
+                           : core::extract_fields(els.back(), {}).body.value_or("<none>");
+    };
+    const std::vector<std::pair<std::string, std::string>> expected = {{"before_update", "2"},
+                                                                       {"after_update", "3"},
+                                                                       {"before_update", "3"},
+                                                                       {"after_update", "4"}};
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(r.text(i, 0), expected[i].first) << i;
+        EXPECT_EQ(last_body(r.text(i, 1)), expected[i].second) << i << ": " << r.text(i, 1);
+    }
 }
 
 TEST_F(sync_pgtest, once_reconciles_every_conversation) {
@@ -513,7 +586,7 @@ TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
     ASSERT_TRUE(wait_log("ready")) << log();
     std::ofstream(config_path_) << "database:\n  conninfo: [broken\n";
     d.signal(SIGHUP);
-    wait_log("reload failed", 10s);
+    ASSERT_TRUE(wait_log("reload failed", 10s)) << "no reload failure logged:\n" << log();
     EXPECT_NE(log().find("configuration reload failed, keeping the previous one"),
               std::string::npos)
         << log();
@@ -610,14 +683,15 @@ TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeat
     std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
                                 << "\"\n  lock_timeout_ms: 100\ndaemon:\n  poll_interval_ms: 200\n";
     daemon_process d(config_path_, log_path_);
-    wait_log("ready", 10s);
+    ASSERT_TRUE(wait_log("ready", 10s)) << "not ready with a held row:\n" << log();
     ASSERT_NE(log().find("ready: listening on channel chatledger, 1 events queued"),
               std::string::npos)
         << log();
     // Other conversations are served meanwhile, and heartbeats keep coming.
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('b', 'served')");
-    wait_until([&] { return history("b").find("served") != std::string::npos; }, 10s);
-    EXPECT_NE(history("b").find("served"), std::string::npos);
+    EXPECT_TRUE(wait_until([&] { return history("b").find("served") != std::string::npos; }, 10s))
+        << "b was not served while a was held: " << history("b") << "\n"
+        << log();
     const std::string first = std::string(
         sql(*conn_, "SELECT heartbeat_at::text FROM chatledger.syncd_instances").text(0, 0));
     std::this_thread::sleep_for(2500ms);
@@ -629,7 +703,7 @@ TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeat
     sql(holder, "COMMIT");
     ASSERT_TRUE(converge(20s)) << log();
     EXPECT_NE(history("a").find("queued"), std::string::npos);
-    wait_log("caught up", 5s);
+    EXPECT_TRUE(wait_log("caught up", 5s)) << "no catch-up once the row was free:\n" << log();
     EXPECT_NE(log().find("caught up: the sync queue is empty"), std::string::npos) << log();
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(5s), 0) << log();

@@ -63,7 +63,12 @@ TEST_F(cli_pgtest, dry_run_prints_sql_and_exits_zero) {
     create_legacy_table(conn);
     auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
     ASSERT_EQ(run({"--config", cfg, "--dry-run", "schema"}), 0) << err_.str();
-    EXPECT_NE(out_.str().find("nothing was changed"), std::string::npos);
+    const std::string out = out_.str();
+    EXPECT_NE(out.find("-- step 0001 ledger\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("CREATE TABLE \"chatledger\".chat_messages"), std::string::npos) << out;
+    EXPECT_NE(out.find("-- capture trigger on live_chat\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("step(s) would be applied; nothing was changed\n"), std::string::npos)
+        << out;
     EXPECT_FALSE(
         conn.exec("probe", "SELECT to_regnamespace('chatledger') IS NOT NULL").boolean(0, 0));
 }
@@ -81,6 +86,9 @@ TEST_F(cli_pgtest, a_password_never_reaches_the_error_line) {
     auto cfg =
         write_config("database:\n  conninfo: \"postgresql://someone:s3cret-pw@127.0.0.1:1/db\"\n");
     EXPECT_EQ(run({"--config", cfg, "schema"}), 3);
+    // The line is there and names the server: only the password is left out.
+    EXPECT_NE(err_.str().find("cannot connect"), std::string::npos) << err_.str();
+    EXPECT_NE(err_.str().find("127.0.0.1"), std::string::npos) << err_.str();
     EXPECT_EQ(err_.str().find("s3cret-pw"), std::string::npos) << err_.str();
 }
 
@@ -122,7 +130,14 @@ TEST_F(cli_pgtest, usage_errors_exit_2) {
     EXPECT_EQ(run({"frobnicate"}), 2);
     EXPECT_NE(err_.str().find("unknown command"), std::string::npos);
     EXPECT_EQ(run({"--no-such-option", "schema"}), 2);
+    EXPECT_NE(err_.str().find("no-such-option"), std::string::npos) << err_.str();
+    EXPECT_NE(err_.str().find("HINT: run chatledger-migrate --help"), std::string::npos)
+        << err_.str();
     EXPECT_EQ(run({"--config", (dir_ / "missing.yaml").string(), "schema"}), 2);
+    EXPECT_NE(err_.str().find("cannot read config file " + (dir_ / "missing.yaml").string() +
+                              ": No such file"),
+              std::string::npos)
+        << err_.str();
     auto bad = write_config("legacy:\n  tabel: x\n");
     EXPECT_EQ(run({"--config", bad, "schema"}), 2);
     EXPECT_NE(err_.str().find(":2:"), std::string::npos) << err_.str();

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <typeinfo>
 
 #include "config/error.hpp"
 #include "tests/support/pg_fixture.hpp"
@@ -34,6 +35,11 @@ class schema_pgtest : public testing::pg_test {
             sql(c, statement);
         } catch (const pg::db_error& e) {
             last_message_ = e.what();
+            // Callers branch on the class, not the SQLSTATE: a refusal must arrive as class 42.
+            if (e.sqlstate().starts_with("42")) {
+                EXPECT_NE(dynamic_cast<const pg::syntax_or_access_error*>(&e), nullptr)
+                    << typeid(e).name() << ": " << e.what();
+            }
             return e.sqlstate();
         }
         return "ok";
@@ -85,10 +91,16 @@ TEST_F(schema_pgtest, a_second_run_is_a_no_op) {
 TEST_F(schema_pgtest, an_existing_backup_table_is_left_alone) {
     sql(*conn_,
         "CREATE TABLE chat_history_backup (id serial PRIMARY KEY, zoho_id text, note text)");
+    sql(*conn_, "INSERT INTO chat_history_backup (zoho_id, note) VALUES ('z', 'kept')");
     apply_schema(*conn_, cfg_, false);
-    EXPECT_EQ(count("SELECT count(*) FROM information_schema.columns "
-                    "WHERE table_name = 'chat_history_backup'"),
-              3);
+    auto columns = sql(*conn_,
+                       "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                       "information_schema.columns WHERE table_name = 'chat_history_backup'");
+    EXPECT_EQ(columns.text(0, 0), "id,zoho_id,note");
+    auto rows = sql(*conn_, "SELECT zoho_id, note FROM chat_history_backup");
+    ASSERT_EQ(rows.rows(), 1);
+    EXPECT_EQ(rows.text(0, 0), "z");
+    EXPECT_EQ(rows.text(0, 1), "kept");
 }
 
 TEST_F(schema_pgtest, a_changed_applied_step_is_refused) {
@@ -99,7 +111,14 @@ TEST_F(schema_pgtest, a_changed_applied_step_is_refused) {
         apply_schema(*conn_, cfg_, false);
         FAIL() << "a checksum mismatch was accepted";
     } catch (const error& e) {
-        EXPECT_NE(std::string(e.what()).find("0001 ledger"), std::string::npos) << e.what();
+        // The root itself: neither a config_error (exit 2) nor a db_error from the server.
+        EXPECT_TRUE(typeid(e) == typeid(error)) << typeid(e).name() << ": " << e.what();
+        EXPECT_EQ(e.status(), exit_status::database);
+        const std::string what = e.what();
+        EXPECT_NE(what.find("schema step 0001 ledger was applied with checksum 000000000000 but "
+                            "this build's file has "),
+                  std::string::npos)
+            << what;
         EXPECT_NE(e.hint().find("immutable"), std::string::npos) << e.hint();
     }
 }
@@ -109,7 +128,21 @@ TEST_F(schema_pgtest, a_database_newer_than_the_build_is_refused) {
     sql(*conn_,
         "INSERT INTO chatledger.schema_history (version, name, checksum, chatledger_version) "
         "VALUES (999, 'future', 'x', '9')");
-    EXPECT_THROW(apply_schema(*conn_, cfg_, false), error);
+    try {
+        apply_schema(*conn_, cfg_, false);
+        FAIL() << "a schema newer than the build was accepted";
+    } catch (const error& e) {
+        EXPECT_TRUE(typeid(e) == typeid(error)) << typeid(e).name() << ": " << e.what();
+        EXPECT_EQ(e.status(), exit_status::database);
+        EXPECT_NE(std::string(e.what()).find("the ledger schema is at version 999 but this "
+                                             "chatledger knows only " +
+                                             std::to_string(latest_schema_version())),
+                  std::string::npos)
+            << e.what();
+        EXPECT_NE(e.hint().find("at least as new"), std::string::npos) << e.hint();
+    }
+    // Refused before anything ran: the history holds the same rows.
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.schema_history"), latest_schema_version() + 1);
 }
 
 TEST_F(schema_pgtest, concurrent_runs_apply_each_step_once) {
