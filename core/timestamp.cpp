@@ -171,43 +171,47 @@ std::optional<int64_t> parse_timestamp_json(std::string_view json_value) {
 
 namespace {
 
-void split_us(int64_t us, int64_t& y, unsigned& mo, unsigned& d, int& h, int& mi, int& s,
-              int64_t& frac) {
+/// A UTC instant broken into calendar fields.
+struct civil_time {
+    int64_t y = 0;
+    unsigned mo = 0, d = 0;
+    int h = 0, mi = 0, s = 0;
+    int64_t frac = 0;  ///< microseconds
+};
+
+civil_time split_us(int64_t us) {
+    civil_time t;
     int64_t days = us / us_per_day;
     int64_t rem = us % us_per_day;
     if (rem < 0) {
         rem += us_per_day;
         --days;
     }
-    civil_from_days(days, y, mo, d);
-    h = static_cast<int>(rem / (3600 * us_per_s));
-    mi = static_cast<int>(rem / (60 * us_per_s) % 60);
-    s = static_cast<int>(rem / us_per_s % 60);
-    frac = rem % us_per_s;
+    civil_from_days(days, t.y, t.mo, t.d);
+    t.h = static_cast<int>(rem / (3600 * us_per_s));
+    t.mi = static_cast<int>(rem / (60 * us_per_s) % 60);
+    t.s = static_cast<int>(rem / us_per_s % 60);
+    t.frac = rem % us_per_s;
+    return t;
+}
+
+/// `format` takes year, month, day, hour, minute, second and the fraction, in this order.
+std::string format_civil(const char* format, int64_t us, int64_t frac_divisor) {
+    const civil_time t = split_us(us);
+    char buf[48];
+    std::snprintf(buf, sizeof buf, format, static_cast<long long>(t.y), t.mo, t.d, t.h, t.mi, t.s,
+                  static_cast<long long>(t.frac / frac_divisor));
+    return buf;
 }
 
 }  // namespace
 
 std::string format_iso_ms(int64_t us) {
-    int64_t y, frac;
-    unsigned mo, d;
-    int h, mi, s;
-    split_us(us, y, mo, d, h, mi, s, frac);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03lldZ",
-                  static_cast<long long>(y), mo, d, h, mi, s, static_cast<long long>(frac / 1000));
-    return buf;
+    return format_civil("%04lld-%02u-%02uT%02d:%02d:%02d.%03lldZ", us, 1000);
 }
 
 std::string format_timestamptz(int64_t us) {
-    int64_t y, frac;
-    unsigned mo, d;
-    int h, mi, s;
-    split_us(us, y, mo, d, h, mi, s, frac);
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02d:%02d:%02d.%06lld+00",
-                  static_cast<long long>(y), mo, d, h, mi, s, static_cast<long long>(frac));
-    return buf;
+    return format_civil("%04lld-%02u-%02u %02d:%02d:%02d.%06lld+00", us, 1);
 }
 
 }  // namespace chatledger::core

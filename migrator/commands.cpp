@@ -14,17 +14,13 @@
 
 namespace chatledger::migrator {
 
-namespace {
-
-pg::connection connect(const config& cfg, const char* command) {
-    return pg::connection::open(cfg.database,
-                                cfg.database.application_name + " migrate " + command);
+pg::connection open_connection(const command_context& ctx, const char* command) {
+    return pg::connection::open(ctx.cfg.database,
+                                ctx.cfg.database.application_name + " migrate " + command);
 }
 
-}  // namespace
-
 int schema_command(const command_context& ctx) {
-    auto conn = connect(ctx.cfg, "schema");
+    auto conn = open_connection(ctx, "schema");
     auto report = schema::apply_schema(conn, ctx.cfg, ctx.dry_run);
     if (ctx.dry_run) {
         ctx.out << report.sql;
@@ -45,7 +41,7 @@ int schema_command(const command_context& ctx) {
 }
 
 int status_command(const command_context& ctx) {
-    auto conn = connect(ctx.cfg, "status");
+    auto conn = open_connection(ctx, "status");
     status_repository repo(conn, ctx.cfg);
     const auto f = repo.read();
     if (ctx.json) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "pg/connection.hpp"
 
 namespace chatledger::migrator {
 
@@ -31,5 +32,8 @@ int verify_command(const command_context& ctx);
 int recover_command(const command_context& ctx);
 /// `status`: schema version, ledger size, sync backlog and lag.
 int status_command(const command_context& ctx);
+
+/// The command's connection, named "<application_name> migrate COMMAND" in pg_stat_activity.
+pg::connection open_connection(const command_context& ctx, const char* command);
 
 }  // namespace chatledger::migrator

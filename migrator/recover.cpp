@@ -14,8 +14,7 @@
 namespace chatledger::migrator {
 
 int recover_command(const command_context& ctx) {
-    auto conn = pg::connection::open(ctx.cfg.database,
-                                     ctx.cfg.database.application_name + " migrate recover");
+    auto conn = open_connection(ctx, "recover");
     ledger::ledger_repository ledger(conn, ctx.cfg);
     migration_repository repo(conn, ctx.cfg, ledger);
     const auto& fields = ctx.cfg.legacy.fields;

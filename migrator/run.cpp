@@ -163,65 +163,97 @@ class batch_queue {
     std::exception_ptr failure_;
 };
 
-/// The shared walk of `run` and `plan`.
-totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
+/// Legacy rows to walk, read once before the walk so the progress bar has a total.
+long long count_legacy(pg::connection& conn, ledger::ledger_repository& ledger,
+                       migration_repository& repo, bool allow_missing_ledger) {
+    pg::transaction tx(conn, "BEGIN READ ONLY");
+    ledger.require_schema(allow_missing_ledger);
+    const long long n = repo.legacy_row_count();
+    tx.commit();
+    return n;
+}
+
+/// `plan`: every batch counted in one read-only snapshot, so the counts add up.
+totals plan_walk(pg::connection& conn, const command_context& ctx) {
     ledger::ledger_repository ledger(conn, ctx.cfg);
     migration_repository repo(conn, ctx.cfg, ledger);
-    const auto& fields = ctx.cfg.legacy.fields;
     totals t;
-    {
-        pg::transaction tx(conn, "BEGIN READ ONLY");
-        ledger.require_schema(dry_run);
-        t.conversations = repo.legacy_row_count();
-        tx.commit();
-    }
-    progress bar(dry_run ? "planning" : "migrating", t.conversations);
+    t.conversations = count_legacy(conn, ledger, repo, true);
+    progress bar("planning", t.conversations);
+    pg::transaction snapshot(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     std::optional<std::string> cursor;
+    while (true) {
+        auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, true);
+        if (rows.empty())
+            break;
+        cursor = rows.back().zoho_id;
+        const auto n = static_cast<long long>(rows.size());
+        t.merge(migrate_batch(conn, ledger, repo, std::move(rows), ctx.cfg.legacy.fields, true));
+        bar.advance(n);
+    }
+    snapshot.commit();
+    bar.finish();
+    t.seconds = bar.elapsed_s();
+    return t;
+}
 
-    if (dry_run) {
-        // `plan` reads one snapshot so its counts add up.
-        pg::transaction snapshot(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        while (true) {
-            auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, true);
-            if (rows.empty())
-                break;
-            cursor = rows.back().zoho_id;
-            const auto n = static_cast<long long>(rows.size());
-            t.merge(migrate_batch(conn, ledger, repo, std::move(rows), fields, true));
+/// One loading worker: its own connection, batches from `queue` until it is closed.
+void load_batches(const command_context& ctx, int worker, batch_queue& queue, std::mutex& mu,
+                  totals& t, progress& bar) {
+    try {
+        auto c = pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name +
+                                                            " migrate run worker " +
+                                                            std::to_string(worker + 1));
+        ledger::ledger_repository l(c, ctx.cfg);
+        migration_repository r(c, ctx.cfg, l);
+        while (auto batch = queue.get()) {
+            const auto n = static_cast<long long>(batch->size());
+            auto part = migrate_batch(c, l, r, std::move(*batch), ctx.cfg.legacy.fields, false);
+            std::lock_guard lock(mu);
+            t.merge(part);
             bar.advance(n);
         }
-        snapshot.commit();
-        bar.finish();
-        t.seconds = bar.elapsed_s();
-        return t;
+    } catch (...) {
+        queue.fail(std::current_exception());
     }
+}
 
-    // `run`: this connection reads batches while `workers` connections load them, so parsing,
-    // the server's COPY work and the next read overlap and both cores are busy.
+/// Legacy writes that committed while `run` walked are in the queue; ingesting them here makes
+/// `run` complete on its own. The daemon ingests them again later: a no-op.
+void ingest_captured_writes(pg::connection& conn, ledger::ledger_repository& ledger,
+                            migration_repository& repo, const command_context& ctx, totals& t) {
+    long long after = 0;
+    while (true) {
+        pg::transaction tx(conn);
+        auto batch = repo.captured_writes(after, ctx.cfg.migrate.batch_rows);
+        if (batch.empty())
+            break;
+        after = batch.back().first;
+        std::vector<ledger::legacy_value> values;
+        for (auto& [id, row] : batch) values.push_back({row.zoho_id, std::move(row.history)});
+        auto result = ledger::ingest(ledger, values, ctx.cfg.legacy.fields,
+                                     {.source = core::message_source::legacy});
+        t.captured_writes += static_cast<long long>(batch.size());
+        t.captured_appended += result.appended;
+        tx.commit();
+    }
+}
+
+/// `run`: this connection reads batches while `workers` connections load them, so parsing,
+/// the server's COPY work and the next read overlap and both cores are busy.
+totals run_walk(pg::connection& conn, const command_context& ctx) {
+    ledger::ledger_repository ledger(conn, ctx.cfg);
+    migration_repository repo(conn, ctx.cfg, ledger);
+    totals t;
+    t.conversations = count_legacy(conn, ledger, repo, false);
+    progress bar("migrating", t.conversations);
     std::mutex mu;
     batch_queue queue(static_cast<size_t>(ctx.cfg.migrate.workers));
     std::vector<std::thread> workers;
-    for (int w = 0; w < ctx.cfg.migrate.workers; ++w) {
-        workers.emplace_back([&, w] {
-            try {
-                auto c = pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name +
-                                                                    " migrate run worker " +
-                                                                    std::to_string(w + 1));
-                ledger::ledger_repository l(c, ctx.cfg);
-                migration_repository r(c, ctx.cfg, l);
-                while (auto batch = queue.get()) {
-                    const auto n = static_cast<long long>(batch->size());
-                    auto part = migrate_batch(c, l, r, std::move(*batch), fields, false);
-                    std::lock_guard lock(mu);
-                    t.merge(part);
-                    bar.advance(n);
-                }
-            } catch (...) {
-                queue.fail(std::current_exception());
-            }
-        });
-    }
+    for (int w = 0; w < ctx.cfg.migrate.workers; ++w)
+        workers.emplace_back([&, w] { load_batches(ctx, w, queue, mu, t, bar); });
     try {
+        std::optional<std::string> cursor;
         while (true) {
             auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, true);
             if (rows.empty())
@@ -238,24 +270,7 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
     if (auto failure = queue.failure())
         std::rethrow_exception(failure);
     bar.finish();
-
-    // Legacy writes that committed while we walked are in the queue; ingesting them here
-    // makes `run` complete on its own. The daemon ingests them again later: a no-op.
-    long long after = 0;
-    while (true) {
-        pg::transaction tx(conn);
-        auto batch = repo.captured_writes(after, ctx.cfg.migrate.batch_rows);
-        if (batch.empty())
-            break;
-        after = batch.back().first;
-        std::vector<ledger::legacy_value> values;
-        for (auto& [id, row] : batch) values.push_back({row.zoho_id, std::move(row.history)});
-        auto result =
-            ledger::ingest(ledger, values, fields, {.source = core::message_source::legacy});
-        t.captured_writes += static_cast<long long>(batch.size());
-        t.captured_appended += result.appended;
-        tx.commit();
-    }
+    ingest_captured_writes(conn, ledger, repo, ctx, t);
     t.seconds = bar.elapsed_s();
     return t;
 }
@@ -263,9 +278,8 @@ totals walk(pg::connection& conn, const command_context& ctx, bool dry_run) {
 }  // namespace
 
 int run_command(const command_context& ctx) {
-    auto conn =
-        pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name + " migrate run");
-    auto t = walk(conn, ctx, false);
+    auto conn = open_connection(ctx, "run");
+    auto t = run_walk(conn, ctx);
     print_table(ctx.out, "migration finished", t, false);
     if (!ctx.report_path.empty())
         write_report(ctx.report_path, "run", t);
@@ -275,9 +289,8 @@ int run_command(const command_context& ctx) {
 }
 
 int plan_command(const command_context& ctx) {
-    auto conn =
-        pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name + " migrate plan");
-    auto t = walk(conn, ctx, true);
+    auto conn = open_connection(ctx, "plan");
+    auto t = plan_walk(conn, ctx);
     print_table(ctx.out, "plan (dry run, nothing was written)", t, true);
     if (!ctx.report_path.empty())
         write_report(ctx.report_path, "plan", t);

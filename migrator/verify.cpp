@@ -65,8 +65,7 @@ void compare(ledger::ledger_repository& repo, const std::vector<legacy_row>& row
 }  // namespace
 
 int verify_command(const command_context& ctx) {
-    auto conn = pg::connection::open(ctx.cfg.database,
-                                     ctx.cfg.database.application_name + " migrate verify");
+    auto conn = open_connection(ctx, "verify");
     ledger::ledger_repository ledger(conn, ctx.cfg);
     migration_repository repo(conn, ctx.cfg, ledger);
     const auto& fields = ctx.cfg.legacy.fields;
