@@ -289,6 +289,55 @@ void canonical_number(iter& p, iter e, std::string& out) {
     out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
+void canonical_array(iter& p, iter e, std::string& out, int depth) {
+    p = skip_ws(p + 1, e);
+    out += '[';
+    if (*p == ']') {
+        ++p;
+        out += ']';
+        return;
+    }
+    while (true) {
+        canonical_at(p, e, out, depth + 1);
+        p = skip_ws(p, e);
+        if (*p != ',')
+            break;
+        out += ',';
+        ++p;
+    }
+    ++p;  // ']'
+    out += ']';
+}
+
+void canonical_object(iter& p, iter e, std::string& out, int depth) {
+    std::map<std::string, std::string> members;  // sorted, last duplicate wins
+    p = skip_ws(p + 1, e);
+    while (*p != '}') {
+        p = skip_ws(p, e);
+        std::string key;
+        p = decode_string_at(p, e, key);
+        p = skip_ws(p, e) + 1;  // ':'
+        std::string value;
+        canonical_at(p, e, value, depth + 1);
+        members[std::move(key)] = std::move(value);
+        p = skip_ws(p, e);
+        if (*p == ',')
+            ++p;
+    }
+    ++p;  // '}'
+    out += '{';
+    bool first = true;
+    for (const auto& [k, v] : members) {
+        if (!first)
+            out += ',';
+        first = false;
+        encode_string(out, k);
+        out += ':';
+        out += v;
+    }
+    out += '}';
+}
+
 void canonical_at(iter& p, iter e, std::string& out, int depth) {
     p = skip_ws(p, e);
     if (p >= e)
@@ -302,61 +351,12 @@ void canonical_at(iter& p, iter e, std::string& out, int depth) {
             encode_string(out, s);
             return;
         }
-        case '[': {
-            p = skip_ws(p + 1, e);
-            out += '[';
-            if (*p == ']') {
-                ++p;
-                out += ']';
-                return;
-            }
-            while (true) {
-                canonical_at(p, e, out, depth + 1);
-                p = skip_ws(p, e);
-                if (*p == ',') {
-                    out += ',';
-                    ++p;
-                    continue;
-                }
-                ++p;  // ']'
-                out += ']';
-                return;
-            }
-        }
-        case '{': {
-            std::map<std::string, std::string> members;  // sorted, last duplicate wins
-            p = skip_ws(p + 1, e);
-            if (*p != '}') {
-                while (true) {
-                    p = skip_ws(p, e);
-                    std::string key;
-                    p = decode_string_at(p, e, key);
-                    p = skip_ws(p, e) + 1;  // ':'
-                    std::string value;
-                    canonical_at(p, e, value, depth + 1);
-                    members[std::move(key)] = std::move(value);
-                    p = skip_ws(p, e);
-                    if (*p == ',') {
-                        ++p;
-                        continue;
-                    }
-                    break;
-                }
-            }
-            ++p;  // '}'
-            out += '{';
-            bool first = true;
-            for (const auto& [k, v] : members) {
-                if (!first)
-                    out += ',';
-                first = false;
-                encode_string(out, k);
-                out += ':';
-                out += v;
-            }
-            out += '}';
+        case '[':
+            canonical_array(p, e, out, depth);
             return;
-        }
+        case '{':
+            canonical_object(p, e, out, depth);
+            return;
         case 't':
             p += 4;
             out += "true";
