@@ -6,6 +6,32 @@
 
 namespace chatledger::migrator {
 
+namespace {
+
+/// (id, key, value) rows of the queue or the backup table as numbered legacy rows.
+std::vector<std::pair<long long, legacy_row>> numbered_rows(const pg::result& r) {
+    std::vector<std::pair<long long, legacy_row>> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false}});
+    return out;
+}
+
+/// The first column of every row.
+std::vector<std::string> first_column(const pg::result& r) {
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0));
+    return out;
+}
+
+}  // namespace
+
+std::vector<ledger::legacy_value> values_of(std::vector<std::pair<long long, legacy_row>>& page) {
+    std::vector<ledger::legacy_value> values;
+    values.reserve(page.size());
+    for (auto& [id, row] : page) values.push_back({row.zoho_id, std::move(row.history)});
+    return values;
+}
+
 std::vector<legacy_row> migration_repository::legacy_batch(
     const std::optional<std::string>& after_key, int limit, bool skip_migrated,
     long long max_bytes) {
@@ -103,10 +129,7 @@ std::vector<std::pair<long long, legacy_row>> migration_repository::captured_wri
                             ".sync_queue WHERE kind IN ('insert', 'update') AND id > $1::bigint "
                             "ORDER BY id LIMIT $2::integer",
                         {std::to_string(after_id), std::to_string(limit)});
-    std::vector<std::pair<long long, legacy_row>> out;
-    for (int i = 0; i < r.rows(); ++i)
-        out.push_back({r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false}});
-    return out;
+    return numbered_rows(r);
 }
 
 std::vector<std::string> migration_repository::ledger_only_conversations(int limit) {
@@ -117,9 +140,7 @@ std::vector<std::string> migration_repository::ledger_only_conversations(int lim
                             " l WHERE l." + l.key_column.quoted() +
                             "::text = m.zoho_id) ORDER BY 1 LIMIT $1::integer",
                         {std::to_string(limit)});
-    std::vector<std::string> out;
-    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0));
-    return out;
+    return first_column(r);
 }
 
 std::vector<std::pair<long long, legacy_row>> migration_repository::backup_snapshots(
@@ -131,10 +152,7 @@ std::vector<std::pair<long long, legacy_row>> migration_repository::backup_snaps
                             " WHERE id > $1::bigint AND zoho_id IS NOT NULL ORDER BY id "
                             "LIMIT $2::integer",
                         {std::to_string(after_id), std::to_string(limit)});
-    std::vector<std::pair<long long, legacy_row>> out;
-    for (int i = 0; i < r.rows(); ++i)
-        out.push_back({r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false}});
-    return out;
+    return numbered_rows(r);
 }
 
 long long migration_repository::backup_row_count() {
@@ -150,9 +168,7 @@ std::vector<std::string> migration_repository::sample_keys(int n) {
                             " WHERE " + l.key_column.quoted() +
                             " IS NOT NULL ORDER BY random() LIMIT $1::integer",
                         {std::to_string(n)});
-    std::vector<std::string> out;
-    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0));
-    return out;
+    return first_column(r);
 }
 
 std::vector<legacy_row> migration_repository::legacy_rows(const std::vector<std::string>& keys) {

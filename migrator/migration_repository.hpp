@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "ledger/ingest.hpp"
 #include "ledger/ledger_repository.hpp"
 #include "pg/connection.hpp"
 
@@ -19,6 +20,9 @@ struct legacy_row {
     std::optional<std::string> history;
     bool migrated = false;  ///< already in migrated_conversations
 };
+
+/// The legacy values of a page of numbered rows (captured writes, backup snapshots), moved out.
+std::vector<ledger::legacy_value> values_of(std::vector<std::pair<long long, legacy_row>>& page);
 
 /// Legacy-table, backup-table and checkpoint access for the migrate commands.
 class migration_repository {

@@ -37,8 +37,7 @@ int recover_command(const command_context& ctx) {
         if (page.empty())
             break;
         after = page.back().first;
-        std::vector<ledger::legacy_value> values;
-        for (auto& [id, row] : page) values.push_back({row.zoho_id, std::move(row.history)});
+        const auto values = values_of(page);
         auto r = ledger::ingest(ledger, values, fields,
                                 {.source = core::message_source::backup, .skip_unparseable = true});
         tx.commit();

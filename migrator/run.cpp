@@ -229,8 +229,7 @@ void ingest_captured_writes(pg::connection& conn, ledger::ledger_repository& led
         if (batch.empty())
             break;
         after = batch.back().first;
-        std::vector<ledger::legacy_value> values;
-        for (auto& [id, row] : batch) values.push_back({row.zoho_id, std::move(row.history)});
+        const auto values = values_of(batch);
         auto result = ledger::ingest(ledger, values, ctx.cfg.legacy.fields,
                                      {.source = core::message_source::legacy});
         t.captured_writes += static_cast<long long>(batch.size());
