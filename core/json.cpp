@@ -138,8 +138,6 @@ iter skip_value(iter p, iter e) {
                 break;
             case '{':
             case '[': {
-                if (static_cast<int>(stack.size()) >= max_depth)
-                    return nullptr;
                 const char open = *p;
                 stack.push_back(open);
                 p = skip_ws(p + 1, e);
@@ -269,65 +267,101 @@ iter decode_string_at(iter p, iter e, std::string& out) {
     throw std::invalid_argument("unterminated JSON string");
 }
 
-void canonical_at(iter& p, iter e, std::string& out, int depth);
+/// `magnitude` (decimal digits, no sign) plus `delta`, for a result known to stay positive.
+std::string add_small(std::string magnitude, long long delta) {
+    const bool sub = delta < 0;
+    unsigned long long carry = sub ? 0ULL - static_cast<unsigned long long>(delta)
+                                   : static_cast<unsigned long long>(delta);
+    for (size_t i = magnitude.size(); i-- > 0 && carry > 0;) {
+        const unsigned d = static_cast<unsigned>(magnitude[i] - '0');
+        const unsigned c = static_cast<unsigned>(carry % 10);
+        carry /= 10;
+        if (!sub) {
+            const unsigned v = d + c;
+            magnitude[i] = static_cast<char>('0' + v % 10);
+            carry += v / 10;
+        } else if (d >= c) {
+            magnitude[i] = static_cast<char>('0' + d - c);
+        } else {
+            magnitude[i] = static_cast<char>('0' + d + 10 - c);
+            carry += 1;
+        }
+    }
+    if (carry > 0)
+        magnitude.insert(0, std::to_string(carry));
+    const size_t nz = magnitude.find_first_not_of('0');
+    return nz == std::string::npos ? "0" : magnitude.substr(nz);
+}
 
+/// The exact decimal value of a valid JSON number, one way: significant digits without leading
+/// or trailing zeros, then the power of ten as `e<n>` when it is not 0; zero is "0". So 1, 1.0
+/// and 10e-1 are one value, and 9007199254740993 is not 9007199254740992, whatever a double
+/// would round them to. The exponent is kept as text: a JSON exponent has no size limit.
 void canonical_number(iter& p, iter e, std::string& out) {
     const iter start = p;
     p = skip_number(p, e);
-    double v = 0;
-    if (std::from_chars(start, p, v).ec == std::errc::result_out_of_range) {
-        // from_chars leaves v untouched then; strtod gives +-HUGE_VAL on overflow, 0 on underflow.
-        v = std::strtod(std::string(start, p).c_str(), nullptr);
+    iter q = start;
+    const bool negative = *q == '-';
+    if (negative)
+        ++q;
+    std::string digits;
+    long long scale = 0;  // value = digits * 10^(exponent + scale)
+    while (q < p && *q >= '0' && *q <= '9') digits += *q++;
+    if (q < p && *q == '.')
+        for (++q; q < p && *q >= '0' && *q <= '9'; ++q, --scale) digits += *q;
+    bool exp_negative = false;
+    std::string exponent = "0";
+    if (q < p && (*q == 'e' || *q == 'E')) {
+        ++q;
+        if (*q == '+' || *q == '-')
+            exp_negative = *q++ == '-';
+        exponent.assign(q, p);
     }
-    if (!std::isfinite(v)) {
-        out += "null";  // JSON.stringify writes an infinite number as null
+    const size_t first = digits.find_first_not_of('0');
+    if (first == std::string::npos) {
+        out += '0';  // -0, 0.000 and 0e7 are all zero
         return;
     }
-    if (v == 0)
-        v = 0;  // -0 prints as 0, as JSON.stringify does
-    char buf[32];
-    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    digits.erase(0, first);
+    while (digits.back() == '0') {
+        digits.pop_back();
+        ++scale;
+    }
+    // exponent + scale, with the exponent's sign: add_small on the magnitude keeps its sign
+    // unless the sum crosses zero, which only a short exponent can do.
+    std::string power;
+    if (exponent.size() <= 17) {
+        const long long x = std::stoll(exponent) * (exp_negative ? -1 : 1) + scale;
+        if (x != 0)
+            power = std::to_string(x);
+    } else {
+        power = (exp_negative ? "-" : "") + add_small(exponent, exp_negative ? -scale : scale);
+    }
+    if (negative)
+        out += '-';
+    out += digits;
+    if (!power.empty()) {
+        out += 'e';
+        out += power;
+    }
 }
 
-void canonical_array(iter& p, iter e, std::string& out, int depth) {
-    p = skip_ws(p + 1, e);
-    out += '[';
-    if (*p == ']') {
-        ++p;
-        out += ']';
-        return;
-    }
-    while (true) {
-        canonical_at(p, e, out, depth + 1);
-        p = skip_ws(p, e);
-        if (*p != ',')
-            break;
-        out += ',';
-        ++p;
-    }
-    ++p;  // ']'
-    out += ']';
-}
+/// One open array or object while canonicalizing.
+struct open_container {
+    bool object = false;
+    std::string elements;                        ///< array: canonical elements so far
+    bool empty = true;                           ///< array: no element yet
+    std::map<std::string, std::string> members;  ///< object: sorted, last duplicate wins
+    std::string key;                             ///< object: the member being read
+};
 
-void canonical_object(iter& p, iter e, std::string& out, int depth) {
-    std::map<std::string, std::string> members;  // sorted, last duplicate wins
-    p = skip_ws(p + 1, e);
-    while (*p != '}') {
-        p = skip_ws(p, e);
-        std::string key;
-        p = decode_string_at(p, e, key);
-        p = skip_ws(p, e) + 1;  // ':'
-        std::string value;
-        canonical_at(p, e, value, depth + 1);
-        members[std::move(key)] = std::move(value);
-        p = skip_ws(p, e);
-        if (*p == ',')
-            ++p;
-    }
-    ++p;  // '}'
-    out += '{';
+/// The canonical text of a finished container.
+std::string close_container(open_container& c) {
+    if (!c.object)
+        return '[' + c.elements + ']';
+    std::string out = "{";
     bool first = true;
-    for (const auto& [k, v] : members) {
+    for (const auto& [k, v] : c.members) {
         if (!first)
             out += ',';
         first = false;
@@ -336,42 +370,69 @@ void canonical_object(iter& p, iter e, std::string& out, int depth) {
         out += v;
     }
     out += '}';
+    return out;
 }
 
-void canonical_at(iter& p, iter e, std::string& out, int depth) {
-    p = skip_ws(p, e);
-    if (p >= e)
-        throw std::invalid_argument("invalid JSON");
-    if (depth > max_depth)
-        throw std::invalid_argument("JSON nested too deeply");
-    switch (*p) {
-        case '"': {
+/// Reads an object member's key and the ':' after it; p is at the key.
+iter read_key(iter p, iter e, std::string& key) {
+    p = decode_string_at(skip_ws(p, e), e, key);
+    return skip_ws(p, e) + 1;
+}
+
+/// The canonical form of the valid JSON value at p. Iterative with an explicit stack, like
+/// skip_value(), so any nesting PostgreSQL's json accepts is canonicalized, not refused.
+std::string canonical_value(iter p, iter e) {
+    std::vector<open_container> stack;
+    while (true) {
+        p = skip_ws(p, e);
+        std::string value;
+        if (*p == '[' || *p == '{') {
+            const bool object = *p == '{';
+            p = skip_ws(p + 1, e);
+            if (*p != (object ? '}' : ']')) {
+                stack.push_back({});
+                stack.back().object = object;
+                if (object)
+                    p = read_key(p, e, stack.back().key);
+                continue;  // the container's first value comes next
+            }
+            ++p;
+            value = object ? "{}" : "[]";
+        } else if (*p == '"') {
             std::string s;
             p = decode_string_at(p, e, s);
-            encode_string(out, s);
-            return;
+            encode_string(value, s);
+        } else if (*p == 't' || *p == 'f' || *p == 'n') {
+            value = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+            p += static_cast<std::ptrdiff_t>(value.size());
+        } else {
+            canonical_number(p, e, value);
         }
-        case '[':
-            canonical_array(p, e, out, depth);
-            return;
-        case '{':
-            canonical_object(p, e, out, depth);
-            return;
-        case 't':
-            p += 4;
-            out += "true";
-            return;
-        case 'f':
-            p += 5;
-            out += "false";
-            return;
-        case 'n':
-            p += 4;
-            out += "null";
-            return;
-        default:
-            canonical_number(p, e, out);
-            return;
+        // A complete value: hand it to its container, closing every container it completes.
+        while (true) {
+            if (stack.empty())
+                return value;
+            auto& top = stack.back();
+            if (top.object) {
+                top.members[std::move(top.key)] = std::move(value);
+            } else {
+                if (!top.empty)
+                    top.elements += ',';
+                top.elements += value;
+                top.empty = false;
+            }
+            p = skip_ws(p, e);
+            if (*p == ',') {
+                if (top.object)
+                    p = read_key(p + 1, e, top.key);
+                else
+                    ++p;
+                break;
+            }
+            ++p;  // ']' or '}'
+            value = close_container(top);
+            stack.pop_back();
+        }
     }
 }
 
@@ -426,11 +487,7 @@ bool is_valid_json(std::string_view text) {
 std::string canonical(std::string_view value) {
     if (!is_valid_json(value))
         throw std::invalid_argument("invalid JSON value");
-    std::string out;
-    out.reserve(value.size());
-    iter p = value.data();
-    canonical_at(p, value.data() + value.size(), out, 0);
-    return out;
+    return canonical_value(value.data(), value.data() + value.size());
 }
 
 std::string decode_string(std::string_view token) {

@@ -22,9 +22,6 @@ struct split_result {
     std::vector<std::string_view> elements;  ///< each element exactly as written, trimmed
 };
 
-/// Nesting deeper than this is refused (the value becomes unparseable, kept verbatim).
-inline constexpr int max_depth = 512;
-
 /// Classifies `text` and, for an array, returns its elements' exact text in order.
 ///
 /// Validity follows PostgreSQL's `json` input (RFC 8259): lone surrogate escapes and \u0000 are
@@ -36,10 +33,11 @@ split_result split_value(std::string_view text);
 bool is_valid_json(std::string_view text);
 
 /// The canonical form of one valid JSON value: what JSON.parse followed by JSON.stringify would
-/// agree on. Object keys sorted by their decoded UTF-8 bytes, a repeated key keeps its last
-/// value, no whitespace, numbers as the shortest text of the same IEEE double (-0 becomes 0,
-/// an overflow becomes null), strings decoded and re-escaped one way. Throws std::invalid_argument
-/// for invalid JSON.
+/// agree on, except that numbers keep their exact decimal value. Object keys sorted by their
+/// decoded UTF-8 bytes, a repeated key keeps its last value, no whitespace, numbers as their
+/// exact value one way (1.0 and 1 are one number, -0 is 0, 1e400 and -1e400 are two, and
+/// 9007199254740993 is not 9007199254740992), strings decoded and re-escaped one way; no
+/// nesting limit. Throws std::invalid_argument for invalid JSON.
 std::string canonical(std::string_view value);
 
 /// Decodes a JSON string token (with its quotes) into UTF-8; a lone surrogate escape becomes

@@ -68,11 +68,25 @@ TEST(split_value, every_invalid_or_non_array_form_is_unparseable) {
     }
 }
 
-TEST(split_value, hostile_nesting_is_unparseable_not_a_crash) {
-    std::string deep = "[" + std::string(100000, '[') + std::string(100000, ']') + "]";
-    EXPECT_EQ(split_value(deep).kind, value_kind::unparseable);
-    std::string ok = "[" + std::string(100, '[') + std::string(100, ']') + "]";
-    EXPECT_EQ(split_value(ok).kind, value_kind::array);
+// PostgreSQL's json accepts any depth, so an element nested 100,000 levels deep is a message
+// like any other; the old 512-level limit turned the whole array into one unparseable row.
+TEST(split_value, deep_nesting_is_an_element_not_a_crash) {
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    const std::string value = "[1, " + deep + "]";
+    const auto r = split_value(value);  // views into `value`
+    ASSERT_EQ(r.kind, value_kind::array);
+    ASSERT_EQ(r.elements.size(), 2u);
+    EXPECT_EQ(r.elements[1], deep);
+    EXPECT_EQ(canonical(deep), deep);
+    const std::string objects = [] {
+        std::string s;
+        for (int i = 0; i < 50000; ++i) s += "{\"k\" : ";
+        s += "1";
+        return s + std::string(50000, '}');
+    }();
+    EXPECT_EQ(canonical(objects).size(), objects.size() - 2 * 50000);  // the blanks go
+    EXPECT_EQ(split_value("[" + deep.substr(1) + "]").kind,
+              value_kind::unparseable);  // one ] too many
 }
 
 TEST(split_value, large_inputs_split_in_linear_time) {
@@ -109,15 +123,31 @@ TEST(canonical, key_order_and_whitespace_do_not_matter) {
     EXPECT_EQ(canonical(R"({"a":{"d":1,"c":2}})"), R"({"a":{"c":2,"d":1}})");
 }
 
-TEST(canonical, numbers_are_normalized_like_a_double_round_trip) {
-    EXPECT_EQ(canonical("1.0"), "1");
-    EXPECT_EQ(canonical("1e2"), "100");
+// Numbers are identified by their exact decimal value: one spelling per value, and no value
+// rounded into another (a double round trip made 9007199254740993 equal 9007199254740992 and
+// 1e400 equal -1e400).
+TEST(canonical, numbers_are_identified_by_their_exact_value) {
+    EXPECT_EQ(canonical("1.0"), canonical("1"));
+    EXPECT_EQ(canonical("1e2"), canonical("100"));
     EXPECT_EQ(canonical("1E2"), canonical("100.000"));
+    EXPECT_EQ(canonical("10e-1"), canonical("1"));
+    EXPECT_EQ(canonical("0.1"), canonical("1e-1"));
     EXPECT_EQ(canonical("-0"), "0");
-    EXPECT_EQ(canonical("0.1"), "0.1");
-    EXPECT_EQ(canonical("1e400"), "null");
-    EXPECT_EQ(canonical("1e-400"), "0");
+    EXPECT_EQ(canonical("0.000e9"), "0");
+    EXPECT_EQ(canonical("1.5"), "15e-1");
     EXPECT_NE(canonical("1"), canonical("2"));
+    EXPECT_NE(canonical("9007199254740993"), canonical("9007199254740992"));
+    EXPECT_NE(canonical("1e400"), canonical("-1e400"));
+    EXPECT_NE(canonical("1e400"), canonical("1e401"));
+    EXPECT_NE(canonical("1e-400"), "0");
+    EXPECT_EQ(canonical("0.00000000000000000000000000001"), canonical("1e-29"));
+    // An exponent beyond any integer type still gives one spelling per value.
+    EXPECT_EQ(canonical("1e123456789012345678901234567890"),
+              canonical("10e123456789012345678901234567889"));
+    EXPECT_EQ(canonical("100e-123456789012345678901234567890"),
+              canonical("1e-123456789012345678901234567888"));
+    EXPECT_NE(canonical("1e123456789012345678901234567890"),
+              canonical("1e123456789012345678901234567891"));
 }
 
 TEST(canonical, string_escapes_are_normalized) {
