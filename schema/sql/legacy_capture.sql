@@ -48,14 +48,34 @@ CREATE TRIGGER chatledger_capture
 ALTER TABLE {{legacy_table}} ENABLE ALWAYS TRIGGER chatledger_capture;
 
 -- What the daemon needs on the legacy side: rewrite the rendered columns, write backup rows.
+-- Monitoring counts legacy rows (`status`), which takes SELECT on one column.
 GRANT SELECT, UPDATE ({{history}}, {{comment}}, {{comment_author}}) ON {{legacy_table}} TO {{daemon}};
+GRANT SELECT ({{key}}) ON {{legacy_table}} TO {{reader}};
 GRANT SELECT, INSERT, DELETE ON {{backup_table}} TO {{daemon}};
 DO $chatledger$
 DECLARE
     seq text := pg_catalog.pg_get_serial_sequence({{backup_table_literal}}, 'id');
+    s regnamespace;
+    r text;
 BEGIN
     IF seq IS NOT NULL THEN
         EXECUTE format('GRANT USAGE ON SEQUENCE %s TO %I', seq, {{daemon_literal}});
     END IF;
+    -- A legacy or backup table outside public (crm.live_chat) is out of reach without USAGE on
+    -- its schema. Granted only where missing: public already allows it, and only the schema's
+    -- owner may grant it, which the DBA need not be for public.
+    FOR s IN SELECT DISTINCT c.relnamespace::regnamespace FROM pg_catalog.pg_class c
+             WHERE c.oid IN ({{legacy_table_literal}}::regclass, {{backup_table_literal}}::regclass) LOOP
+        FOREACH r IN ARRAY ARRAY[{{daemon_literal}}, {{reader_literal}}] LOOP
+            IF NOT pg_catalog.has_schema_privilege(r, s, 'USAGE') THEN
+                EXECUTE format('GRANT USAGE ON SCHEMA %s TO %I', s, r);
+                IF NOT pg_catalog.has_schema_privilege(r, s, 'USAGE') THEN
+                    RAISE EXCEPTION 'cannot grant USAGE on schema % to %', s, r
+                        USING ERRCODE = 'insufficient_privilege',
+                              HINT = format('run schema as the owner of schema %s, or have it run: GRANT USAGE ON SCHEMA %s TO %I', s, s, r);
+                END IF;
+            END IF;
+        END LOOP;
+    END LOOP;
 END
 $chatledger$;
