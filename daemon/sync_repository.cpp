@@ -12,6 +12,14 @@ std::string key_text(const config& cfg) {
 
 }  // namespace
 
+sync_repository::login sync_repository::session_login() {
+    // current_user too: a conninfo's options='-c role=...' can switch to a superuser role.
+    auto r = conn_.exec("checking the login role",
+                        "SELECT session_user::text, bool_or(rolsuper) FROM pg_catalog.pg_roles "
+                        "WHERE rolname IN (session_user, current_user)");
+    return {std::string(r.text(0, 0)), r.boolean(0, 1)};
+}
+
 void sync_repository::listen() {
     conn_.exec("listening for wake-ups", "LISTEN " + cfg_.ledger.schema.quoted());
 }

@@ -134,6 +134,22 @@ int main(int argc, char** argv) {
         std::cout << "0 passed, 1 failed\n";
         return 1;
     }
+    // The daemon runs as a deployment runs it: a login granted chatledger_daemon only.
+    const std::string daemon_login = db + "_daemon";
+    const std::string daemon_config = (dir / "syncd.yaml").string();
+    {
+        auto c = open_db(db);
+        c.exec_script(
+            "creating the daemon login",
+            "CREATE ROLE " + daemon_login + " LOGIN; GRANT chatledger_daemon TO " + daemon_login);
+        std::ifstream in(config);
+        std::stringstream text;
+        text << in.rdbuf();
+        std::string yaml = text.str();
+        const std::string from = "dbname=" + db + "\"";
+        yaml.replace(yaml.find(from), from.size(), "dbname=" + db + " user=" + daemon_login + "\"");
+        std::ofstream(daemon_config) << yaml;
+    }
 
     ledger_log written;
     std::atomic<bool> stop{false};
@@ -212,7 +228,7 @@ int main(int argc, char** argv) {
 
     int faults = 0;
     auto d1 = std::make_unique<testing::child_process>(
-        syncd, std::vector<std::string>{"--config", config}, log);
+        syncd, std::vector<std::string>{"--config", daemon_config}, log);
     std::unique_ptr<testing::child_process> d2;
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     for (int step = 0; std::chrono::steady_clock::now() < end; ++step) {
@@ -221,11 +237,11 @@ int main(int argc, char** argv) {
             case 0:  // kill -9 a daemon and start it again
                 d1.reset();
                 d1 = std::make_unique<testing::child_process>(
-                    syncd, std::vector<std::string>{"--config", config}, log);
+                    syncd, std::vector<std::string>{"--config", daemon_config}, log);
                 break;
             case 1:  // two daemons at once
                 d2 = std::make_unique<testing::child_process>(
-                    syncd, std::vector<std::string>{"--config", config}, log);
+                    syncd, std::vector<std::string>{"--config", daemon_config}, log);
                 break;
             case 2:  // the database restarts under everyone
                 if (testing::restart_server() != 0)
@@ -237,7 +253,7 @@ int main(int argc, char** argv) {
                 d2.reset();
                 std::this_thread::sleep_for(3s);
                 d1 = std::make_unique<testing::child_process>(
-                    syncd, std::vector<std::string>{"--config", config}, log);
+                    syncd, std::vector<std::string>{"--config", daemon_config}, log);
                 break;
             case 3: {  // a legacy writer holds a row lock for seconds
                 try {
@@ -348,6 +364,7 @@ int main(int argc, char** argv) {
         admin.conninfo = "dbname=postgres";
         auto a = pg::connection::open(admin, "chatledger-chaos");
         a.exec("dropping the chaos database", "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+        a.exec("dropping the daemon login", "DROP ROLE IF EXISTS " + daemon_login);
     } else {
         std::cout << "database kept for inspection: " << db << "\n";
     }
