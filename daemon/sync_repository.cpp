@@ -25,11 +25,9 @@ void sync_repository::listen() {
 }
 
 void sync_repository::begin_conversation(const std::string& zoho_id) {
-    // One round trip for both: a sync is a dozen short statements, and at hundreds of syncs a
-    // second each one saved is lag saved.
-    conn_.exec("marking the daemon's transaction and locking the conversation",
-               "SELECT set_config('chatledger.origin', 'syncd', true), " +
-                   cfg_.ledger.schema.quoted() + ".lock_conversations(ARRAY[$1::text])",
+    // No marking of the transaction: the capture trigger knows the daemon's rewrites by its login.
+    conn_.exec("locking the conversation",
+               "SELECT " + cfg_.ledger.schema.quoted() + ".lock_conversations(ARRAY[$1::text])",
                {zoho_id});
 }
 

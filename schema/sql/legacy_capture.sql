@@ -19,8 +19,11 @@ CREATE TABLE IF NOT EXISTS {{backup_table}} (
 CREATE OR REPLACE FUNCTION {{ledger}}.capture_legacy_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $chatledger$
 BEGIN
-    -- The daemon marks its own rewrites; capturing them would loop.
-    IF current_setting('chatledger.origin', true) = 'syncd' THEN
+    -- The daemon's own rewrite is not captured again (it would loop). Told by the login, which
+    -- no setting, SET ROLE or PGOPTIONS of a legacy writer can change: a session_user holding the
+    -- daemon role. A superuser holds every role, so its writes are always captured.
+    IF pg_catalog.pg_has_role(session_user, {{daemon_literal}}, 'MEMBER')
+       AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user) THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'UPDATE'

@@ -381,8 +381,9 @@ TEST_F(sync_pgtest, once_reconciles_every_conversation) {
     migrate("run");
     // Drift nobody queued (the capture was bypassed): --once still finds it.
     sql(*conn_,
-        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; UPDATE live_chat SET chat_history = '[]'; "
-        "COMMIT");
+        "BEGIN; ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture; "
+        "UPDATE live_chat SET chat_history = '[]'; "
+        "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture; COMMIT");
     daemon_process d(config_path_, log_path_, {"--once"});
     EXPECT_EQ(d.wait_exit(30s), 0) << log();
     EXPECT_EQ(history("a"), R"(["m1"])");
@@ -651,9 +652,7 @@ TEST_F(sync_pgtest, a_column_in_step_keeps_its_text_and_only_stale_comments_chan
         "UPDATE live_chat SET comments = 'two', comments_entered_by = 'bob' WHERE zoho_id = 'a'");
     legacy("b", pretty);
     sql(*conn_,
-        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-        "UPDATE live_chat SET comments = 'one', comments_entered_by = 'ann' WHERE zoho_id = 'b'; "
-        "COMMIT");
+        "UPDATE live_chat SET comments = 'one', comments_entered_by = 'ann' WHERE zoho_id = 'b'");
     migrate("schema");
     migrate("run");
     daemon_process d(config_path_, log_path_, {"--once"});
