@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <random>
 
@@ -18,6 +19,7 @@
 #include "daemon/sync_repository.hpp"
 #include "daemon/syncer.hpp"
 #include "schema/apply.hpp"
+#include "schema/steps.hpp"
 
 namespace chatledger::daemon {
 
@@ -29,6 +31,32 @@ std::string hostname() {
     char buf[256] = {};
     gethostname(buf, sizeof buf - 1);
     return buf;
+}
+
+/// A login the daemon will not run as: ends the daemon (exit 2) instead of being retried.
+class login_refused : public config_error {
+  public:
+    using config_error::config_error;
+};
+
+/// A superuser bypasses every grant and can be made to run anything by a trigger on the legacy
+/// table, which fires with the daemon's privileges; the daemon therefore refuses one outright.
+void refuse_superuser(sync_repository& repo, const config& cfg) {
+    const auto login = repo.session_login();
+    if (!login.superuser)
+        return;
+    const auto daemon_role = schema::roles_for(cfg).daemon;
+    // Quoted only where SQL needs it, so the hint reads as the GRANT an operator would type.
+    const auto& n = daemon_role.name();
+    const bool plain = !n.empty() && !std::isdigit(static_cast<unsigned char>(n[0])) &&
+                       std::all_of(n.begin(), n.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                       });
+    const std::string role = plain ? n : daemon_role.quoted();
+    throw login_refused("refusing to run as superuser " + login.name +
+                            ": triggers on the legacy table would run with superuser rights",
+                        "log in as a role granted only " + role + ": CREATE ROLE syncd LOGIN; " +
+                            "GRANT " + role + " TO syncd; and name it in database.conninfo");
 }
 
 /// The daemon's queries need the newest schema steps; say how to get them.
@@ -164,8 +192,9 @@ void service::drain_queue(syncer& s, sync_repository& repo) {
 
 bool service::serve_connection(bool& ready_sent) {
     auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd");
-    require_current_schema(conn, cfg_);
     sync_repository repo(conn, cfg_);
+    refuse_superuser(repo, cfg_);
+    require_current_schema(conn, cfg_);
     syncer s(conn, cfg_);
     metrics_->record_connected();
     // LISTEN before catching up: an event committed in between still wakes us.
@@ -272,6 +301,9 @@ int service::run() {
             serve_connection(ready_sent);
             backoff = cfg_.daemon.reconnect_min;
             continue;
+        } catch (const login_refused&) {
+            notify_.stopping();
+            throw;
         } catch (const error& e) {
             // Everything is retried: the daemon must outlive database restarts and bad grants.
             spdlog::log(e.retryable() ? spdlog::level::warn : spdlog::level::err, "{}", e.line());
@@ -291,8 +323,9 @@ int service::run() {
 
 int service::run_once() {
     auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd once");
-    require_current_schema(conn, cfg_);
     sync_repository repo(conn, cfg_);
+    refuse_superuser(repo, cfg_);
+    require_current_schema(conn, cfg_);
     syncer s(conn, cfg_);
     std::optional<std::string> after;
     long long done = 0;

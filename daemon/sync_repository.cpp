@@ -25,16 +25,22 @@ std::string key_text(const config& cfg) {
 
 }  // namespace
 
+sync_repository::login sync_repository::session_login() {
+    // current_user too: a conninfo's options='-c role=...' can switch to a superuser role.
+    auto r = conn_.exec("checking the login role",
+                        "SELECT session_user::text, bool_or(rolsuper) FROM pg_catalog.pg_roles "
+                        "WHERE rolname IN (session_user, current_user)");
+    return {std::string(r.text(0, 0)), r.boolean(0, 1)};
+}
+
 void sync_repository::listen() {
     conn_.exec("listening for wake-ups", "LISTEN " + cfg_.ledger.schema.quoted());
 }
 
 void sync_repository::begin_conversation(const std::string& zoho_id) {
-    // One round trip for both: a sync is a dozen short statements, and at hundreds of syncs a
-    // second each one saved is lag saved.
-    conn_.exec("marking the daemon's transaction and locking the conversation",
-               "SELECT set_config('chatledger.origin', 'syncd', true), " +
-                   cfg_.ledger.schema.quoted() + ".lock_conversations(ARRAY[$1::text])",
+    // No marking of the transaction: the capture trigger knows the daemon's rewrites by its login.
+    conn_.exec("locking the conversation",
+               "SELECT " + cfg_.ledger.schema.quoted() + ".lock_conversations(ARRAY[$1::text])",
                {zoho_id});
 }
 

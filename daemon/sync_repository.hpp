@@ -44,10 +44,15 @@ class sync_repository {
   public:
     sync_repository(pg::connection& conn, const config& cfg) : conn_(conn), cfg_(cfg) {}
 
+    /// The login and the role the session acts as, and whether either is a superuser.
+    struct login {
+        std::string name;
+        bool superuser = false;
+    };
+    login session_login();
     /// LISTEN on the ledger's wake-up channel (again after every reconnect).
     void listen();
-    /// Marks the transaction as the daemon's own, so the capture trigger skips its writes, and
-    /// takes the conversation's advisory lock (shared with every ingester).
+    /// Takes the conversation's advisory lock (shared with every ingester).
     void begin_conversation(const std::string& zoho_id);
     /// Conversations with queued work, oldest first, at most `limit`.
     std::vector<std::string> queued_conversations(int limit);

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstring>
 
@@ -56,7 +57,138 @@ void log_notice(void*, const char* message) {
     spdlog::debug("server: {}", first_line(message));
 }
 
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/// The text and, when it decodes, the %-decoded text: libpq may quote either.
+void add_secret(std::vector<std::string>& out, std::string_view raw) {
+    if (raw.empty())
+        return;
+    out.emplace_back(raw);
+    std::string decoded;
+    for (size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '%' && i + 2 < raw.size() && hex_digit(raw[i + 1]) >= 0 &&
+            hex_digit(raw[i + 2]) >= 0) {
+            decoded += static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2]));
+            i += 2;
+        } else {
+            decoded += raw[i];
+        }
+    }
+    if (decoded != raw)
+        out.push_back(std::move(decoded));
+}
+
+/// Every password the conninfo may hold, found by hand: a malformed conninfo is exactly the
+/// one PQconninfoParse cannot take apart, and libpq's message about it quotes it.
+std::vector<std::string> conninfo_secrets(const std::string& conninfo) {
+    std::vector<std::string> out;
+    const bool uri =
+        conninfo.rfind("postgresql://", 0) == 0 || conninfo.rfind("postgres://", 0) == 0;
+    if (uri) {
+        // user:secret@ up to the last '@': a broken host part must not hide where it ends.
+        const size_t start = conninfo.find("://") + 3;
+        const size_t at = conninfo.rfind('@');
+        if (at != std::string::npos && at > start) {
+            const size_t colon = conninfo.find(':', start);
+            if (colon != std::string::npos && colon < at)
+                add_secret(out, std::string_view(conninfo).substr(colon + 1, at - colon - 1));
+        }
+    }
+    // password=... in a URI query or a key=value string, quoted or not, terminated or not.
+    for (size_t p = conninfo.find("password"); p != std::string::npos;
+         p = conninfo.find("password", p + 1)) {
+        size_t j = p + 8;
+        while (j < conninfo.size() && (conninfo[j] == ' ' || conninfo[j] == '\t')) ++j;
+        if (j >= conninfo.size() || conninfo[j] != '=')
+            continue;
+        ++j;
+        while (j < conninfo.size() && (conninfo[j] == ' ' || conninfo[j] == '\t')) ++j;
+        std::string value;
+        if (j < conninfo.size() && conninfo[j] == '\'') {
+            for (++j; j < conninfo.size() && conninfo[j] != '\''; ++j) {
+                if (conninfo[j] == '\\' && j + 1 < conninfo.size())
+                    ++j;
+                value += conninfo[j];
+            }
+        } else {
+            const char* stop = uri ? "&#" : " \t\n";
+            for (; j < conninfo.size() && !std::strchr(stop, conninfo[j]); ++j) {
+                if (!uri && conninfo[j] == '\\' && j + 1 < conninfo.size())
+                    ++j;
+                value += conninfo[j];
+            }
+        }
+        add_secret(out, value);
+    }
+    // What libpq itself reads as the password, when it can read the string at all.
+    char* err = nullptr;
+    if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err)) {
+        for (auto* o = opts; o->keyword; ++o)
+            if (std::strcmp(o->keyword, "password") == 0 && o->val)
+                add_secret(out, o->val);
+        PQconninfoFree(opts);
+    }
+    if (err)
+        PQfreemem(err);
+    return out;
+}
+
+/// A host, a socket path, an option name: what a connection error names that is no secret.
+bool plain_word(std::string_view s) {
+    if (s.size() == 1)
+        return true;  // the "]" or "=" a parse error names
+    for (char c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && !std::strchr("_-./:", c))
+            return false;
+    return true;
+}
+
 }  // namespace
+
+std::string scrub_secrets(std::string_view message, const std::string& conninfo) {
+    const auto secrets = conninfo_secrets(conninfo);
+    auto holds_secret = [&](std::string_view s) {
+        for (const auto& x : secrets)
+            if (s.find(x) != std::string_view::npos)
+                return true;
+        return false;
+    };
+    // libpq quotes a malformed URI whole, a bad %-token, an unknown option: keep a quoted
+    // word that is no secret, hide anything else quoted.
+    std::string out;
+    size_t pos = 0;
+    while (pos < message.size()) {
+        const size_t open = message.find('"', pos);
+        const size_t close = open == std::string_view::npos ? open : message.find('"', open + 1);
+        if (close == std::string_view::npos) {
+            out.append(message.substr(pos));
+            break;
+        }
+        out.append(message.substr(pos, open - pos + 1));
+        const auto quoted = message.substr(open + 1, close - open - 1);
+        out.append(plain_word(quoted) && !holds_secret(quoted) ? std::string(quoted)
+                                                               : std::string("(hidden)"));
+        out += '"';
+        pos = close + 1;
+    }
+    // And anywhere else: a secret of a few characters could also be an ordinary word, so the
+    // shortest are left to the quoted rule above.
+    for (const auto& x : secrets) {
+        if (x.size() < 4)
+            continue;
+        for (size_t p = out.find(x); p != std::string::npos; p = out.find(x, p + 3))
+            out.replace(p, x.size(), "***");
+    }
+    return out;
+}
 
 connection connection::open(const database_config& db, const std::string& application_name) {
     // Keywords before "dbname" are defaults: the expanded conninfo overrides them, as psql does.
@@ -72,7 +204,9 @@ connection connection::open(const database_config& db, const std::string& applic
     PQsetNoticeProcessor(raw, &log_notice, nullptr);
     if (PQstatus(raw) != CONNECTION_OK) {
         throw connection_error(
-            "cannot connect to the database: " + first_line(PQerrorMessage(raw)), "08001",
+            "cannot connect to the database: " +
+                scrub_secrets(first_line(PQerrorMessage(raw)), db.conninfo),
+            "08001",
             "check database.conninfo and the PG* environment, and that the server is running");
     }
     conn.exec(

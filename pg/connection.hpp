@@ -119,6 +119,10 @@ class transaction {
 /// A PostgreSQL array literal of `values`, for binding a list as one text[] or bigint[] parameter.
 std::string array_literal(const std::vector<std::string>& values);
 
+/// `message` with every password `conninfo` may hold hidden, and any quoted text that is not a
+/// plain word: libpq quotes a malformed conninfo, password included, in its error text.
+std::string scrub_secrets(std::string_view message, const std::string& conninfo);
+
 /// First line of a libpq message, trimmed, so one error stays one line.
 std::string first_line(std::string_view message);
 

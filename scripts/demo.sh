@@ -91,8 +91,11 @@ say "chatledger-migrate recover"
 say "the ledger refuses to change a message, even for a superuser"
 psql -q -c "UPDATE chatledger.chat_messages SET body = 'rewritten'" 2>&1 | sed 's/^/    /' || true
 
-say "starting chatledger-syncd"
-"$syncd" --config "$cfg" 2>"$demo/syncd.log" &
+say "starting chatledger-syncd as a login granted chatledger_daemon only (it refuses a superuser)"
+psql -q -v ON_ERROR_STOP=1 -c "CREATE ROLE chatledger_demo_syncd LOGIN" -c "GRANT chatledger_daemon TO chatledger_demo_syncd"
+syncd_cfg=$demo/syncd.yaml
+sed 's/^  conninfo: ""$/  conninfo: "user=chatledger_demo_syncd"/' "$cfg" >"$syncd_cfg"
+"$syncd" --config "$syncd_cfg" 2>"$demo/syncd.log" &
 daemon_pid=$!
 # READY comes once it listens; "caught up" once the queue the migration left is worked off.
 for _ in $(seq 200); do grep -q "caught up" "$demo/syncd.log" && break; sleep 0.1; done

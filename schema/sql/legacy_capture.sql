@@ -19,8 +19,11 @@ CREATE TABLE IF NOT EXISTS {{backup_table}} (
 CREATE OR REPLACE FUNCTION {{ledger}}.capture_legacy_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $chatledger$
 BEGIN
-    -- The daemon marks its own rewrites; capturing them would loop.
-    IF current_setting('chatledger.origin', true) = 'syncd' THEN
+    -- The daemon's own rewrite is not captured again (it would loop). Told by the login, which
+    -- no setting, SET ROLE or PGOPTIONS of a legacy writer can change: a session_user holding the
+    -- daemon role. A superuser holds every role, so its writes are always captured.
+    IF pg_catalog.pg_has_role(session_user, {{daemon_literal}}, 'MEMBER')
+       AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user) THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'UPDATE'
@@ -48,14 +51,34 @@ CREATE TRIGGER chatledger_capture
 ALTER TABLE {{legacy_table}} ENABLE ALWAYS TRIGGER chatledger_capture;
 
 -- What the daemon needs on the legacy side: rewrite the rendered columns, write backup rows.
+-- Monitoring counts legacy rows (`status`), which takes SELECT on one column.
 GRANT SELECT, UPDATE ({{history}}, {{comment}}, {{comment_author}}) ON {{legacy_table}} TO {{daemon}};
+GRANT SELECT ({{key}}) ON {{legacy_table}} TO {{reader}};
 GRANT SELECT, INSERT, DELETE ON {{backup_table}} TO {{daemon}};
 DO $chatledger$
 DECLARE
     seq text := pg_catalog.pg_get_serial_sequence({{backup_table_literal}}, 'id');
+    s regnamespace;
+    r text;
 BEGIN
     IF seq IS NOT NULL THEN
         EXECUTE format('GRANT USAGE ON SEQUENCE %s TO %I', seq, {{daemon_literal}});
     END IF;
+    -- A legacy or backup table outside public (crm.live_chat) is out of reach without USAGE on
+    -- its schema. Granted only where missing: public already allows it, and only the schema's
+    -- owner may grant it, which the DBA need not be for public.
+    FOR s IN SELECT DISTINCT c.relnamespace::regnamespace FROM pg_catalog.pg_class c
+             WHERE c.oid IN ({{legacy_table_literal}}::regclass, {{backup_table_literal}}::regclass) LOOP
+        FOREACH r IN ARRAY ARRAY[{{daemon_literal}}, {{reader_literal}}] LOOP
+            IF NOT pg_catalog.has_schema_privilege(r, s, 'USAGE') THEN
+                EXECUTE format('GRANT USAGE ON SCHEMA %s TO %I', s, r);
+                IF NOT pg_catalog.has_schema_privilege(r, s, 'USAGE') THEN
+                    RAISE EXCEPTION 'cannot grant USAGE on schema % to %', s, r
+                        USING ERRCODE = 'insufficient_privilege',
+                              HINT = format('run schema as the owner of schema %s, or have it run: GRANT USAGE ON SCHEMA %s TO %I', s, s, r);
+                END IF;
+            END IF;
+        END LOOP;
+    END LOOP;
 END
 $chatledger$;

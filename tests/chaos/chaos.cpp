@@ -42,6 +42,8 @@ struct options {
     std::string db;             ///< the chaos database, named after the process
     std::filesystem::path dir;  ///< holds the configuration and the daemon log
     std::string config, log;
+    std::string daemon_login;   ///< granted chatledger_daemon only, as deployments do
+    std::string daemon_config;  ///< the configuration the daemons log in with
 };
 
 /// What the run did and found; passed and failed make the last line CI reads.
@@ -146,6 +148,8 @@ options parse_options(int argc, char** argv) {
     o.dir = std::filesystem::temp_directory_path() / o.db;
     o.config = (o.dir / "chatledger.yaml").string();
     o.log = (o.dir / "syncd.log").string();
+    o.daemon_login = o.db + "_daemon";
+    o.daemon_config = (o.dir / "syncd.yaml").string();
     return o;
 }
 
@@ -169,7 +173,24 @@ bool set_up(const options& o) {
             "'\"}]' FROM generate_series(0, " +
                 std::to_string(conversations - 1) + ") i");
     }
-    return migrate(o.config, "schema") == 0 && migrate(o.config, "run") == 0;
+    if (migrate(o.config, "schema") != 0 || migrate(o.config, "run") != 0)
+        return false;
+    // The daemon runs as a deployment runs it: a login granted chatledger_daemon only.
+    {
+        auto c = open_db(o.db);
+        c.exec_script("creating the daemon login", "CREATE ROLE " + o.daemon_login +
+                                                       " LOGIN; GRANT chatledger_daemon TO " +
+                                                       o.daemon_login);
+        std::ifstream in(o.config);
+        std::stringstream text;
+        text << in.rdbuf();
+        std::string yaml = text.str();
+        const std::string from = "dbname=" + o.db + "\"";
+        yaml.replace(yaml.find(from), from.size(),
+                     "dbname=" + o.db + " user=" + o.daemon_login + "\"");
+        std::ofstream(o.daemon_config) << yaml;
+    }
+    return true;
 }
 
 /// Starts every kind of writer the legacy table and the ledger see in production.
@@ -241,7 +262,7 @@ struct daemons {
 
 std::unique_ptr<testing::child_process> start_daemon(const options& o) {
     return std::make_unique<testing::child_process>(
-        CHATLEDGER_SYNCD_BIN, std::vector<std::string>{"--config", o.config}, o.log);
+        CHATLEDGER_SYNCD_BIN, std::vector<std::string>{"--config", o.daemon_config}, o.log);
 }
 
 /// Injects one fault every 3 s, in turn, for the run's length; returns how many.
@@ -374,6 +395,7 @@ void clean_up(const options& o, const results& r) {
     if (r.failed == 0) {
         auto a = open_admin();
         a.exec("dropping the chaos database", "DROP DATABASE IF EXISTS " + o.db + " WITH (FORCE)");
+        a.exec("dropping the daemon login", "DROP ROLE IF EXISTS " + o.daemon_login);
         std::filesystem::remove_all(o.dir);
     } else {
         std::cout << "database kept for inspection: " << o.db << "\n";

@@ -39,7 +39,7 @@ class drift_pgtest : public testing::pg_test {
     long long count(const std::string& q) { return sql(*conn_, q).integer(0, 0); }
     /// Syncs until the queue is empty; the outcomes of every step.
     std::vector<sync_outcome> sync_all(const std::string& key) {
-        auto c = connect();
+        auto c = connect_as(provision_logins().daemon);  // as deployed: the daemon role only
         syncer s(c, cfg_);
         std::vector<sync_outcome> out;
         do out.push_back(s.sync(key));

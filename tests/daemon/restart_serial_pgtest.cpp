@@ -42,6 +42,10 @@ TEST_F(restart_pgtest, the_daemon_survives_a_database_restart) {
         const char* argv[] = {"chatledger-migrate", "--config", config.c_str(), command};
         ASSERT_EQ(migrator::run_cli(4, argv, out, err), 0) << err.str();
     }
+    // The daemon logs in as a deployment would run it: granted chatledger_daemon only.
+    std::ofstream(config) << "database:\n  conninfo: \"" << daemon_conninfo()
+                          << "\"\ndaemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
+                             "  reconnect_max_ms: 1000\n";
     testing::child_process daemon(CHATLEDGER_SYNCD_BIN, {"--config", config}, log);
     auto read_log = [&] { return testing::read_file(log); };
     auto wait_for = [&](auto pred, std::chrono::seconds limit) {

@@ -57,6 +57,7 @@ class sync_pgtest : public testing::pg_test {
         create_legacy_table(*conn_);
         auto base = std::filesystem::temp_directory_path() / dbname_;
         config_path_ = base.string() + ".yaml";
+        admin_config_path_ = base.string() + ".admin.yaml";
         log_path_ = base.string() + ".log";
         write_config("");
         cfg_ = make_config();
@@ -64,20 +65,26 @@ class sync_pgtest : public testing::pg_test {
     }
     void TearDown() override {
         std::filesystem::remove(config_path_);
+        std::filesystem::remove(admin_config_path_);
         std::filesystem::remove(log_path_);
         conn_.reset();
         pg_test::TearDown();
     }
 
+    /// The daemon's config logs in as the daemon login; migrate() uses a superuser's beside it.
     void write_config(const std::string& extra) {
-        std::ofstream(config_path_)
+        std::ofstream(admin_config_path_)
             << "database:\n  conninfo: \"" << conninfo() << "\"\ndaemon:\n  poll_interval_ms: 200\n"
             << extra;
+        std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
+                                    << "\"\ndaemon:\n  poll_interval_ms: 200\n"
+                                    << extra;
     }
 
     int migrate(const std::string& command) {
         std::ostringstream out, err;
-        std::vector<std::string> args = {"chatledger-migrate", "--config", config_path_, command};
+        std::vector<std::string> args = {"chatledger-migrate", "--config", admin_config_path_,
+                                         command};
         std::vector<const char*> argv;
         for (auto& a : args) argv.push_back(a.c_str());
         int rc = migrator::run_cli(static_cast<int>(argv.size()), argv.data(), out, err);
@@ -98,7 +105,7 @@ class sync_pgtest : public testing::pg_test {
         return sql(*conn_, q, p).integer(0, 0);
     }
     sync_outcome sync(const std::string& key) {
-        auto c = connect();
+        auto c = connect_as(provision_logins().daemon);
         syncer s(c, cfg_);
         return s.sync(key);
     }
@@ -134,7 +141,7 @@ class sync_pgtest : public testing::pg_test {
 
     std::optional<pg::connection> conn_;
     config cfg_;
-    std::string config_path_, log_path_;
+    std::string config_path_, admin_config_path_, log_path_;
 };
 
 TEST_F(sync_pgtest, an_application_append_is_rendered_into_the_legacy_columns) {
@@ -249,7 +256,7 @@ TEST_F(sync_pgtest, a_write_committed_while_a_sync_starts_is_not_taken_for_a_com
     migrate("schema");
     migrate("run");
     auto writer = connect();
-    auto c = connect();
+    auto c = connect_as(provision_logins().daemon);
     syncer s(c, cfg_);
     s.set_testpoint([&](std::string_view point) {
         if (point != "before_legacy_row_lock")
@@ -274,7 +281,7 @@ TEST_F(sync_pgtest, a_legacy_row_inserted_while_a_sync_starts_is_rendered) {
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('n', 'x', 'm')");
     auto writer = connect();
-    auto c = connect();
+    auto c = connect_as(provision_logins().daemon);
     syncer s(c, cfg_);
     s.set_testpoint([&](std::string_view point) {
         if (point == "before_late_claim")
@@ -447,8 +454,9 @@ TEST_F(sync_pgtest, once_reconciles_every_conversation) {
     migrate("run");
     // Drift nobody queued (the capture was bypassed): --once still finds it.
     sql(*conn_,
-        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; UPDATE live_chat SET chat_history = '[]'; "
-        "COMMIT");
+        "BEGIN; ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture; "
+        "UPDATE live_chat SET chat_history = '[]'; "
+        "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture; COMMIT");
     daemon_process d(config_path_, log_path_, {"--once"});
     EXPECT_EQ(d.wait_exit(30s), 0) << log();
     EXPECT_EQ(history("a"), R"(["m1"])");
@@ -462,7 +470,7 @@ TEST_F(sync_pgtest, once_skips_a_row_a_writer_keeps_locked_and_says_so) {
     migrate("run");
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x'), ('b', 'y')");
-    std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
                                 << "\"\n  lock_timeout_ms: 100\n";
     auto holder = connect();
     sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
@@ -680,7 +688,7 @@ TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeat
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'queued')");
     auto holder = connect();
     sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
-    std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
                                 << "\"\n  lock_timeout_ms: 100\ndaemon:\n  poll_interval_ms: 200\n";
     daemon_process d(config_path_, log_path_);
     ASSERT_TRUE(wait_log("ready", 10s)) << "not ready with a held row:\n" << log();
@@ -718,9 +726,7 @@ TEST_F(sync_pgtest, a_column_in_step_keeps_its_text_and_only_stale_comments_chan
         "UPDATE live_chat SET comments = 'two', comments_entered_by = 'bob' WHERE zoho_id = 'a'");
     legacy("b", pretty);
     sql(*conn_,
-        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-        "UPDATE live_chat SET comments = 'one', comments_entered_by = 'ann' WHERE zoho_id = 'b'; "
-        "COMMIT");
+        "UPDATE live_chat SET comments = 'one', comments_entered_by = 'ann' WHERE zoho_id = 'b'");
     migrate("schema");
     migrate("run");
     daemon_process d(config_path_, log_path_, {"--once"});
@@ -743,7 +749,7 @@ namespace {
 TEST_F(sync_pgtest, no_password_or_message_body_reaches_the_info_log) {
     legacy("a", R"([{"sender":"ann","message":"first secret body"}])");
     // Trust authentication ignores the password; it must still never be printed.
-    std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
                                 << " password=hunter2-secret\"\ndaemon:\n  poll_interval_ms: 200\n";
     chmod(config_path_.c_str(), 0600);
     migrate("schema");

@@ -206,23 +206,26 @@ TEST_F(run_pgtest, verify_catches_missing_extra_and_unparseable) {
     ASSERT_EQ(migrate("run"), 0);
     EXPECT_EQ(migrate("verify"), 0) << out_.str();
     EXPECT_NE(out_.str().find("every legacy message is in the ledger"), std::string::npos);
-    // Writes the capture trigger does not see (as the daemon marks its own) stand in for loss.
+    // Writes the capture trigger does not see (its owner disabled it meanwhile) stand in for loss.
     sql(*conn_,
-        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-        "UPDATE live_chat SET chat_history = '[1,2,99]' WHERE zoho_id = 'a'; COMMIT");
+        "BEGIN; ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture; "
+        "UPDATE live_chat SET chat_history = '[1,2,99]' WHERE zoho_id = 'a'; "
+        "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture; COMMIT");
     EXPECT_EQ(migrate("verify"), 1);
     EXPECT_NE(out_.str().find("a: 1 missing from the ledger"), std::string::npos) << out_.str();
     sql(*conn_,
-        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-        "UPDATE live_chat SET chat_history = '[1,2]' WHERE zoho_id = 'a'; COMMIT");
+        "BEGIN; ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture; "
+        "UPDATE live_chat SET chat_history = '[1,2]' WHERE zoho_id = 'a'; "
+        "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture; COMMIT");
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('b', 'x', 'y')");
     EXPECT_EQ(migrate("verify"), 1);
     EXPECT_NE(out_.str().find("b: 0 missing from the ledger, 1 in the ledger"), std::string::npos)
         << out_.str();
     sql(*conn_,
-        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-        "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('c', '{bad'); COMMIT");
+        "BEGIN; ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture; "
+        "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('c', '{bad'); "
+        "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture; COMMIT");
     EXPECT_EQ(migrate("verify", {"--sample", "10"}), 1);
     EXPECT_NE(out_.str().find("c: 1 missing"), std::string::npos) << out_.str();
 }

@@ -308,10 +308,9 @@ TEST_F(schema_pgtest, every_committed_legacy_write_is_captured_once) {
     sql(*conn_, "UPDATE live_chat SET full_name = 'Ann B' WHERE zoho_id = 'a'");
     // Rolled back: never committed, never captured.
     sql(*conn_, "BEGIN; UPDATE live_chat SET chat_history = 'lost' WHERE zoho_id = 'a'; ROLLBACK");
-    // The daemon's own rewrite is not captured again.
-    sql(*conn_,
-        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-        "UPDATE live_chat SET chat_history = 'rendered' WHERE zoho_id = 'a'; COMMIT");
+    // The daemon's own rewrite (its login's) is not captured again.
+    sql(*conn_, "BEGIN; SET LOCAL SESSION AUTHORIZATION " + provision_logins().daemon +
+                    "; UPDATE live_chat SET chat_history = 'rendered' WHERE zoho_id = 'a'; COMMIT");
     auto r = sql(*conn_,
                  "SELECT kind, history, comments, comments_entered_by FROM chatledger.sync_queue "
                  "WHERE zoho_id = 'a' ORDER BY id");

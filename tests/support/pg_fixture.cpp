@@ -39,6 +39,43 @@ void pg_test::TearDown() {
     auto conn = admin();
     conn.exec("dropping the scratch database",
               "DROP DATABASE IF EXISTS " + dbname_ + " WITH (FORCE)");
+    // After the database: what the logins owned or were granted there went with it.
+    if (logins_)
+        for (const auto* r :
+             {&logins_->dba, &logins_->daemon, &logins_->reader, &logins_->app, &logins_->legacy})
+            conn.exec("dropping a test login", "DROP ROLE IF EXISTS " + *r);
+}
+
+pg::connection pg_test::connect_as(const std::string& login) const {
+    database_config db;
+    db.conninfo = conninfo_as(login);
+    return pg::connection::open(db, "chatledger-tests");
+}
+
+const deployment_logins& pg_test::provision_logins(bool grant_ledger_roles) {
+    if (logins_)
+        return *logins_;
+    deployment_logins l{dbname_ + "_dba", dbname_ + "_daemon", dbname_ + "_reader",
+                        dbname_ + "_app", dbname_ + "_legacy"};
+    logins_ = l;
+    auto conn = admin();
+    conn.exec_script("creating the test logins",
+                     "CREATE ROLE " + l.dba + " LOGIN CREATEROLE; GRANT CREATE ON DATABASE " +
+                         dbname_ + " TO " + l.dba + "; CREATE ROLE " + l.daemon +
+                         " LOGIN; CREATE ROLE " + l.reader + " LOGIN; CREATE ROLE " + l.app +
+                         " LOGIN; CREATE ROLE " + l.legacy + " LOGIN");
+    if (grant_ledger_roles) {
+        // The group roles are what `schema` creates; another test may be creating them too.
+        conn.exec_script(
+            "granting the ledger roles",
+            "DO $$ DECLARE r text; BEGIN FOREACH r IN ARRAY ARRAY['chatledger_owner', "
+            "'chatledger_writer', 'chatledger_reader', 'chatledger_daemon'] LOOP BEGIN "
+            "EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN duplicate_object OR "
+            "unique_violation THEN NULL; END; END LOOP; END $$; GRANT chatledger_daemon TO " +
+                l.daemon + "; GRANT chatledger_reader TO " + l.reader +
+                "; GRANT chatledger_writer TO " + l.app);
+    }
+    return *logins_;
 }
 
 config pg_test::make_config() const {

@@ -4,12 +4,22 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "config/config.hpp"
 #include "pg/connection.hpp"
 
 namespace chatledger::testing {
+
+/// The logins of a deployment as CONTRACT section 7 describes it, each holding only its role.
+struct deployment_logins {
+    std::string dba;     ///< CREATEROLE and CREATE on the database, no superuser
+    std::string daemon;  ///< granted <ledger>_daemon only
+    std::string reader;  ///< granted <ledger>_reader only
+    std::string app;     ///< granted <ledger>_writer only
+    std::string legacy;  ///< no ledger role; the test grants it its legacy table privileges
+};
 
 /// A scratch database created before each test and dropped after it.
 class pg_test : public ::testing::Test {
@@ -33,7 +43,23 @@ class pg_test : public ::testing::Test {
     void create_legacy_table(pg::connection& conn,
                              const std::string& quoted_name = "live_chat") const;
 
+    /// conninfo of the scratch database as `login`.
+    std::string conninfo_as(const std::string& login) const {
+        return conninfo() + " user=" + login;
+    }
+    /// A new connection to the scratch database as `login`.
+    pg::connection connect_as(const std::string& login) const;
+    /// Creates the logins of section 7 (roles are cluster-wide: named after the scratch
+    /// database, dropped in TearDown). The ledger roles are granted only when `grant_ledger_roles`;
+    /// otherwise the test has the DBA grant them, as an operator would after `schema`.
+    const deployment_logins& provision_logins(bool grant_ledger_roles = true);
+    /// conninfo of a login granted chatledger_daemon only: how every test starts the daemon.
+    std::string daemon_conninfo() { return conninfo_as(provision_logins().daemon); }
+
     std::string dbname_;
+
+  private:
+    std::optional<deployment_logins> logins_;
 };
 
 }  // namespace chatledger::testing
