@@ -44,6 +44,17 @@ void metrics::record_lock_timeout() {
     ++lock_timeouts_;
 }
 
+void metrics::record_sync_failure(long long set_aside) {
+    std::lock_guard lock(mutex_);
+    ++sync_failures_;
+    set_aside_ = set_aside;
+}
+
+void metrics::set_set_aside(long long set_aside) {
+    std::lock_guard lock(mutex_);
+    set_aside_ = set_aside;
+}
+
 void metrics::record_connected() {
     std::lock_guard lock(mutex_);
     ++connects_;
@@ -186,6 +197,13 @@ std::string metrics::render_prometheus() const {
     single(out, "chatledger_syncd_lock_timeouts_total", "counter",
            "Conversations left queued for later because a legacy writer held the row.",
            static_cast<double>(lock_timeouts_));
+    single(out, "chatledger_syncd_sync_failures_total", "counter",
+           "Conversation syncs that failed for a reason other than a lost connection or a held "
+           "row; each sets its conversation aside with a backoff.",
+           static_cast<double>(sync_failures_));
+    single(out, "chatledger_syncd_conversations_set_aside", "gauge",
+           "Conversations this instance has set aside after a failed sync (status names them).",
+           static_cast<double>(set_aside_));
     single(out, "chatledger_syncd_queue_events", "gauge",
            "Events in the sync queue, which all instances share, at the last check (every 2 s).",
            static_cast<double>(backlog_depth_));

@@ -25,6 +25,10 @@ class metrics {
     void record(const sync_outcome& o);
     /// A conversation left queued because a legacy writer held its row.
     void record_lock_timeout();
+    /// A conversation's sync failed and it was set aside; `set_aside` is how many are now.
+    void record_sync_failure(long long set_aside);
+    /// How many conversations are set aside (after a success or at connect).
+    void set_set_aside(long long set_aside);
     /// A connection was established (the first one or a reconnect).
     void record_connected();
     /// The connection was given up after an error; `retryable` as the error said.
@@ -46,6 +50,7 @@ class metrics {
     double started_at_;
     instance_counters counters_;
     long long lock_timeouts_ = 0, connects_ = 0, errors_retryable_ = 0, errors_fatal_ = 0;
+    long long sync_failures_ = 0, set_aside_ = 0;
     bool connected_ = false;
     long long backlog_depth_ = 0;
     double backlog_age_s_ = 0;

@@ -146,28 +146,56 @@ bool service::wait_backoff(std::chrono::milliseconds delay) {
     return false;
 }
 
-bool service::sync_one(syncer& s, const std::string& zoho_id) {
+service::sync_result service::sync_one(syncer& s, sync_repository& repo,
+                                       const std::string& zoho_id) {
     try {
         metrics_->record(s.sync(zoho_id));
-        return true;
     } catch (const pg::lock_not_available& e) {
         metrics_->record_lock_timeout();
         // A legacy writer holds the row: leave the events queued and come back later.
         spdlog::debug("{}: {}", zoho_id, e.line());
-        return false;
-    } catch (const pg::query_canceled& e) {
-        // statement_timeout or a cancel: not a writer in the way, so say what it was.
-        spdlog::warn("syncing {} was cancelled, the events stay queued: {}", zoho_id, e.line());
-        return false;
+        return sync_result::locked;
+    } catch (const pg::connection_error&) {
+        throw;  // nothing wrong with the conversation: reconnect and carry on
+    } catch (const pg::server_unavailable&) {
+        throw;
+    } catch (const pg::db_error& e) {
+        set_aside_failure(repo, zoho_id, e.sqlstate(), e.line());
+        return sync_result::failed;
+    } catch (const error& e) {
+        set_aside_failure(repo, zoho_id, "", e.line());
+        return sync_result::failed;
+    } catch (const std::exception& e) {
+        // bad_alloc, a value the core cannot handle: the transaction was rolled back.
+        set_aside_failure(repo, zoho_id, "", e.what());
+        return sync_result::failed;
     }
+    if (auto failures = aside_.succeeded(zoho_id)) {
+        repo.clear_failure(zoho_id);
+        metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
+        spdlog::info("synced {} again after {} failed attempt(s)", zoho_id, *failures);
+    }
+    return sync_result::synced;
+}
+
+void service::set_aside_failure(sync_repository& repo, const std::string& zoho_id,
+                                const std::string& sqlstate, const std::string& line) {
+    const auto& e = aside_.failed(zoho_id, sqlstate, line, clock::now());
+    metrics_->record_sync_failure(static_cast<long long>(aside_.entries().size()));
+    // Once per backoff step, so a conversation failing for hours logs a handful of lines.
+    spdlog::error("cannot sync {}{}: {}; set aside, next attempt in {} s (failure {})", zoho_id,
+                  sqlstate.empty() ? "" : " (SQLSTATE " + sqlstate + ")", line, e.backoff.count(),
+                  e.failures);
+    repo.record_failure(zoho_id, metrics_->instance(), e.failures, sqlstate, line, e.backoff);
 }
 
 service::round_result service::process_round(syncer& s, sync_repository& repo) {
     round_result r;
-    auto conversations = repo.queued_conversations(cfg_.daemon.batch_conversations);
+    auto conversations =
+        repo.queued_conversations(cfg_.daemon.batch_conversations, aside_.waiting(clock::now()));
     r.listed = static_cast<long long>(conversations.size());
     for (const auto& z : conversations) {
-        if (sync_one(s, z))
+        if (sync_one(s, repo, z) == sync_result::synced)
             ++r.synced;
         // Between two transactions: the place to notice SIGTERM and SIGHUP.
         pollfd pfd{signals_.fd(), POLLIN, 0};
@@ -197,9 +225,14 @@ bool service::serve_connection(bool& ready_sent) {
     require_current_schema(conn, cfg_);
     syncer s(conn, cfg_);
     metrics_->record_connected();
+    // Failures recorded by an earlier run are tried first, and cleared when they succeed.
+    for (const auto& [key, failures] : repo.recorded_failures())
+        aside_.adopt(key, failures, clock::now());
+    metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
     // LISTEN before catching up: an event committed in between still wakes us.
     repo.listen();
     auto report = [&] {
+        repo.forget_stale_failures();
         auto [depth, age] = repo.backlog();
         metrics_->set_backlog(depth, age);
         if (server_)
@@ -341,9 +374,10 @@ int service::run_once() {
             break;
         after = keys.back();
         for (const auto& z : keys) {
-            if (sync_one(s, z))
+            const auto r = sync_one(s, repo, z);
+            if (r == sync_result::synced)
                 ++done;
-            else
+            else if (r == sync_result::locked)
                 skipped.push_back(z);
             pollfd pfd{signals_.fd(), POLLIN, 0};
             if (poll(&pfd, 1, 0) > 0)
@@ -358,9 +392,10 @@ int service::run_once() {
             break;
         std::vector<std::string> still;
         for (const auto& z : skipped) {
-            if (sync_one(s, z))
+            const auto r = sync_one(s, repo, z);
+            if (r == sync_result::synced)
                 ++done;
-            else
+            else if (r == sync_result::locked)
                 still.push_back(z);
         }
         skipped = std::move(still);
@@ -370,12 +405,19 @@ int service::run_once() {
     spdlog::info(
         "reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
         done, c.rewrites, c.drifts_healed, c.messages_captured);
-    if (!skipped.empty())
-        spdlog::warn(
-            "reconcile skipped {} conversation(s) whose legacy row a writer kept locked (first: "
-            "{}); run --once again, or let the daemon catch up",
-            skipped.size(), skipped.front());
-    return 0;
+    // Every conversation that could not be synced is named on stderr, and the pass says so.
+    for (const auto& z : skipped)
+        spdlog::error("could not sync {}: a legacy writer kept its row locked", z);
+    for (const auto& [z, e] : aside_.entries()) spdlog::error("could not sync {}: {}", z, e.error);
+    const size_t failed = skipped.size() + aside_.entries().size();
+    if (failed == 0)
+        return 0;
+    spdlog::error(
+        "reconcile could not sync {} conversation(s) HINT: fix what each line above names (a "
+        "legacy trigger or constraint, a writer holding the row), then run --once again; the "
+        "daemon retries them with a backoff",
+        failed);
+    return 1;
 }
 
 }  // namespace chatledger::daemon

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "daemon/notify.hpp"
+#include "daemon/set_aside.hpp"
 #include "daemon/signals.hpp"
 
 namespace chatledger::daemon {
@@ -38,8 +39,18 @@ class service {
     round_result process_round(syncer& s, sync_repository& repo);
     /// Rounds until the queue is empty or no round makes progress (--once).
     void drain_queue(syncer& s, sync_repository& repo);
-    /// Syncs one conversation; false when a legacy writer held its row past lock_timeout.
-    bool sync_one(syncer& s, const std::string& zoho_id);
+    /// How one conversation's sync ended.
+    enum class sync_result {
+        synced,  ///< committed
+        locked,  ///< a legacy writer held its row past lock_timeout: left queued, not a failure
+        failed,  ///< set aside with a backoff (logged, counted, recorded for `status`)
+    };
+    /// Syncs one conversation. A lost connection propagates (the caller reconnects); any other
+    /// error sets the conversation aside, so it never stops the others.
+    sync_result sync_one(syncer& s, sync_repository& repo, const std::string& zoho_id);
+    /// Sets a conversation aside after `e`, logs it once for this step and records it.
+    void set_aside_failure(sync_repository& repo, const std::string& zoho_id,
+                           const std::string& sqlstate, const std::string& line);
     void handle_signal(signal_event ev);
     void reload();
     bool wait_backoff(std::chrono::milliseconds delay);
@@ -52,6 +63,7 @@ class service {
     notifier& notify_;
     std::unique_ptr<metrics> metrics_;  ///< before server_: the endpoint's thread reads it
     std::unique_ptr<metrics_server> server_;
+    set_aside aside_;  ///< conversations whose sync failed, with their backoff
     bool stop_ = false;
     bool reconnect_ = false;
 };

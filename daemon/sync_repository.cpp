@@ -44,12 +44,14 @@ void sync_repository::begin_conversation(const std::string& zoho_id) {
                {zoho_id});
 }
 
-std::vector<std::string> sync_repository::queued_conversations(int limit) {
+std::vector<std::string> sync_repository::queued_conversations(
+    int limit, const std::vector<std::string>& exclude) {
     // Oldest events first; a conversation with many events is listed once.
     auto r = conn_.exec("reading the sync queue",
                         "SELECT zoho_id FROM " + cfg_.ledger.schema.quoted() +
-                            ".sync_queue GROUP BY zoho_id ORDER BY min(id) LIMIT $1::integer",
-                        {std::to_string(limit)});
+                            ".sync_queue WHERE zoho_id <> ALL ($2::text[]) GROUP BY zoho_id "
+                            "ORDER BY min(id) LIMIT $1::integer",
+                        {std::to_string(limit), pg::array_literal(exclude)});
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0));
     return out;
@@ -88,6 +90,46 @@ std::vector<queue_event> sync_repository::claim_writes(const std::string& zoho_i
 std::vector<queue_event> sync_repository::claim_rest(const std::string& zoho_id,
                                                      const std::vector<long long>& exclude) {
     return claim(zoho_id, false, std::numeric_limits<long long>::max(), exclude);
+}
+
+void sync_repository::record_failure(const std::string& zoho_id, const std::string& instance,
+                                     int failures, const std::string& sqlstate,
+                                     const std::string& error, std::chrono::seconds retry_in) {
+    conn_.exec("recording a failed sync",
+               "INSERT INTO " + cfg_.ledger.schema.quoted() +
+                   ".sync_failures AS f (zoho_id, failures, sqlstate, error, instance, retry_at) "
+                   "VALUES ($1, $2::integer, nullif($3, ''), $4, $5, "
+                   "now() + make_interval(secs => $6::integer)) "
+                   "ON CONFLICT (zoho_id) DO UPDATE SET failed_at = now(), "
+                   "failures = greatest(f.failures + 1, excluded.failures), "
+                   "sqlstate = excluded.sqlstate, error = excluded.error, "
+                   "instance = excluded.instance, retry_at = excluded.retry_at",
+               {zoho_id, std::to_string(failures), sqlstate, error, instance,
+                std::to_string(retry_in.count())});
+}
+
+void sync_repository::clear_failure(const std::string& zoho_id) {
+    conn_.exec("clearing a failed sync",
+               "DELETE FROM " + cfg_.ledger.schema.quoted() + ".sync_failures WHERE zoho_id = $1",
+               {zoho_id});
+}
+
+std::vector<std::pair<std::string, int>> sync_repository::recorded_failures() {
+    auto r = conn_.exec("reading failed syncs", "SELECT zoho_id, failures FROM " +
+                                                    cfg_.ledger.schema.quoted() +
+                                                    ".sync_failures ORDER BY zoho_id");
+    std::vector<std::pair<std::string, int>> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.emplace_back(std::string(r.text(i, 0)), static_cast<int>(r.integer(i, 1)));
+    return out;
+}
+
+void sync_repository::forget_stale_failures() {
+    const std::string s = cfg_.ledger.schema.quoted();
+    conn_.exec("forgetting failed syncs that others completed",
+               "DELETE FROM " + s + ".sync_failures f WHERE retry_at < now() - interval '1 min' " +
+                   "AND NOT EXISTS (SELECT FROM " + s +
+                   ".sync_queue q WHERE q.zoho_id = f.zoho_id)");
 }
 
 void sync_repository::delete_events(const std::vector<long long>& ids) {

@@ -2,6 +2,7 @@
 // LISTEN and the instance heartbeat. Ledger reads and appends are the shared ledger/ layer's.
 #pragma once
 
+#include <chrono>
 #include <limits>
 #include <optional>
 #include <string>
@@ -54,8 +55,22 @@ class sync_repository {
     void listen();
     /// Takes the conversation's advisory lock (shared with every ingester).
     void begin_conversation(const std::string& zoho_id);
-    /// Conversations with queued work, oldest first, at most `limit`.
-    std::vector<std::string> queued_conversations(int limit);
+    /// Conversations with queued work, oldest first, at most `limit`, leaving out `exclude`
+    /// (the conversations set aside after a failure).
+    std::vector<std::string> queued_conversations(int limit,
+                                                  const std::vector<std::string>& exclude = {});
+    /// Records a failed sync of `zoho_id` (sync_failures, which `status` lists).
+    void record_failure(const std::string& zoho_id, const std::string& instance, int failures,
+                        const std::string& sqlstate, const std::string& error,
+                        std::chrono::seconds retry_in);
+    /// Clears the failure record of a conversation whose sync succeeded.
+    void clear_failure(const std::string& zoho_id);
+    /// Failure records left by any instance: (zoho_id, failures), so a restarted daemon tries
+    /// them first and clears them when they succeed.
+    std::vector<std::pair<std::string, int>> recorded_failures();
+    /// Deletes failure records of conversations with no queued work left (another instance
+    /// synced them), whose retry time passed more than a minute ago.
+    void forget_stale_failures();
     /// Claims this conversation's captured legacy writes (insert and update events) that no
     /// other instance holds, oldest first, at most `limit`.
     std::vector<queue_event> claim_writes(const std::string& zoho_id, long long limit);

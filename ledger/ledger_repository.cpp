@@ -60,13 +60,15 @@ std::vector<ledger_message> ledger_repository::ledger_messages(
     const std::vector<std::string>& keys) {
     if (!ledger_exists_)
         return {};
-    auto r = conn_.exec("reading ledger messages",
-                        "SELECT zoho_id, payload::text, author, body, "
-                        "(extract(epoch FROM sent_at) * 1000000)::bigint, source, id, "
-                        "coalesce(xmin = pg_current_xact_id_if_assigned()::xid, false) FROM " +
-                            cfg_.ledger.schema.quoted() +
-                            ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id",
-                        {pg::array_literal(keys)});
+    auto r = conn_.exec(
+        "reading ledger messages",
+        "SELECT zoho_id, payload::text, author, body, "
+        "CASE WHEN isfinite(sent_at) THEN (extract(epoch FROM sent_at) * 1000000)::bigint "
+        "END, source, id, "
+        "coalesce(xmin = pg_current_xact_id_if_assigned()::xid, false) FROM " +
+            cfg_.ledger.schema.quoted() +
+            ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id",
+        {pg::array_literal(keys)});
     std::vector<ledger_message> out;
     out.reserve(r.rows());
     for (int i = 0; i < r.rows(); ++i) {

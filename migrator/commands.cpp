@@ -71,8 +71,15 @@ int status_command(const command_context& ctx) {
             number(d.lag_p99_ms);
             ctx.out << "}";
         }
+        ctx.out << "],\"sync_failures\":[";
+        for (size_t i = 0; i < f.sync_failures.size(); ++i) {
+            const auto& x = f.sync_failures[i];
+            ctx.out << (i ? "," : "") << "{\"zoho_id\":" << core::json_string(x.zoho_id)
+                    << ",\"failures\":" << x.failures << ",\"failing_for_s\":" << x.failing_for_s
+                    << ",\"error\":" << core::json_string(x.error) << "}";
+        }
         ctx.out << "]}\n";
-        return 0;
+        return f.sync_failures.empty() ? 0 : static_cast<int>(exit_status::differences);
     }
     char age[64] = "-";
     if (f.oldest_queue_age_s)
@@ -100,7 +107,11 @@ int status_command(const command_context& ctx) {
                       d.messages_captured, d.lag_p50_ms.value_or(0), d.lag_p99_ms.value_or(0));
         ctx.out << line;
     }
-    return 0;
+    // Conversations the daemon cannot sync need someone: they make status exit 1.
+    for (const auto& x : f.sync_failures)
+        ctx.out << "cannot sync " << x.zoho_id << ": " << x.failures << " failed attempt(s) over "
+                << static_cast<long long>(x.failing_for_s) << " s, last: " << x.error << "\n";
+    return f.sync_failures.empty() ? 0 : static_cast<int>(exit_status::differences);
 }
 
 }  // namespace chatledger::migrator

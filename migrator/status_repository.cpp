@@ -71,6 +71,18 @@ status_figures status_repository::read() {
             f.daemons.push_back(std::move(row));
         }
     }
+    if (f.schema_version >= 6) {
+        auto r =
+            conn_.exec("reading failed syncs",
+                       "SELECT zoho_id, failures, extract(epoch FROM now() - first_failed_at), "
+                       "coalesce('SQLSTATE ' || sqlstate || ': ', '') || error FROM " +
+                           cfg_.ledger.schema.quoted() +
+                           ".sync_failures ORDER BY first_failed_at, zoho_id LIMIT 100");
+        for (int i = 0; i < r.rows(); ++i)
+            f.sync_failures.push_back({std::string(r.text(i, 0)), static_cast<int>(r.integer(i, 1)),
+                                       std::stod(std::string(r.text(i, 2))),
+                                       std::string(r.text(i, 3))});
+    }
     tx.commit();
     return f;
 }

@@ -28,6 +28,14 @@ struct status_figures {
         std::optional<double> lag_p50_ms, lag_p99_ms;
     };
     std::vector<daemon_row> daemons;
+    /// One line per conversation a daemon has set aside because its sync failed.
+    struct failure_row {
+        std::string zoho_id;
+        int failures = 0;
+        double failing_for_s = 0;  ///< since the first failure
+        std::string error;         ///< the last error's line, SQLSTATE first when there is one
+    };
+    std::vector<failure_row> sync_failures;
 };
 
 /// Reads status figures through one connection.

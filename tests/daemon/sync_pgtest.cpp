@@ -81,14 +81,21 @@ class sync_pgtest : public testing::pg_test {
                                     << extra;
     }
 
-    int migrate(const std::string& command) {
+    /// Runs a migrate command as the DBA; its exit status, with stdout and stderr in `output`.
+    int run_migrate(const std::string& command, std::string& output) {
         std::ostringstream out, err;
         std::vector<std::string> args = {"chatledger-migrate", "--config", admin_config_path_,
                                          command};
         std::vector<const char*> argv;
         for (auto& a : args) argv.push_back(a.c_str());
         int rc = migrator::run_cli(static_cast<int>(argv.size()), argv.data(), out, err);
-        EXPECT_EQ(rc, 0) << err.str();
+        output = out.str() + err.str();
+        return rc;
+    }
+    int migrate(const std::string& command) {
+        std::string output;
+        const int rc = run_migrate(command, output);
+        EXPECT_EQ(rc, 0) << output;
         return rc;
     }
 
@@ -475,13 +482,15 @@ TEST_F(sync_pgtest, once_skips_a_row_a_writer_keeps_locked_and_says_so) {
     auto holder = connect();
     sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
     {
-        // Neither the pass nor the queue waits for the writer forever.
+        // Neither the pass nor the queue waits for the writer forever, and the pass says it
+        // could not sync everything (CONTRACT section 6: exit 1, each named on stderr).
         daemon_process d(config_path_, log_path_, {"--once"});
-        EXPECT_EQ(d.wait_exit(30s), 0) << log();
+        EXPECT_EQ(d.wait_exit(30s), 1) << log();
     }
-    EXPECT_NE(log().find("reconcile skipped 1 conversation(s) whose legacy row a writer kept "
-                         "locked (first: a)"),
+    EXPECT_NE(log().find("could not sync a: a legacy writer kept its row locked"),
               std::string::npos)
+        << log();
+    EXPECT_NE(log().find("reconcile could not sync 1 conversation(s) HINT:"), std::string::npos)
         << log();
     EXPECT_NE(history("b").find("\"y\""), std::string::npos);
     EXPECT_EQ(history("a"), R"(["m1"])");
@@ -491,7 +500,7 @@ TEST_F(sync_pgtest, once_skips_a_row_a_writer_keeps_locked_and_says_so) {
         daemon_process d(config_path_, log_path_, {"--once"});
         EXPECT_EQ(d.wait_exit(30s), 0) << log();
     }
-    EXPECT_EQ(log().find("skipped"), std::string::npos) << log();
+    EXPECT_EQ(log().find("could not sync"), std::string::npos) << log();
     EXPECT_NE(history("a").find("\"x\""), std::string::npos);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
 }
@@ -769,6 +778,96 @@ TEST_F(sync_pgtest, no_password_or_message_body_reaches_the_info_log) {
     EXPECT_NE(text.find("healed drift"), std::string::npos) << text;  // the log did say things
     EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
     EXPECT_EQ(text.find("secret body"), std::string::npos) << text;
+}
+
+// A legacy-side trigger that refuses one row (a broken audit trigger; a CHECK or a varchar(n)
+// does the same) must not stop the others. The old daemon rethrew, reconnected and served the
+// same conversation first again, so 38 of 38 other conversations stayed unrendered.
+TEST_F(sync_pgtest, a_conversation_that_cannot_be_synced_is_set_aside_and_the_rest_go_on) {
+    legacy("poison", R"(["p1"])");
+    for (int i = 0; i < 38; ++i) legacy("k" + std::to_string(i), R"(["m"])");
+    migrate("schema");
+    migrate("run");
+    sql(*conn_, R"(CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                   BEGIN
+                       IF NEW.zoho_id = 'poison' THEN
+                           RAISE EXCEPTION 'audit: row % is frozen', NEW.zoho_id;
+                       END IF;
+                       RETURN NEW;
+                   END $$;
+                   CREATE TRIGGER refuse_poison BEFORE UPDATE ON live_chat
+                       FOR EACH ROW EXECUTE FUNCTION refuse_poison())");
+    // The poison's event is the oldest, so it heads the queue.
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('poison', 'x')");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, body) SELECT 'k' || i, 'y' "
+        "FROM generate_series(0, 37) i");
+    daemon_process d(config_path_, log_path_);
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return count(
+                       "SELECT count(*) FROM live_chat WHERE zoho_id <> 'poison' AND "
+                       "chat_history LIKE '%\"y\"%'") == 38;
+        },
+        30s))
+        << log();
+    ASSERT_TRUE(wait_log("cannot sync poison (SQLSTATE P0001): ")) << log();
+    EXPECT_NE(log().find("set aside, next attempt in 1 s (failure 1)"), std::string::npos) << log();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_failures WHERE zoho_id = 'poison' AND "
+                    "sqlstate = 'P0001' AND error LIKE '%row poison is frozen%'"),
+              1);
+    // status names it and exits 1 (something needs attention).
+    std::string out;
+    EXPECT_EQ(run_migrate("status", out), 1) << out;
+    EXPECT_NE(out.find("cannot sync poison: "), std::string::npos) << out;
+    // Once the trigger is fixed, the backoff's next attempt syncs it and says so.
+    sql(*conn_, "DROP TRIGGER refuse_poison ON live_chat");
+    ASSERT_TRUE(wait_log("synced poison again after ", 30s)) << log();
+    EXPECT_NE(history("poison").find("\"x\""), std::string::npos);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_failures"), 0);
+    EXPECT_EQ(run_migrate("status", out), 0) << out;
+}
+
+// --once goes past a conversation it cannot sync, renders every other one and exits 1 naming
+// it (the old pass stopped at the first error with exit 3, never reaching the keys after it).
+TEST_F(sync_pgtest, once_goes_past_a_conversation_it_cannot_sync_and_names_it) {
+    legacy("a", R"(["a1"])");
+    legacy("b", R"(["b1"])");
+    legacy("c", R"(["c1"])");
+    migrate("schema");
+    migrate("run");
+    sql(*conn_, R"(ALTER TABLE live_chat ADD CONSTRAINT short_history
+                   CHECK (zoho_id <> 'a' OR length(chat_history) < 20) NOT VALID)");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'a2'), "
+        "('b', 'b2'), ('c', 'c2')");
+    {
+        daemon_process d(config_path_, log_path_, {"--once"});
+        EXPECT_EQ(d.wait_exit(30s), 1) << log();
+    }
+    EXPECT_NE(log().find("could not sync a: "), std::string::npos) << log();
+    EXPECT_NE(log().find("short_history"), std::string::npos) << log();
+    EXPECT_NE(history("b").find("b2"), std::string::npos);
+    EXPECT_NE(history("c").find("c2"), std::string::npos);
+    EXPECT_EQ(history("a"), R"(["a1"])");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'a'"), 1);
+}
+
+// The ledger holds only values it can render: a sent_at of infinity stopped every sync of its
+// conversation ("cannot convert infinity to bigint").
+TEST_F(sync_pgtest, an_infinite_sent_at_is_refused_at_insert) {
+    legacy("a", R"(["a1"])");
+    migrate("schema");
+    auto app = connect_as(provision_logins().app);
+    try {
+        sql(app,
+            "INSERT INTO chatledger.chat_messages (zoho_id, author, body, sent_at) VALUES "
+            "('a', 'x', 'y', 'infinity')");
+        ADD_FAILURE() << "an infinite sent_at was accepted";
+    } catch (const pg::integrity_violation& e) {
+        EXPECT_NE(std::string(e.what()).find("chat_messages_sent_at_finite"), std::string::npos)
+            << e.what();
+    }
 }
 
 }  // namespace
