@@ -50,26 +50,44 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
     return d;
 }
 
+namespace {
+
+/// True when an element of `history` has `body` as its body.
+bool in_history(std::string_view history, const std::string& body, const field_names& fields) {
+    for (auto e : split_value(history).elements)
+        if (body_of(e, fields) == body)
+            return true;
+    return false;
+}
+
+}  // namespace
+
 std::vector<size_t> new_comment_messages(const std::vector<left_comment>& comments,
                                          std::unordered_set<std::string_view> ledger_bodies,
                                          const field_names& fields) {
     std::vector<size_t> out;
     for (size_t i = 0; i < comments.size(); ++i) {
         const auto& c = comments[i];
-        if (ledger_bodies.count(c.body))
-            continue;
-        // Writers fill the author column with whoever is logged in, which need not be the
-        // element's author: only bodies are compared. The ledger nearly always answers (every
-        // snapshot is ingested first); the history is scanned only for a really new comment.
-        bool in_history = false;
-        for (auto e : split_value(c.history).elements)
-            if (body_of(e, fields) == c.body) {
-                in_history = true;
+        bool is_new = false;
+        switch (c.rule) {
+            case comment_rule::new_message:
+                is_new = true;
                 break;
-            }
-        if (in_history)
+            case comment_rule::own_history:
+                is_new = !in_history(c.history, c.body, fields);
+                break;
+            case comment_rule::unchanged:
+                break;
+            case comment_rule::by_body:
+                // Writers fill the author column with whoever is logged in, which need not be
+                // the element's author: only bodies are compared. The ledger nearly always
+                // answers; the history is scanned only for a really new comment.
+                is_new = !ledger_bodies.count(c.body) && !in_history(c.history, c.body, fields);
+                break;
+        }
+        if (!is_new)
             continue;
-        ledger_bodies.insert(c.body);  // a later write repeating it is the same message
+        ledger_bodies.insert(c.body);  // the current row repeating it is the same message
         out.push_back(i);
     }
     return out;

@@ -45,17 +45,33 @@ struct render_decision {
 render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                               const field_names& fields);
 
+/// How to tell whether a comment a write left is a message of its own.
+enum class comment_rule {
+    /// The write changed the comment columns and not the history: always a new message, even
+    /// when its words repeat an earlier one (an older write path that sets only the comment).
+    new_message,
+    /// The write changed both: new only if no element of its own history has that body (it
+    /// normally names the element it appended).
+    own_history,
+    /// The write did not change the comment columns: its comment is an earlier write's.
+    unchanged,
+    /// Not known what the write changed (the current row, events queued before the capture
+    /// trigger recorded it): new only if no ledger message, earlier new comment or element of
+    /// its history has that body.
+    by_body,
+};
+
 /// The comment columns one captured legacy write left.
 struct left_comment {
     std::string_view history;  ///< the history the same write left ("" for NULL)
     std::string body;
     std::optional<std::string> author;
+    comment_rule rule = comment_rule::by_body;
 };
 
-/// Indexes of the comments that are messages of their own, in order: those whose body no
-/// message of the ledger (`ledger_bodies`), no earlier new comment and no element of the
-/// write's own history has. An older write path sets only the comment columns; re-rendering
-/// them from the ledger would otherwise erase its message.
+/// Indexes of the comments that are messages of their own, in order, each by its rule. An
+/// older write path sets only the comment columns; re-rendering them from the ledger would
+/// otherwise erase its message.
 std::vector<size_t> new_comment_messages(const std::vector<left_comment>& comments,
                                          std::unordered_set<std::string_view> ledger_bodies,
                                          const field_names& fields);

@@ -67,18 +67,21 @@ std::vector<queue_event> sync_repository::claim(const std::string& zoho_id, bool
         "claiming queued events",
         "SELECT id, kind, history, comments, comments_entered_by, "
         "extract(epoch FROM clock_timestamp() - enqueued_at) * 1000, "
-        "first_ledger_id FROM " +
+        "first_ledger_id, comment_changed, history_changed FROM " +
             cfg_.ledger.schema.quoted() +
             ".sync_queue WHERE zoho_id = $1 AND id <> ALL ($3::bigint[]) "
             "AND (NOT $4::boolean OR kind <> 'append') "
             "ORDER BY id LIMIT $2::bigint FOR UPDATE SKIP LOCKED",
         {zoho_id, std::to_string(limit), pg::array_literal(ids), writes_only ? "true" : "false"});
     std::vector<queue_event> out;
+    auto flag = [&](int row, int col) {
+        return r.is_null(row, col) ? std::nullopt : std::optional<bool>(r.boolean(row, col));
+    };
     for (int i = 0; i < r.rows(); ++i)
         out.push_back({r.integer(i, 0), kind_of(r.text(i, 1)), r.optional_text(i, 2),
                        r.optional_text(i, 3), r.optional_text(i, 4),
                        r.is_null(i, 6) ? std::nullopt : std::optional<long long>(r.integer(i, 6)),
-                       std::stod(std::string(r.text(i, 5)))});
+                       std::stod(std::string(r.text(i, 5))), flag(i, 7), flag(i, 8)});
     return out;
 }
 

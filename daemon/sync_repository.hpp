@@ -27,6 +27,8 @@ struct queue_event {
     std::optional<std::string> history, comments, comments_entered_by;
     std::optional<long long> first_ledger_id;  ///< append: the first ledger row it announced
     double age_ms = 0;                         ///< since it was enqueued
+    /// What the write changed; nullopt for events queued before schema step 0007.
+    std::optional<bool> comment_changed, history_changed;
 };
 
 /// The legacy row of one conversation, locked for the rest of the transaction.

@@ -10,6 +10,19 @@
 
 namespace chatledger::daemon {
 
+namespace {
+
+/// What the capture trigger recorded of a write decides how its comment is judged.
+core::comment_rule rule_of(const queue_event& e) {
+    if (!e.comment_changed || !e.history_changed)
+        return core::comment_rule::by_body;  // queued before schema step 0007
+    if (!*e.comment_changed)
+        return core::comment_rule::unchanged;
+    return *e.history_changed ? core::comment_rule::own_history : core::comment_rule::new_message;
+}
+
+}  // namespace
+
 struct syncer::work {
     explicit work(const std::string& key) : zoho_id(key) { cache.locked = true; }
 
@@ -68,18 +81,18 @@ long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
                                 const std::optional<legacy_state>& row) {
     std::vector<ledger::legacy_value> batch;
     auto keep_comment = [&](const std::optional<std::string>& body,
-                            const std::optional<std::string>& author) {
+                            const std::optional<std::string>& author, core::comment_rule rule) {
         if (body)
-            w.comments.push_back({w.snapshots.size() + batch.size(), {{}, *body, author}});
+            w.comments.push_back({w.snapshots.size() + batch.size(), {{}, *body, author, rule}});
     };
     for (auto& e : events) {
         if (e.kind == event_kind::append)
             continue;
-        keep_comment(e.comments, e.comments_entered_by);
+        keep_comment(e.comments, e.comments_entered_by, rule_of(e));
         batch.push_back({w.zoho_id, std::move(e.history)});
     }
     if (row) {
-        keep_comment(row->comments, row->comments_entered_by);
+        keep_comment(row->comments, row->comments_entered_by, core::comment_rule::by_body);
         batch.push_back({w.zoho_id, row->history});
     }
     const auto r = ledger::ingest(ledger_, batch, cfg_.legacy.fields,

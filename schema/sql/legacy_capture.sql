@@ -33,9 +33,14 @@ BEGIN
        AND NEW.{{key}} IS NOT DISTINCT FROM OLD.{{key}} THEN
         RETURN NULL;
     END IF;
-    INSERT INTO {{ledger}}.sync_queue (zoho_id, kind, history, comments, comments_entered_by)
+    -- What the write changed decides whether its comment is a message of its own (step 0007).
+    INSERT INTO {{ledger}}.sync_queue (zoho_id, kind, history, comments, comments_entered_by,
+                                       comment_changed, history_changed)
     VALUES (NEW.{{key}}::text, lower(TG_OP), NEW.{{history}}::text, NEW.{{comment}}::text,
-            NEW.{{comment_author}}::text);
+            NEW.{{comment_author}}::text,
+            TG_OP = 'INSERT' OR NEW.{{comment}} IS DISTINCT FROM OLD.{{comment}}
+                OR NEW.{{comment_author}} IS DISTINCT FROM OLD.{{comment_author}},
+            TG_OP = 'INSERT' OR NEW.{{history}} IS DISTINCT FROM OLD.{{history}});
     PERFORM {{ledger}}.wake();
     RETURN NULL;
 END

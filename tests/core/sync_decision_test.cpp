@@ -107,5 +107,27 @@ TEST(new_comment_messages, a_comment_the_ledger_or_the_same_write_has_is_not_new
     EXPECT_TRUE(new_comment_messages(comments, {"in the ledger"}, fields).empty());
 }
 
+TEST(new_comment_messages, a_comment_only_write_is_new_even_when_its_words_repeat) {
+    const std::string history = R"([{"sender":"carol","message":"ok"},"other"])";
+    const std::vector<left_comment> comments = {
+        {history, "ok", "carol", comment_rule::new_message},
+        {history, "ok", "carol", comment_rule::by_body},  // the current row, after it
+    };
+    // The ledger already has "ok" once: the comment-only write is a second "ok", and the row
+    // that shows it is the same message, not a third.
+    EXPECT_EQ(new_comment_messages(comments, {"ok", "other"}, fields), std::vector<size_t>({0}));
+}
+
+TEST(new_comment_messages, a_write_that_changed_both_is_matched_against_its_own_history) {
+    const std::string history = R"(["a",{"sender":"w","message":"b"}])";
+    const std::vector<left_comment> comments = {
+        {history, "b", "w", comment_rule::own_history},  // names the element it appended
+        {history, "c", "w", comment_rule::own_history},  // names none of its elements
+        {history, "zz", "w", comment_rule::unchanged},   // an earlier write's comment
+    };
+    // Unlike the body rule, a body the ledger has does not make a both-changed comment known.
+    EXPECT_EQ(new_comment_messages(comments, {"c"}, fields), std::vector<size_t>({1}));
+}
+
 }  // namespace
 }  // namespace chatledger::core

@@ -853,6 +853,30 @@ TEST_F(sync_pgtest, once_goes_past_a_conversation_it_cannot_sync_and_names_it) {
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'a'"), 1);
 }
 
+// A comment-only write that repeats an earlier message's words is a message of its own: the old
+// rule compared comment bodies with the whole ledger and dropped carol's second "ok".
+TEST_F(sync_pgtest, a_repeated_comment_only_write_is_a_new_message) {
+    legacy("a", R"([{"sender":"ann","message":"hi"}])");
+    migrate("schema");
+    migrate("run");
+    auto comment = [&](const std::string& body) {
+        sql(*conn_, "UPDATE live_chat SET comments = $1, comments_entered_by = 'carol'", {body});
+        sync("a");
+    };
+    comment("ok");
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) "
+        "VALUES ('a', 'bob', 'something else')");
+    sync("a");
+    comment("ok");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);
+    EXPECT_EQ(bodies("a"), (std::vector<std::string>{"hi", "ok", "something else", "ok"}));
+    // The rendered row and a writer saving it back unchanged add nothing more.
+    sql(*conn_, "UPDATE live_chat SET chat_history = chat_history WHERE zoho_id = 'a'");
+    sync("a");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);
+}
+
 // The ledger holds only values it can render: a sent_at of infinity stopped every sync of its
 // conversation ("cannot convert infinity to bigint").
 TEST_F(sync_pgtest, an_infinite_sent_at_is_refused_at_insert) {
