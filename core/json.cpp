@@ -3,6 +3,7 @@
 // and acceptance of lone surrogates, which RapidJSON and simdjson reject.
 #include "core/json.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -346,94 +347,149 @@ void canonical_number(iter& p, iter e, std::string& out) {
     }
 }
 
-/// One open array or object while canonicalizing.
-struct open_container {
-    bool object = false;
-    std::string elements;                        ///< array: canonical elements so far
-    bool empty = true;                           ///< array: no element yet
-    std::map<std::string, std::string> members;  ///< object: sorted, last duplicate wins
-    std::string key;                             ///< object: the member being read
+/// One JSON value while canonicalizing: a scalar's canonical text, or a container's children.
+/// Values form a tree in one vector, so the text is written once at the end: building strings
+/// level by level would copy a deeply nested value once per level.
+struct json_node {
+    bool object = false, array = false;
+    std::string text;                                     ///< scalar: its canonical text
+    std::vector<std::pair<std::string, size_t>> members;  ///< object: decoded key, child node
+    std::vector<size_t> items;                            ///< array: child nodes in order
 };
 
-/// The canonical text of a finished container.
-std::string close_container(open_container& c) {
-    if (!c.object)
-        return '[' + c.elements + ']';
-    std::string out = "{";
-    bool first = true;
-    for (const auto& [k, v] : c.members) {
-        if (!first)
-            out += ',';
-        first = false;
-        encode_string(out, k);
-        out += ':';
-        out += v;
-    }
-    out += '}';
-    return out;
-}
-
-/// Reads an object member's key and the ':' after it; p is at the key.
-iter read_key(iter p, iter e, std::string& key) {
-    p = decode_string_at(skip_ws(p, e), e, key);
-    return skip_ws(p, e) + 1;
-}
-
-/// The canonical form of the valid JSON value at p. Iterative with an explicit stack, like
-/// skip_value(), so any nesting PostgreSQL's json accepts is canonicalized, not refused.
-std::string canonical_value(iter p, iter e) {
-    std::vector<open_container> stack;
+/// Parses the valid JSON value at p into `nodes` (iteratively, any depth); returns the root.
+size_t parse_tree(iter p, iter e, std::vector<json_node>& nodes) {
+    std::vector<size_t> open;  // containers being filled
+    std::string pending_key;   // the key of the member whose value comes next
+    auto attach = [&](size_t child, const std::string& key) {
+        if (open.empty())
+            return;
+        auto& parent = nodes[open.back()];
+        if (parent.object)
+            parent.members.emplace_back(key, child);
+        else
+            parent.items.push_back(child);
+    };
+    auto read_key = [&](iter q) {
+        pending_key.clear();  // decode_string_at appends
+        q = decode_string_at(skip_ws(q, e), e, pending_key);
+        return skip_ws(q, e) + 1;  // ':'
+    };
+    size_t root = 0;
     while (true) {
         p = skip_ws(p, e);
-        std::string value;
+        const size_t index = nodes.size();
+        nodes.emplace_back();
+        // Only an object's member needs its key; an array element or the root does not.
+        const std::string key = !open.empty() && nodes[open.back()].object ? pending_key : "";
         if (*p == '[' || *p == '{') {
             const bool object = *p == '{';
+            nodes[index].object = object;
+            nodes[index].array = !object;
+            attach(index, key);
             p = skip_ws(p + 1, e);
             if (*p != (object ? '}' : ']')) {
-                stack.push_back({});
-                stack.back().object = object;
+                open.push_back(index);
                 if (object)
-                    p = read_key(p, e, stack.back().key);
+                    p = read_key(p);
                 continue;  // the container's first value comes next
             }
-            ++p;
-            value = object ? "{}" : "[]";
-        } else if (*p == '"') {
-            std::string s;
-            p = decode_string_at(p, e, s);
-            encode_string(value, s);
-        } else if (*p == 't' || *p == 'f' || *p == 'n') {
-            value = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
-            p += static_cast<std::ptrdiff_t>(value.size());
+            ++p;  // empty: complete at once
         } else {
-            canonical_number(p, e, value);
-        }
-        // A complete value: hand it to its container, closing every container it completes.
-        while (true) {
-            if (stack.empty())
-                return value;
-            auto& top = stack.back();
-            if (top.object) {
-                top.members[std::move(top.key)] = std::move(value);
+            auto& text = nodes[index].text;
+            if (*p == '"') {
+                std::string s;
+                p = decode_string_at(p, e, s);
+                encode_string(text, s);
+            } else if (*p == 't' || *p == 'f' || *p == 'n') {
+                text = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+                p += static_cast<std::ptrdiff_t>(text.size());
             } else {
-                if (!top.empty)
-                    top.elements += ',';
-                top.elements += value;
-                top.empty = false;
+                canonical_number(p, e, text);
             }
+            attach(index, key);
+        }
+        if (open.empty())
+            return index;
+        // A complete value: move to the next member, closing every container it completes.
+        while (true) {
             p = skip_ws(p, e);
             if (*p == ',') {
-                if (top.object)
-                    p = read_key(p + 1, e, top.key);
-                else
-                    ++p;
+                p = nodes[open.back()].object ? read_key(p + 1) : p + 1;
                 break;
             }
             ++p;  // ']' or '}'
-            value = close_container(top);
-            stack.pop_back();
+            root = open.back();
+            open.pop_back();
+            if (open.empty())
+                return root;
         }
     }
+}
+
+/// Writes the tree's canonical text: keys sorted by their decoded bytes, the last of a
+/// repeated key kept. Iterative, like the parse.
+std::string emit_tree(std::vector<json_node>& nodes, size_t root) {
+    std::string out;
+    struct frame {
+        size_t node;
+        size_t next = 0;  ///< the next child to write
+    };
+    std::vector<frame> stack;
+    auto start = [&](size_t n) {
+        auto& node = nodes[n];
+        if (!node.object && !node.array) {
+            out += node.text;
+            return;
+        }
+        if (node.object) {
+            // Stable: equal keys keep their order, and the last of them is the one kept.
+            std::stable_sort(node.members.begin(), node.members.end(),
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
+            std::vector<std::pair<std::string, size_t>> kept;
+            for (auto& m : node.members) {
+                if (!kept.empty() && kept.back().first == m.first)
+                    kept.back() = std::move(m);
+                else
+                    kept.push_back(std::move(m));
+            }
+            node.members = std::move(kept);
+        }
+        out += node.object ? '{' : '[';
+        stack.push_back({n});
+    };
+    start(root);
+    while (!stack.empty()) {
+        auto& f = stack.back();
+        auto& node = nodes[f.node];
+        const size_t count = node.object ? node.members.size() : node.items.size();
+        if (f.next == count) {
+            out += node.object ? '}' : ']';
+            stack.pop_back();
+            continue;
+        }
+        if (f.next > 0)
+            out += ',';
+        size_t child;
+        if (node.object) {
+            encode_string(out, node.members[f.next].first);
+            out += ':';
+            child = node.members[f.next].second;
+        } else {
+            child = node.items[f.next];
+        }
+        ++f.next;
+        start(child);  // may push: `f` and `node` are not used after this
+    }
+    return out;
+}
+
+/// The canonical form of the valid JSON value at p, in time linear in its size (plus sorting
+/// keys) whatever its depth.
+std::string canonical_value(iter p, iter e) {
+    std::vector<json_node> nodes;
+    const size_t root = parse_tree(p, e, nodes);
+    return emit_tree(nodes, root);
 }
 
 }  // namespace

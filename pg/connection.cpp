@@ -209,11 +209,21 @@ connection connection::open(const database_config& db, const std::string& applic
             "08001",
             "check database.conninfo and the PG* environment, and that the server is running");
     }
-    conn.exec(
-        "setting session timeouts",
-        "SELECT set_config('statement_timeout', $1, false), "
-        "set_config('lock_timeout', $2, false)",
-        {std::to_string(db.statement_timeout.count()), std::to_string(db.lock_timeout.count())});
+    // Nothing is SET for the session: behind a transaction pooler (PgBouncer) it would leak to
+    // other clients sharing the server connection, and be lost when the pooler reconnects.
+    // Every transaction sets what chatledger needs itself (begin()). row_security = off turns a
+    // policy that would hide rows into an error instead of a silent filter.
+    conn.local_settings_ =
+        "SET LOCAL statement_timeout = " + std::to_string(db.statement_timeout.count()) +
+        "; SET LOCAL lock_timeout = " + std::to_string(db.lock_timeout.count()) +
+        "; SET LOCAL row_security = off";
+    // A SQL_ASCII database stores bytes, not characters: asking for UTF8 would make the server
+    // refuse a legacy value holding a byte such as 0xff on its way back. client_encoding is a
+    // parameter poolers track per client, so this one setting may stay on the session.
+    const char* server_encoding = PQparameterStatus(raw, "server_encoding");
+    if (server_encoding && std::string_view(server_encoding) == "SQL_ASCII")
+        conn.exec_script("matching the client encoding to SQL_ASCII",
+                         "SET client_encoding = 'SQL_ASCII'");
     return conn;
 }
 
@@ -274,7 +284,8 @@ result connection::exec_script(std::string_view what, const std::string& sql) {
 }
 
 void connection::begin(std::string_view mode) {
-    exec("starting a transaction", std::string(mode));
+    // One round trip: BEGIN and the transaction's own settings as one simple-protocol string.
+    exec_script("starting a transaction", std::string(mode) + "; " + local_settings_);
 }
 
 void connection::commit() {

@@ -47,10 +47,12 @@ class result {
     std::shared_ptr<PGresult> res_;
 };
 
-/// One libpq connection with the session settings chatledger relies on.
+/// One libpq connection with the settings chatledger relies on.
 ///
 /// Opening takes the conninfo exactly as psql does (key=value or URI, "" = PG* environment),
-/// sets client_encoding UTF8 and a fallback application_name, then the configured timeouts.
+/// sets client_encoding UTF8 (SQL_ASCII in a SQL_ASCII database) and a fallback
+/// application_name. The configured timeouts and row_security = off are set by every begin()
+/// for its transaction only, so nothing leaks through a transaction pooler.
 class connection {
   public:
     /// Connects; throws connection_error with a one-line reason (never the password).
@@ -92,6 +94,7 @@ class connection {
 
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, &PQfinish};
     std::string copy_what_;
+    std::string local_settings_;  ///< SET LOCAL statements every begin() runs
 };
 
 /// Rolls back on scope exit unless commit() was called.

@@ -1,0 +1,49 @@
+// Database tests of the libpq layer: what a connection sets lives only as long as a transaction,
+// so a transaction pooler (PgBouncer) in front of chatledger passes nothing on to other clients.
+#include "pg/connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/pg_fixture.hpp"
+
+namespace chatledger::pg {
+namespace {
+
+class connection_pgtest : public testing::pg_test {
+  protected:
+    std::string show(connection& c, const std::string& setting) {
+        return std::string(
+            c.exec("test statement", "SELECT current_setting($1)", {setting}).text(0, 0));
+    }
+};
+
+// Guards against session-level SETs: behind PgBouncer in transaction mode the daemon's
+// lock_timeout reached a dashboard's UPDATE on the same server connection and failed it.
+TEST_F(connection_pgtest, settings_live_only_inside_a_transaction) {
+    database_config db;
+    db.conninfo = conninfo();
+    db.lock_timeout = std::chrono::milliseconds(1234);
+    db.statement_timeout = std::chrono::milliseconds(56789);
+    auto c = connection::open(db, "chatledger-tests");
+    EXPECT_EQ(show(c, "lock_timeout"), "0");
+    EXPECT_EQ(show(c, "statement_timeout"), "0");
+    EXPECT_EQ(show(c, "row_security"), "on");
+    {
+        transaction tx(c);
+        EXPECT_EQ(show(c, "lock_timeout"), "1234ms");
+        EXPECT_EQ(show(c, "statement_timeout"), "56789ms");
+        EXPECT_EQ(show(c, "row_security"), "off");
+        tx.commit();
+    }
+    EXPECT_EQ(show(c, "lock_timeout"), "0");
+    EXPECT_EQ(show(c, "row_security"), "on");
+    {
+        transaction ro(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        EXPECT_EQ(show(c, "lock_timeout"), "1234ms");
+        EXPECT_EQ(show(c, "transaction_read_only"), "on");
+    }  // rolled back
+    EXPECT_EQ(show(c, "lock_timeout"), "0");
+}
+
+}  // namespace
+}  // namespace chatledger::pg
