@@ -10,6 +10,7 @@
 #include "chatledger/version.hpp"
 #include "config/error.hpp"
 #include "config/logging.hpp"
+#include "config/target.hpp"
 #include "daemon/service.hpp"
 
 namespace chatledger::daemon {
@@ -56,6 +57,7 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         if (vm.count("log-level"))
             cfg.logging.level = vm["log-level"].as<std::string>();
         setup_logging(cfg.logging, "chatledger-syncd");
+        spdlog::info("{}", start_line("chatledger-syncd", vm.count("once") ? "--once" : "", cfg));
         if (auto warning = permission_warning(cfg))
             spdlog::warn("{}", *warning);
         signal_source signals;

@@ -10,6 +10,7 @@
 #include "chatledger/version.hpp"
 #include "config/error.hpp"
 #include "config/logging.hpp"
+#include "config/target.hpp"
 #include "migrator/commands.hpp"
 
 namespace chatledger::migrator {
@@ -42,21 +43,23 @@ struct command_spec {
     int (*run)(const command_context&);
     std::vector<std::string> options;
     const char* instead;  ///< what to do instead of --dry-run; nullptr for schema, which has one
+    bool prints_target;   ///< its text output opens with the "target:" line
 };
 
 const std::vector<command_spec>& commands() {
     static const std::vector<command_spec> table = {
-        {"schema", schema_command, {"dry-run"}, nullptr},
-        {"plan", plan_command, {"report"}, "plan writes nothing already"},
-        {"run", run_command, {"report"}, "plan is the dry run of run"},
-        {"verify", verify_command, {"sample", "report"}, "verify writes nothing"},
+        {"schema", schema_command, {"dry-run"}, nullptr, false},
+        {"plan", plan_command, {"report"}, "plan writes nothing already", true},
+        {"run", run_command, {"report"}, "plan is the dry run of run", true},
+        {"verify", verify_command, {"sample", "report"}, "verify writes nothing", false},
         {"recover",
          recover_command,
          {},
          "recover has no dry run; it only appends what the backup table holds and the ledger "
          "lacks, "
-         "and re-running it adds nothing"},
-        {"status", status_command, {"json"}, "status writes nothing"},
+         "and re-running it adds nothing",
+         false},
+        {"status", status_command, {"json"}, "status writes nothing", true},
     };
     return table;
 }
@@ -149,6 +152,7 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         if (vm.count("log-level"))
             cfg.logging.level = vm["log-level"].as<std::string>();
         setup_logging(cfg.logging, "chatledger-migrate");
+        spdlog::info("{}", start_line("chatledger-migrate", cmd.name, cfg));
         if (auto warning = permission_warning(cfg))
             spdlog::warn("{}", *warning);
 
@@ -162,6 +166,10 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         }
         if (vm.count("report"))
             ctx.report_path = vm["report"].as<std::string>();
+        // Before any work, so even a failed connection shows which server was meant. JSON
+        // output carries the same facts as fields instead.
+        if (cmd.prints_target && !ctx.json)
+            out << "target: " << describe_target(cfg) << "\n";
         return cmd.run(ctx);
     } catch (const error& e) {
         err << "chatledger-migrate: " << e.line() << "\n";

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "chatledger/version.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
@@ -200,6 +202,52 @@ TEST_F(cli_pgtest, a_stray_argument_a_directory_or_a_repeated_key_exits_2) {
     EXPECT_NE(err_.str().find(cfg + ":3: key \"database\" is given twice, on lines 1 and 3"),
               std::string::npos)
         << err_.str();
+}
+
+TEST_F(cli_pgtest, plan_run_and_status_open_with_their_target_and_no_password) {
+    {
+        auto conn = connect();
+        create_legacy_table(conn);
+    }
+    // Trust authentication ignores the password, so it can stand in the conninfo of a real run.
+    auto cfg = write_config("database:\n  conninfo: \"" + conninfo() +
+                            " password=s3cret-pw\"\nlegacy:\n  table: public.live_chat\n");
+    const std::string target =
+        "target: config " + cfg + ", database host=" + std::getenv("PGHOST") +
+        " port=" + std::getenv("PGPORT") + " dbname=" + dbname_ + " user=" + std::getenv("PGUSER") +
+        ", legacy table public.live_chat, ledger schema chatledger\n";
+    ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+    EXPECT_EQ(out_.str().find("target:"), std::string::npos) << out_.str();
+    for (const char* command : {"plan", "run", "status"}) {
+        ASSERT_EQ(run({"--config", cfg, command}), 0) << command << ": " << err_.str();
+        EXPECT_EQ(out_.str().find(target), 0u) << command << ": " << out_.str();
+        EXPECT_EQ(out_.str().find("s3cret"), std::string::npos) << out_.str();
+    }
+    ASSERT_EQ(run({"--config", cfg, "status", "--json"}), 0) << err_.str();
+    const std::string json = out_.str();
+    EXPECT_EQ(json.find("{\"target\":{\"config\":\"" + cfg + "\",\"host\":\"" +
+                        std::getenv("PGHOST") + "\",\"port\":\"" + std::getenv("PGPORT") +
+                        "\",\"dbname\":\"" + dbname_ + "\",\"user\":\"" + std::getenv("PGUSER") +
+                        "\",\"legacy_table\":\"public.live_chat\"},"),
+              0u)
+        << json;
+    EXPECT_EQ(json.find("s3cret"), std::string::npos) << json;
+
+    // The start line is logged by the real executable, for every command.
+    const std::string log = (dir_ / "migrate.log").string();
+    {
+        testing::child_process p(CHATLEDGER_MIGRATE_BIN, {"--config", cfg, "verify"}, log);
+        ASSERT_EQ(p.wait_exit(std::chrono::seconds(60)), 0) << testing::read_file(log);
+    }
+    const std::string text = testing::read_file(log);
+    EXPECT_NE(text.find(std::string(" info chatledger-migrate: chatledger-migrate ") + version +
+                        " starting verify: config " + cfg + ", database host=" +
+                        std::getenv("PGHOST") + " port=" + std::getenv("PGPORT") +
+                        " dbname=" + dbname_ + " user=" + std::getenv("PGUSER") +
+                        ", legacy table public.live_chat, ledger schema chatledger\n"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
 }
 
 TEST_F(cli_pgtest, help_and_version_exit_0) {
