@@ -55,9 +55,8 @@ const std::vector<command_spec>& commands() {
         {"recover",
          recover_command,
          {},
-         "recover has no dry run; it only appends what the backup table holds and the ledger "
-         "lacks, "
-         "and re-running it adds nothing",
+         "recover has no dry run; it only appends what the backup table holds and the "
+         "ledger lacks, and re-running it adds nothing",
          false},
         {"status", status_command, {"json"}, "status writes nothing", true},
     };
