@@ -68,8 +68,20 @@ class loader {
         const auto& known = keys_of(path);
         if (!map.IsMap())
             fail(map, path, "expected a mapping of keys, got " + kind(map));
+        // yaml-cpp keeps both pairs of a repeated key and its lookup returns the first, so an
+        // override appended to a copy of the example would be ignored without this check.
+        std::vector<std::pair<std::string, int>> seen;
         for (const auto& kv : map) {
             const std::string k = kv.first.Scalar();
+            const int line = kv.first.Mark().line + 1;
+            const std::string full = path.empty() ? k : path + "." + k;
+            for (const auto& [name, first] : seen)
+                if (name == k)
+                    throw config_error(source_ + ":" + std::to_string(line) + ": key \"" + full +
+                                           "\" is given twice, on lines " + std::to_string(first) +
+                                           " and " + std::to_string(line),
+                                       "keep one of them; the loader never picks one silently");
+            seen.emplace_back(k, line);
             bool ok = false;
             for (const auto& n : known) ok = ok || k == n;
             if (ok)
@@ -360,6 +372,16 @@ config parse_config(const std::string& yaml_text, const std::string& source) {
 }
 
 config load_config(const std::string& path) {
+    // An ifstream reads a directory as an empty file, which would silently give every default.
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0)
+        throw config_error("cannot read config file " + path + ": " + std::strerror(errno),
+                           "check the --config path and its permissions");
+    if (!S_ISREG(st.st_mode))
+        throw config_error("config file " + path + " is " +
+                               (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file"),
+                           "give --config the path of the YAML file itself, e.g. "
+                           "/etc/chatledger/chatledger.yaml");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw config_error("cannot read config file " + path + ": " + std::strerror(errno),

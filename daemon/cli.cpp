@@ -10,6 +10,7 @@
 #include "chatledger/version.hpp"
 #include "config/error.hpp"
 #include "config/logging.hpp"
+#include "config/target.hpp"
 #include "daemon/service.hpp"
 
 namespace chatledger::daemon {
@@ -23,14 +24,26 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         "once", "one full reconcile of every conversation, then exit")(
         "log-level", po::value<std::string>(), "override logging.level (trace ... off)")(
         "help,h", "print this help")("version", "print the version");
+    // Boost drops positional words unless they are declared; collecting them lets a stray
+    // `chatledger-syncd bogus` fail instead of starting as if it were not there.
+    po::options_description hidden;
+    hidden.add_options()("argument", po::value<std::vector<std::string>>());
+    po::options_description all;
+    all.add(opts).add(hidden);
+    po::positional_options_description pos;
+    pos.add("argument", -1);
     try {
         po::variables_map vm;
         try {
-            po::store(po::parse_command_line(argc, argv, opts), vm);
+            po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
             po::notify(vm);
         } catch (const po::error& e) {
             throw usage_error(e.what(), "run chatledger-syncd --help");
         }
+        if (vm.count("argument"))
+            throw usage_error("unexpected argument \"" +
+                                  vm["argument"].as<std::vector<std::string>>().front() + "\"",
+                              "chatledger-syncd takes only options; run chatledger-syncd --help");
         if (vm.count("help")) {
             out << opts;
             return 0;
@@ -44,6 +57,7 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         if (vm.count("log-level"))
             cfg.logging.level = vm["log-level"].as<std::string>();
         setup_logging(cfg.logging, "chatledger-syncd");
+        spdlog::info("{}", start_line("chatledger-syncd", vm.count("once") ? "--once" : "", cfg));
         if (auto warning = permission_warning(cfg))
             spdlog::warn("{}", *warning);
         signal_source signals;

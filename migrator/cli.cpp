@@ -10,6 +10,7 @@
 #include "chatledger/version.hpp"
 #include "config/error.hpp"
 #include "config/logging.hpp"
+#include "config/target.hpp"
 #include "migrator/commands.hpp"
 
 namespace chatledger::migrator {
@@ -21,31 +22,79 @@ namespace {
 constexpr const char* usage_text =
     "usage: chatledger-migrate [--config FILE] [options] COMMAND\n"
     "\n"
-    "commands:\n"
-    "  schema   create or upgrade the ledger schema and the capture trigger (--dry-run: print "
-    "SQL)\n"
+    "commands and the options each takes:\n"
+    "  schema   create or upgrade the ledger schema and the capture trigger\n"
+    "           [--dry-run: print the SQL, change nothing]\n"
     "  plan     dry run: counts of rows, messages, empty and unparseable values; writes nothing\n"
+    "           [--report FILE]\n"
     "  run      migrate every legacy row; resumable, re-runnable, safe with live writers\n"
+    "           [--report FILE]\n"
     "  verify   exit 0 iff every legacy message is in the ledger, else list differences, exit 1\n"
+    "           [--sample N] [--report FILE]\n"
     "  recover  append messages found in the backup table but missing from the ledger\n"
-    "  status   schema version, ledger size, sync queue depth and age (--json)\n"
+    "  status   schema version, ledger size, sync queue depth and age\n"
+    "           [--json]\n"
+    "an option a command does not take is an error (exit 2), never ignored\n"
     "\n";
 
-int dispatch(const std::string& command, const command_context& ctx) {
-    if (command == "schema")
-        return schema_command(ctx);
-    if (command == "plan")
-        return plan_command(ctx);
-    if (command == "run")
-        return run_command(ctx);
-    if (command == "verify")
-        return verify_command(ctx);
-    if (command == "recover")
-        return recover_command(ctx);
-    if (command == "status")
-        return status_command(ctx);
-    throw usage_error("unknown command \"" + command + "\"",
+/// One command: its entry point and the command-specific options it takes.
+struct command_spec {
+    const char* name;
+    int (*run)(const command_context&);
+    std::vector<std::string> options;
+    const char* instead;  ///< what to do instead of --dry-run; nullptr for schema, which has one
+    bool prints_target;   ///< its text output opens with the "target:" line
+};
+
+const std::vector<command_spec>& commands() {
+    static const std::vector<command_spec> table = {
+        {"schema", schema_command, {"dry-run"}, nullptr, false},
+        {"plan", plan_command, {"report"}, "plan writes nothing already", true},
+        {"run", run_command, {"report"}, "plan is the dry run of run", true},
+        {"verify", verify_command, {"sample", "report"}, "verify writes nothing", false},
+        {"recover",
+         recover_command,
+         {},
+         "recover has no dry run; it only appends what the backup table holds and the "
+         "ledger lacks, and re-running it adds nothing",
+         false},
+        {"status", status_command, {"json"}, "status writes nothing", true},
+    };
+    return table;
+}
+
+/// Options that only some commands take; the rest (--config, --log-level) apply to all.
+const std::vector<std::string>& command_options() {
+    static const std::vector<std::string> all = {"dry-run", "json", "sample", "report"};
+    return all;
+}
+
+const command_spec& find_command(const std::string& name) {
+    for (const auto& c : commands())
+        if (name == c.name)
+            return c;
+    throw usage_error("unknown command \"" + name + "\"",
                       "run chatledger-migrate --help for the list of commands");
+}
+
+/// Refuses every given option the command does not take: an ignored --dry-run once did the
+/// real thing.
+void check_options(const command_spec& cmd, const po::variables_map& vm) {
+    for (const auto& opt : command_options()) {
+        if (!vm.count(opt))
+            continue;
+        bool takes = false;
+        for (const auto& o : cmd.options) takes = takes || o == opt;
+        if (takes)
+            continue;
+        std::string list;
+        for (const auto& o : cmd.options) list += (list.empty() ? "--" : ", --") + o;
+        std::string hint = opt == "dry-run" && cmd.instead ? std::string(cmd.instead) + "; " : "";
+        hint += list.empty() ? cmd.name + std::string(" takes no options of its own")
+                             : cmd.name + std::string(" takes ") + list;
+        throw usage_error(std::string(cmd.name) + " does not take --" + opt + "; nothing was done",
+                          hint + "; see chatledger-migrate --help");
+    }
 }
 
 }  // namespace
@@ -58,7 +107,8 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         "dry-run", "schema: print the SQL that would run and change nothing")(
         "json", "status: print one JSON object")("sample", po::value<int>(),
                                                  "verify: check only N random conversations")(
-        "report", po::value<std::string>(), "run, plan: also write the summary as JSON to FILE")(
+        "report", po::value<std::string>(),
+        "plan, run, verify: also write the summary counts as JSON to FILE")(
         "help,h", "print this help")("version", "print the version");
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::vector<std::string>>());
@@ -83,16 +133,25 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
             out << "chatledger-migrate " << chatledger::version << "\n";
             return 0;
         }
-        auto commands = vm.count("command") ? vm["command"].as<std::vector<std::string>>()
-                                            : std::vector<std::string>{};
-        if (commands.size() != 1)
-            throw usage_error(commands.empty() ? "no command given" : "more than one command given",
+        auto words = vm.count("command") ? vm["command"].as<std::vector<std::string>>()
+                                         : std::vector<std::string>{};
+        if (words.empty())
+            throw usage_error("no command given",
                               "run chatledger-migrate --help for the list of commands");
+        const command_spec& cmd = find_command(words.front());
+        if (words.size() > 1)
+            throw usage_error(
+                "unexpected argument \"" + words[1] + "\" after the command " + cmd.name,
+                "give exactly one command; run chatledger-migrate --help");
+        // Checked before the config is read or the database is reached, so a refused option
+        // never leaves anything half done.
+        check_options(cmd, vm);
 
         config cfg = vm.count("config") ? load_config(vm["config"].as<std::string>()) : config{};
         if (vm.count("log-level"))
             cfg.logging.level = vm["log-level"].as<std::string>();
         setup_logging(cfg.logging, "chatledger-migrate");
+        spdlog::info("{}", start_line("chatledger-migrate", cmd.name, cfg));
         if (auto warning = permission_warning(cfg))
             spdlog::warn("{}", *warning);
 
@@ -106,7 +165,11 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         }
         if (vm.count("report"))
             ctx.report_path = vm["report"].as<std::string>();
-        return dispatch(commands.front(), ctx);
+        // Before any work, so even a failed connection shows which server was meant. JSON
+        // output carries the same facts as fields instead.
+        if (cmd.prints_target && !ctx.json)
+            out << "target: " << describe_target(cfg) << "\n";
+        return cmd.run(ctx);
     } catch (const error& e) {
         err << "chatledger-migrate: " << e.line() << "\n";
         return static_cast<int>(e.status());

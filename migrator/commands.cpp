@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ostream>
 
+#include "config/target.hpp"
 #include "core/json.hpp"
 #include "migrator/status_repository.hpp"
 #include "schema/apply.hpp"
@@ -45,7 +46,14 @@ int status_command(const command_context& ctx) {
     status_repository repo(conn, ctx.cfg);
     const auto f = repo.read();
     if (ctx.json) {
-        ctx.out << "{\"ledger_schema\":" << core::json_string(ctx.cfg.ledger.schema.name())
+        const auto t = resolve_target(ctx.cfg.database);
+        ctx.out << "{\"target\":{\"config\":" << core::json_string(ctx.cfg.source)
+                << ",\"host\":" << core::json_string(t.host)
+                << ",\"port\":" << core::json_string(t.port)
+                << ",\"dbname\":" << core::json_string(t.dbname)
+                << ",\"user\":" << core::json_string(t.user)
+                << ",\"legacy_table\":" << core::json_string(ctx.cfg.legacy.table.display())
+                << "},\"ledger_schema\":" << core::json_string(ctx.cfg.ledger.schema.name())
                 << ",\"schema_version\":" << f.schema_version
                 << ",\"latest_schema_version\":" << f.latest_version
                 << ",\"ledger_messages\":" << f.ledger_messages

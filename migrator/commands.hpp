@@ -17,7 +17,7 @@ struct command_context {
     bool dry_run = false;     ///< schema: print the SQL, change nothing
     bool json = false;        ///< status: one JSON object instead of a table
     int sample = 0;           ///< verify: check only this many random conversations (0 = all)
-    std::string report_path;  ///< run, plan: also write the summary as JSON here
+    std::string report_path;  ///< plan, run, verify: also write the summary counts as JSON here
 };
 
 /// `schema`: create or upgrade the ledger schema and the capture trigger.

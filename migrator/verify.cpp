@@ -2,8 +2,11 @@
 // message identities, in one read-only snapshot. Exit 1 lists the first differences.
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <ostream>
 #include <unordered_map>
+
+#include "config/error.hpp"
 
 #include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
@@ -62,6 +65,33 @@ void compare(ledger::ledger_repository& repo, const std::vector<legacy_row>& row
     }
 }
 
+/// The --report file: the summary counts for tools. ledger_only is a lower bound when more
+/// orphans exist than are listed, and null under --sample, which does not look for them.
+void write_report(const std::string& path, const command_context& ctx, const difference_totals& d,
+                  bool clean) {
+    std::ofstream f(path);
+    if (!f)
+        throw usage_error("cannot write the report file " + path,
+                          "check that its directory exists and is writable");
+    f << "{\"command\":\"verify\",\"sample\":";
+    if (ctx.sample > 0)
+        f << ctx.sample;
+    else
+        f << "null";
+    f << ",\"conversations_checked\":" << d.conversations_checked
+      << ",\"conversations_differing\":" << d.conversations_differing
+      << ",\"missing\":" << d.missing << ",\"extra\":" << d.extra << ",\"ledger_only\":";
+    if (ctx.sample > 0)
+        f << "null";
+    else
+        f << d.ledger_only;
+    f << ",\"ledger_only_is_lower_bound\":" << (d.ledger_only > max_listed ? "true" : "false")
+      << ",\"clean\":" << (clean ? "true" : "false") << "}\n";
+    if (!f.flush())
+        throw usage_error("cannot write the report file " + path,
+                          "check the free space and permissions of its directory");
+}
+
 }  // namespace
 
 int verify_command(const command_context& ctx) {
@@ -112,6 +142,8 @@ int verify_command(const command_context& ctx) {
             << "ledger-only conversations " << d.ledger_only
             << (d.ledger_only > max_listed ? "+" : "") << "\n";
     const bool clean = d.conversations_differing == 0 && d.ledger_only == 0;
+    if (!ctx.report_path.empty())
+        write_report(ctx.report_path, ctx, d, clean);
     ctx.out << (clean ? "verify: every legacy message is in the ledger\n"
                       : "verify: differences found\n");
     return clean ? 0 : static_cast<int>(exit_status::differences);

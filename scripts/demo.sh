@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The chatledger demo on a fresh Debian 12 machine: builds, starts a throwaway PostgreSQL in
-# .demo/, generates a legacy table, migrates it and lets the daemon heal racing legacy writers.
+# The chatledger demo on a fresh Debian 12 machine: builds in .demo/, starts a throwaway PostgreSQL
+# in a temp dir, generates a legacy table, migrates it and lets the daemon heal racing writers.
 # --keep leaves the cluster running and prints the psql line to explore it.
 set -euo pipefail
 
@@ -27,19 +27,24 @@ cmake --build "$build" -j "$(nproc)" >>"$demo/build.log" 2>&1 ||
 migrate=$build/migrator/chatledger-migrate
 syncd=$build/daemon/chatledger-syncd
 
-say "starting a throwaway PostgreSQL in $demo/pg"
-chmod o+x "$root" 2>/dev/null || true
-mkdir -p "$demo"
-chmod 755 "$demo"
-"$root/scripts/pg-cluster.sh" stop "$demo/pg"
-eval "$("$root/scripts/pg-cluster.sh" start "$demo/pg")"
-export PGHOST PGPORT PGUSER PGDATABASE
+# The server runs as `postgres` when we are root, and that user may not reach a clone in a
+# private home (root's is mode 0700): its data and socket go under /tmp, which it can always reach.
+pgdir=$(mktemp -d /tmp/chatledger-demo-pg.XXXXXX)
+say "starting a throwaway PostgreSQL in $pgdir"
 daemon_pid=""
 cleanup() {
     [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-    [ "$keep" -eq 1 ] || "$root/scripts/pg-cluster.sh" stop "$demo/pg"
+    [ "$keep" -eq 1 ] || "$root/scripts/pg-cluster.sh" stop "$pgdir"
 }
 trap cleanup EXIT
+# eval "$(pg-cluster.sh start ...)" would run an empty string after a failed start and the demo
+# would stop later at an unrelated psql: keep the status and the error text instead.
+if ! pg_env=$("$root/scripts/pg-cluster.sh" start "$pgdir" 2>"$demo/pg-cluster.log"); then
+    cat "$demo/pg-cluster.log" >&2
+    fail "the throwaway PostgreSQL did not start: $(tail -n 1 "$demo/pg-cluster.log") (whole output above and in $demo/pg-cluster.log)"
+fi
+eval "$pg_env"
+export PGHOST PGPORT PGUSER PGDATABASE
 
 say "generating the legacy table: 3,000 employees, varied histories, a few corrupt values"
 psql -q -v ON_ERROR_STOP=1 <<'SQL'
@@ -163,5 +168,5 @@ daemon_pid=""
 if [ "$keep" -eq 1 ]; then
     echo
     echo "the cluster is still running: psql -h $PGHOST -p $PGPORT -U $PGUSER postgres"
-    echo "stop it with: scripts/pg-cluster.sh stop $demo/pg"
+    echo "stop it with: scripts/pg-cluster.sh stop $pgdir"
 fi

@@ -9,9 +9,12 @@ set -euo pipefail
 bindir=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 cmd=${1:?usage: pg-cluster.sh start|stop DIR}
 dir=${2:?usage: pg-cluster.sh start|stop DIR}
+# Absolute, because the server commands below run from / (see as_owner).
+dir=$(realpath -m -- "$dir")
 
+# From /: `postgres` may not be able to enter the caller's working directory (a private home).
 as_owner() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 case "$cmd" in
@@ -20,16 +23,16 @@ start)
     mkdir -p "$dir"
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres: "$dir"
-        runuser -u postgres -- test -w "$dir" ||
-            { echo "pg-cluster: user postgres cannot reach $dir HINT: make its parent directories world-searchable (chmod o+x)" >&2; exit 1; }
+        as_owner test -w "$dir" ||
+            { echo "pg-cluster: user postgres cannot reach $dir HINT: use a directory under /tmp, or make its parent directories world-searchable (chmod o+x)" >&2; exit 1; }
     fi
     user=$([ "$(id -u)" -eq 0 ] && echo postgres || id -un)
     as_owner "$bindir/initdb" -D "$dir/data" -U "$user" --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
-        || { cat "$dir/initdb.log" >&2; echo "pg-cluster: initdb failed" >&2; exit 1; }
+        || { cat "$dir/initdb.log" >&2; echo "pg-cluster: initdb failed in $dir/data: $(tail -n 1 "$dir/initdb.log") HINT: the whole log is above" >&2; exit 1; }
     port=${PGTEST_PORT:-$((20000 + RANDOM % 20000))}
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
         -o "-k $dir -p $port -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200" >/dev/null \
-        || { cat "$dir/server.log" >&2; echo "pg-cluster: server did not start" >&2; exit 1; }
+        || { cat "$dir/server.log" >&2; echo "pg-cluster: the server in $dir/data did not start: $(tail -n 1 "$dir/server.log" 2>/dev/null) HINT: the whole log is above" >&2; exit 1; }
     echo "export PGHOST=$dir PGPORT=$port PGUSER=$user PGDATABASE=postgres"
     ;;
 stop)

@@ -37,7 +37,10 @@ cleanup() {
     "$root/scripts/pg-cluster.sh" stop "$cluster"
 }
 trap cleanup EXIT
-eval "$("$root/scripts/pg-cluster.sh" start "$cluster")"
+# A plain assignment keeps pg-cluster.sh's exit status for set -e; inside eval "$(...)" a failed
+# start was lost and the tests failed later for no visible reason.
+pg_env=$("$root/scripts/pg-cluster.sh" start "$cluster")
+eval "$pg_env"
 export PGHOST PGPORT PGUSER PGDATABASE
 echo "server on $PGHOST port $PGPORT"
 

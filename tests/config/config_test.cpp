@@ -139,6 +139,54 @@ TEST(config, an_unreadable_file_is_a_config_error) {
     }
 }
 
+TEST(config, a_key_given_twice_names_the_key_and_both_lines) {
+    // An override appended to a copy of the example: yaml-cpp alone would keep the first.
+    auto e = error_of(
+        "database:\n  conninfo: \"\"\n  lock_timeout_ms: 100\n"
+        "legacy:\n  table: live_chat\n  table: app.live_chat\n");
+    EXPECT_NE(e.find("c.yaml:6: key \"legacy.table\" is given twice, on lines 5 and 6"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("HINT: keep one of them"), std::string::npos) << e;
+    e = error_of("logging:\n  level: info\nmigrate:\n  workers: 1\nlogging:\n  level: debug\n");
+    EXPECT_NE(e.find("c.yaml:5: key \"logging\" is given twice, on lines 1 and 5"),
+              std::string::npos)
+        << e;
+    e = error_of("legacy:\n  fields: {author: a, author: b}\n");
+    EXPECT_NE(e.find("key \"legacy.fields.author\" is given twice, on lines 2 and 2"),
+              std::string::npos)
+        << e;
+}
+
+TEST(config, a_config_path_that_is_not_a_regular_file_is_refused) {
+    auto dir = std::filesystem::temp_directory_path() / "cl_config_dir_test";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    try {
+        load_config(dir.string());
+        FAIL() << "a directory loaded as a configuration";
+    } catch (const config_error& e) {
+        EXPECT_EQ(e.status(), exit_status::usage);
+        EXPECT_NE(e.line().find("config file " + dir.string() +
+                                " is a directory HINT: give "
+                                "--config the path of the YAML file itself"),
+                  std::string::npos)
+            << e.line();
+    }
+    try {
+        load_config("/dev/null");
+        FAIL() << "a device loaded as a configuration";
+    } catch (const config_error& e) {
+        EXPECT_NE(e.line().find("config file /dev/null is not a regular file"), std::string::npos)
+            << e.line();
+    }
+    // A symbolic link to a regular file is the usual packaged layout and stays accepted.
+    std::ofstream(dir / "real.yaml") << "migrate:\n  workers: 3\n";
+    std::filesystem::create_symlink(dir / "real.yaml", dir / "link.yaml");
+    EXPECT_EQ(load_config((dir / "link.yaml").string()).migrate.workers, 3);
+    std::filesystem::remove_all(dir);
+}
+
 TEST(config, metrics_listen_takes_only_a_loopback_host_and_port) {
     EXPECT_FALSE(parse_listen_address("").has_value());
     auto a = parse_listen_address("127.0.0.1:9187");

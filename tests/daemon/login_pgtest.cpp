@@ -50,7 +50,9 @@ class login_pgtest : public testing::pg_test {
 TEST_F(login_pgtest, a_superuser_login_is_refused_with_exit_2_and_the_grant_to_run) {
     for (const auto& args : {std::vector<std::string>{}, std::vector<std::string>{"--once"}}) {
         ASSERT_EQ(syncd(conninfo(), args), 2) << out_;
-        EXPECT_EQ(std::count(out_.begin(), out_.end(), '\n'), 1) << out_;
+        // One error line, after the start line that says what the daemon targets.
+        EXPECT_EQ(std::count(out_.begin(), out_.end(), '\n'), 2) << out_;
+        EXPECT_LT(out_.find(" starting"), out_.find("refusing")) << out_;
         EXPECT_NE(out_.find("chatledger-syncd: refusing to run as superuser"), std::string::npos)
             << out_;
         EXPECT_NE(out_.find("HINT: log in as a role granted only chatledger_daemon"),

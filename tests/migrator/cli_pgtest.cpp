@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "chatledger/version.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
@@ -141,6 +143,111 @@ TEST_F(cli_pgtest, usage_errors_exit_2) {
     auto bad = write_config("legacy:\n  tabel: x\n");
     EXPECT_EQ(run({"--config", bad, "schema"}), 2);
     EXPECT_NE(err_.str().find(":2:"), std::string::npos) << err_.str();
+}
+
+TEST_F(cli_pgtest, every_command_refuses_the_options_it_does_not_take) {
+    // The server is never reached: a refused option is a usage error found before connecting.
+    auto cfg = write_config("database:\n  conninfo: \"host=/nonexistent-socket-dir port=1\"\n");
+    const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+        {{"status", "--dry-run"}, "status does not take --dry-run"},
+        {{"run", "--json"}, "run does not take --json"},
+        {{"plan", "--dry-run"}, "plan does not take --dry-run"},
+        {{"plan", "--sample", "3"}, "plan does not take --sample"},
+        {{"schema", "--report", "r.json"}, "schema does not take --report"},
+        {{"status", "--report", "r.json"}, "status does not take --report"},
+        {{"recover", "--json"}, "recover does not take --json"},
+        {{"verify", "--dry-run"}, "verify does not take --dry-run"},
+        {{"--json", "schema"}, "schema does not take --json"},
+    };
+    for (const auto& [args, message] : refused) {
+        std::vector<std::string> argv = {"--config", cfg};
+        argv.insert(argv.end(), args.begin(), args.end());
+        EXPECT_EQ(run(argv), 2) << message << ": " << err_.str();
+        const std::string e = err_.str();
+        EXPECT_EQ(e.find("chatledger-migrate: " + message + "; nothing was done HINT: "), 0) << e;
+        EXPECT_NE(e.find("see chatledger-migrate --help"), std::string::npos) << e;
+        EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
+    }
+    EXPECT_EQ(run({"--config", cfg, "recover", "--dry-run"}), 2);
+    EXPECT_NE(err_.str().find("recover takes no options of its own"), std::string::npos)
+        << err_.str();
+    // The options a command does take get past the check to the (unreachable) server.
+    for (std::vector<std::string> args :
+         std::vector<std::vector<std::string>>{{"schema", "--dry-run"},
+                                               {"plan", "--report", "r.json"},
+                                               {"run", "--report", "r.json"},
+                                               {"verify", "--sample", "3", "--report", "r.json"},
+                                               {"recover"},
+                                               {"status", "--json"}}) {
+        std::vector<std::string> argv = {"--config", cfg};
+        argv.insert(argv.end(), args.begin(), args.end());
+        EXPECT_EQ(run(argv), 3) << args.front() << ": " << err_.str();
+    }
+}
+
+TEST_F(cli_pgtest, a_stray_argument_a_directory_or_a_repeated_key_exits_2) {
+    EXPECT_EQ(run({"status", "now"}), 2);
+    EXPECT_NE(err_.str().find("unexpected argument \"now\" after the command status HINT:"),
+              std::string::npos)
+        << err_.str();
+    EXPECT_EQ(run({"--config", dir_.string(), "status"}), 2);
+    EXPECT_NE(err_.str().find("config file " + dir_.string() + " is a directory HINT:"),
+              std::string::npos)
+        << err_.str();
+    auto cfg = write_config(
+        "database:\n  conninfo: \"host=/nonexistent-socket-dir port=1\"\n"
+        "database:\n  conninfo: \"" +
+        conninfo() + "\"\n");
+    EXPECT_EQ(run({"--config", cfg, "status"}), 2);
+    EXPECT_NE(err_.str().find(cfg + ":3: key \"database\" is given twice, on lines 1 and 3"),
+              std::string::npos)
+        << err_.str();
+}
+
+TEST_F(cli_pgtest, plan_run_and_status_open_with_their_target_and_no_password) {
+    {
+        auto conn = connect();
+        create_legacy_table(conn);
+    }
+    // Trust authentication ignores the password, so it can stand in the conninfo of a real run.
+    auto cfg = write_config("database:\n  conninfo: \"" + conninfo() +
+                            " password=s3cret-pw\"\nlegacy:\n  table: public.live_chat\n");
+    const std::string target =
+        "target: config " + cfg + ", database host=" + std::getenv("PGHOST") +
+        " port=" + std::getenv("PGPORT") + " dbname=" + dbname_ + " user=" + std::getenv("PGUSER") +
+        ", legacy table public.live_chat, ledger schema chatledger\n";
+    ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+    EXPECT_EQ(out_.str().find("target:"), std::string::npos) << out_.str();
+    for (const char* command : {"plan", "run", "status"}) {
+        ASSERT_EQ(run({"--config", cfg, command}), 0) << command << ": " << err_.str();
+        EXPECT_EQ(out_.str().find(target), 0u) << command << ": " << out_.str();
+        EXPECT_EQ(out_.str().find("s3cret"), std::string::npos) << out_.str();
+    }
+    ASSERT_EQ(run({"--config", cfg, "status", "--json"}), 0) << err_.str();
+    const std::string json = out_.str();
+    EXPECT_EQ(json.find("{\"target\":{\"config\":\"" + cfg + "\",\"host\":\"" +
+                        std::getenv("PGHOST") + "\",\"port\":\"" + std::getenv("PGPORT") +
+                        "\",\"dbname\":\"" + dbname_ + "\",\"user\":\"" + std::getenv("PGUSER") +
+                        "\",\"legacy_table\":\"public.live_chat\"},"),
+              0u)
+        << json;
+    EXPECT_EQ(json.find("s3cret"), std::string::npos) << json;
+
+    // The start line is logged by the real executable, for every command.
+    const std::string log = (dir_ / "migrate.log").string();
+    {
+        testing::child_process p(CHATLEDGER_MIGRATE_BIN, {"--config", cfg, "verify"}, log);
+        ASSERT_EQ(p.wait_exit(std::chrono::seconds(60)), 0) << testing::read_file(log);
+    }
+    const std::string text = testing::read_file(log);
+    EXPECT_NE(text.find(std::string(" info chatledger-migrate: chatledger-migrate ") + version +
+                        " starting verify: config " + cfg + ", database host=" +
+                        std::getenv("PGHOST") + " port=" + std::getenv("PGPORT") +
+                        " dbname=" + dbname_ + " user=" + std::getenv("PGUSER") +
+                        ", legacy table public.live_chat, ledger schema chatledger\n"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
 }
 
 TEST_F(cli_pgtest, help_and_version_exit_0) {

@@ -230,6 +230,65 @@ TEST_F(run_pgtest, verify_catches_missing_extra_and_unparseable) {
     EXPECT_NE(out_.str().find("c: 1 missing"), std::string::npos) << out_.str();
 }
 
+TEST_F(run_pgtest, verify_report_writes_the_counts_as_json) {
+    legacy("a", "[1,2]");
+    legacy("b", "[3]");
+    ASSERT_EQ(migrate("schema"), 0);
+    ASSERT_EQ(migrate("run"), 0);
+    const std::string path = config_path_ + ".verify.json";
+    auto read_report = [&] {
+        std::ifstream f(path);
+        return std::string((std::istreambuf_iterator<char>(f)), {});
+    };
+    ASSERT_EQ(migrate("verify", {"--report", path}), 0) << err_.str();
+    EXPECT_EQ(read_report(),
+              "{\"command\":\"verify\",\"sample\":null,\"conversations_checked\":2,"
+              "\"conversations_differing\":0,\"missing\":0,\"extra\":0,\"ledger_only\":0,"
+              "\"ledger_only_is_lower_bound\":false,\"clean\":true}\n");
+    // Differences still write the report: exit 1 is when a tool needs it most.
+    sql(*conn_,
+        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
+        "UPDATE live_chat SET chat_history = '[1,2,99,98]' WHERE zoho_id = 'a'; COMMIT");
+    ASSERT_EQ(migrate("verify", {"--sample", "5", "--report", path}), 1) << err_.str();
+    const std::string json = read_report();
+    EXPECT_NE(json.find("\"sample\":5,"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"conversations_differing\":1,\"missing\":2,"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"ledger_only\":null"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"clean\":false"), std::string::npos) << json;
+    std::filesystem::remove(path);
+    EXPECT_EQ(migrate("verify", {"--report", "/nonexistent-dir/v.json"}), 2);
+    EXPECT_NE(err_.str().find("cannot write the report file /nonexistent-dir/v.json HINT:"),
+              std::string::npos)
+        << err_.str();
+}
+
+TEST_F(run_pgtest, an_option_the_command_does_not_take_exits_2_and_changes_nothing) {
+    legacy("a", R"(["m1","m2"])");
+    ASSERT_EQ(migrate("schema"), 0);
+    // `run --dry-run` once migrated for real.
+    EXPECT_EQ(migrate("run", {"--dry-run"}), 2);
+    EXPECT_NE(err_.str().find("run does not take --dry-run; nothing was done HINT: plan is the "
+                              "dry run of run; run takes --report"),
+              std::string::npos)
+        << err_.str();
+    EXPECT_EQ(out_.str(), "");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.migrated_conversations"), 0);
+
+    ASSERT_EQ(migrate("run"), 0);
+    sql(*conn_,
+        "INSERT INTO chat_history_backup (zoho_id, operation_type, chat_history_backup) VALUES "
+        "('a', 'before_update', '[\"m1\",\"m2\",\"m3\"]')");
+    // `recover --dry-run` once recovered for real.
+    EXPECT_EQ(migrate("recover", {"--dry-run"}), 2);
+    EXPECT_NE(err_.str().find("recover does not take --dry-run; nothing was done HINT: recover "
+                              "has no dry run"),
+              std::string::npos)
+        << err_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 2);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE source = 'backup'"), 0);
+}
+
 /// Path of the built executable, for tests that must kill a real process.
 std::string migrate_binary() {
     return CHATLEDGER_MIGRATE_BIN;
