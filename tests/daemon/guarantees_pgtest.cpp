@@ -119,5 +119,37 @@ TEST_F(guarantees_pgtest, a_comment_only_legacy_write_reaches_the_ledger_through
     stop(*d);
 }
 
+// Guards against the ingest rule treating a value as a set, end to end: the column held "ok"
+// once (so the ledger does), and a legacy write shows it twice. The ledger must then hold two,
+// and the same value captured again adds nothing (count = max(ledger, value)). Fails when
+// core::elements_to_append appends only identities the ledger lacks entirely.
+TEST_F(guarantees_pgtest, a_legacy_write_repeating_a_held_message_adds_it_once_more) {
+    sql(*conn_,
+        R"(INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('a', 'Name', '[{"sender":"s","message":"ok"}]'))");
+    migrate("schema");
+    migrate("run");
+    ASSERT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 1);
+    auto d = start_daemon();
+    const std::string twice = R"([{"sender":"s","message":"ok"},{"sender":"s","message":"ok"}])";
+    sql(*conn_, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'a'", {twice});
+    ASSERT_TRUE(converge()) << log();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2) << log();
+    EXPECT_EQ(column("chat_history", "a"), twice);
+    // Written back re-serialized, and once more as it is: still two.
+    sql(*conn_,
+        R"(UPDATE live_chat SET chat_history = '[{"message":"ok","sender":"s"}, {"message":"ok","sender":"s"}]' WHERE zoho_id = 'a')");
+    ASSERT_TRUE(converge()) << log();
+    sql(*conn_, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'a'", {twice});
+    ASSERT_TRUE(converge()) << log();
+    stop(*d);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);
+    // A full reconcile agrees: nothing missing, nothing extra.
+    testing::child_process once(CHATLEDGER_SYNCD_BIN, {"--config", config_path_, "--once"},
+                                log_path_);
+    EXPECT_EQ(once.wait_exit(30s), 0) << log();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);
+    EXPECT_EQ(count("SELECT json_array_length(chat_history::json) FROM live_chat"), 2);
+}
+
 }  // namespace
 }  // namespace chatledger::daemon

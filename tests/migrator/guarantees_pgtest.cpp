@@ -1,5 +1,5 @@
 // Database tests of `run` guarantees, each seen to fail on its breakage (scripts/mutants.sh):
-// a batch and its checkpoint commit together.
+// a batch and its checkpoint commit together, and the ingest rule counts repeated messages.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -94,6 +94,45 @@ TEST_F(guarantees_pgtest, a_failed_checkpoint_rolls_back_its_batch_messages) {
     EXPECT_EQ(count("SELECT sum(messages) FROM chatledger.migrated_conversations"), 18);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.migrated_conversations WHERE messages <> 2"),
               0);
+    EXPECT_EQ(migrate("verify"), 0) << out_.str();
+}
+
+// Guards against the ingest rule treating a legacy value as a set: an element the ledger
+// already holds once must still be appended for its second occurrence (count becomes
+// max(ledger, value)). E.g. core::elements_to_append comparing against 0 instead of the
+// ledger's count, or skipping any identity the ledger holds.
+TEST_F(guarantees_pgtest, a_value_repeating_a_message_the_ledger_holds_once_adds_the_repeat) {
+    // A conversation the ledger already knows before `run` reaches it (a capture the daemon
+    // ingested first): `run` compares identities instead of taking every element.
+    sql(*conn_,
+        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
+        "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('known', "
+        "'[\"ok\",\"ok\",\"new\"]'); "
+        "COMMIT");
+    // A conversation `run` migrates, then a legacy write repeats its message.
+    sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('later', '[\"ok\"]')");
+    ASSERT_EQ(migrate("schema"), 0) << err_.str();
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, body, payload, source) "
+        "VALUES ('known', 'ok', '\"ok\"', 'legacy')");
+    ASSERT_EQ(migrate("run"), 0) << err_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'known' AND "
+                    "payload::text = '\"ok\"'"),
+              2);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'known'"), 3);
+    EXPECT_EQ(count("SELECT messages FROM chatledger.migrated_conversations WHERE zoho_id = "
+                    "'known'"),
+              2);
+    // The dashboard's next write shows "ok" twice: a second message with the same text.
+    sql(*conn_, "UPDATE live_chat SET chat_history = '[\"ok\", \"ok\"]' WHERE zoho_id = 'later'");
+    ASSERT_EQ(migrate("run"), 0) << err_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'later'"), 2);
+    // Nothing more on a re-run, nor for the same value written back once more.
+    sql(*conn_, "UPDATE live_chat SET chat_history = '[\"ok\",\"ok\"]' WHERE zoho_id = 'later'");
+    ASSERT_EQ(migrate("run"), 0) << err_.str();
+    ASSERT_EQ(migrate("run"), 0) << err_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'later'"), 2);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'known'"), 3);
     EXPECT_EQ(migrate("verify"), 0) << out_.str();
 }
 
