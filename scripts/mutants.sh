@@ -60,7 +60,7 @@ mutant "run: the checkpoint commits after its batch, on its own" migrator/run.cp
     "migrator/migrator_run_pgtest:*kill_9*:*losing_the_database* migrator/migrator_guarantees_pgtest:*checkpoint*"
 mutant "run: writes captured during the walk are not ingested" migrator/run.cpp \
     's/^    ingest_captured_writes\(conn, ledger, repo, ctx, t\);\n//m' \
-    "migrator/migrator_run_pgtest:*legacy_writes_during_run*"
+    "migrator/migrator_run_pgtest:*legacy_writes_during_run* migrator/migrator_guarantees_pgtest:*after_its_conversation_was_read*"
 mutant "verify: extra ledger messages are not counted" migrator/verify.cpp \
     's/if \(h > n\)/if (false \&\& h > n)/' \
     "migrator/migrator_run_pgtest:*verify_catches*"

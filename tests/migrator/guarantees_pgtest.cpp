@@ -1,5 +1,5 @@
 // Database tests of `run` guarantees, each seen to fail on its breakage (scripts/mutants.sh):
-// a batch and its checkpoint commit together, and the ingest rule counts repeated messages.
+// batch and checkpoint commit together, repeats count, writes during the walk are ingested.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -133,6 +133,37 @@ TEST_F(guarantees_pgtest, a_value_repeating_a_message_the_ledger_holds_once_adds
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'later'"), 2);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'known'"), 3);
+    EXPECT_EQ(migrate("verify"), 0) << out_.str();
+}
+
+// Guards against `run` leaving out a legacy write that commits after the walk read its
+// conversation (run.cpp: the ingest_captured_writes() call removed). run_pgtest's
+// legacy_writes_during_run_reach_the_ledger_exactly_once races a writer against the walk, and a
+// writer that keeps ahead of the walk only changes conversations not yet read: that mutation
+// survived one of two probes there. Here the write commits after its conversation was read,
+// every time: a trigger on the checkpoint table makes it in the batch's own transaction.
+TEST_F(guarantees_pgtest, a_write_committed_after_its_conversation_was_read_is_ingested_by_run) {
+    for (const char* key : {"a1", "a2", "a3", "b1"})
+        sql(*conn_,
+            "INSERT INTO live_chat (zoho_id, chat_history) VALUES ($1, format('[\"%s-1\"]', "
+            "$1::text))",
+            {key});
+    ASSERT_EQ(migrate("schema"), 0) << err_.str();
+    sql(*conn_,
+        "CREATE FUNCTION late_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "UPDATE live_chat SET chat_history = '[\"a1-1\",\"a1-late\"]' WHERE zoho_id = 'a1'; "
+        "RETURN NULL; END $$; "
+        "CREATE TRIGGER late_write AFTER INSERT ON chatledger.migrated_conversations "
+        "FOR EACH ROW WHEN (NEW.zoho_id = 'a1') EXECUTE FUNCTION late_write()");
+    ASSERT_EQ(migrate("run"), 0) << err_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE payload::text = "
+                    "'\"a1-late\"' AND source = 'legacy'"),
+              1)
+        << out_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 5);
+    sql(*conn_, "DROP TRIGGER late_write ON chatledger.migrated_conversations");
+    ASSERT_EQ(migrate("run"), 0) << err_.str();
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 5);
     EXPECT_EQ(migrate("verify"), 0) << out_.str();
 }
 
