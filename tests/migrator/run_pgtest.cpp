@@ -294,34 +294,82 @@ std::string migrate_binary() {
     return CHATLEDGER_MIGRATE_BIN;
 }
 
+// Guards against `run` losing or duplicating messages when killed mid-walk (a batch committed
+// without its checkpoint, or a checkpoint without its batch). It must kill a `run` that is still
+// running whatever the build's speed: a fixed delay once let a fast build finish all 3,000
+// conversations before the first SIGKILL. So one un-killed `run` is timed first, the data set
+// doubled until that takes at least a second, and each kill lands at a random fraction of the
+// time the rest should take.
 TEST_F(run_pgtest, kill_9_at_random_points_then_run_again_gives_the_exact_result) {
-    sql(*conn_,
-        "INSERT INTO live_chat (zoho_id, chat_history) "
-        "SELECT 'k' || lpad(i::text, 5, '0'), "
-        "       (SELECT json_agg(json_build_object('sender', 's', 'message', i || '-' || j))::text "
-        "        FROM generate_series(1, 1 + i % 7) j) "
-        "FROM generate_series(1, 3000) i");
-    const long long expected = count("SELECT sum(1 + i % 7) FROM generate_series(1, 3000) i");
+    long long conversations = 0;
+    auto grow_to = [&](long long n) {
+        sql(*conn_,
+            "INSERT INTO live_chat (zoho_id, chat_history) "
+            "SELECT 'k' || lpad(i::text, 6, '0'), "
+            "       (SELECT json_agg(json_build_object('sender', 's', 'message', i || '-' || j))"
+            "::text FROM generate_series(1, 1 + i % 7) j) "
+            "FROM generate_series($1::integer + 1, $2::integer) i",
+            {std::to_string(conversations), std::to_string(n)});
+        conversations = n;
+    };
+    // Back to a database that has never been migrated: the ledger schema dropped and applied.
+    auto fresh_ledger = [&] {
+        sql(*conn_, "DROP SCHEMA IF EXISTS chatledger CASCADE");
+        ASSERT_EQ(migrate("schema"), 0) << err_.str();
+    };
+    auto migrated = [&] { return count("SELECT count(*) FROM chatledger.migrated_conversations"); };
     write_config(25);
-    ASSERT_EQ(migrate("schema"), 0);
-    std::mt19937 rng(12345);
-    int kills = 0;
-    for (int attempt = 0; attempt < 6; ++attempt) {
+    grow_to(3000);
+    std::chrono::milliseconds full{0};
+    while (true) {
+        ASSERT_NO_FATAL_FAILURE(fresh_ledger());
+        const auto start = std::chrono::steady_clock::now();
         testing::child_process run(migrate_binary(), {"--config", config_path_, "run"},
                                    "/dev/null");
-        std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 250));
-        run.signal(SIGKILL);
-        if (run.wait_exit(std::chrono::seconds(10)) == 128 + SIGKILL)
-            ++kills;
+        ASSERT_EQ(run.wait_exit(std::chrono::seconds(120)), 0);
+        full = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
+        if (full >= std::chrono::seconds(1) || conversations >= 48000)
+            break;
+        grow_to(conversations * 2);
     }
-    EXPECT_GT(kills, 0);
+    RecordProperty("conversations", std::to_string(conversations));
+    RecordProperty("unkilled_run_ms", std::to_string(full.count()));
+    ASSERT_NO_FATAL_FAILURE(fresh_ledger());
+    std::mt19937 rng(12345);
+    std::uniform_real_distribution<double> fraction(0.25, 0.75);
+    int kills = 0, kills_mid_walk = 0;
+    for (int attempt = 0; attempt < 6; ++attempt) {
+        const long long before = migrated();
+        if (before == conversations)
+            break;
+        const auto rest = full * (conversations - before) / conversations;
+        testing::child_process run(migrate_binary(), {"--config", config_path_, "run"},
+                                   "/dev/null");
+        std::this_thread::sleep_for(rest * fraction(rng));
+        run.signal(SIGKILL);
+        if (run.wait_exit(std::chrono::seconds(10)) != 128 + SIGKILL)
+            continue;
+        ++kills;
+        const long long after = migrated();
+        if (after > before && after < conversations)
+            ++kills_mid_walk;
+    }
+    EXPECT_GT(kills, 0) << "every run finished before its SIGKILL; one takes " << full.count()
+                        << " ms for " << conversations << " conversations";
+    // Killed after some batches committed and before the last: resuming had work to do.
+    EXPECT_GT(kills_mid_walk, 0) << full.count() << " ms for " << conversations;
     ASSERT_EQ(migrate("run"), 0) << err_.str();
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), expected);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"),
+              count("SELECT sum(1 + i % 7) FROM generate_series(1, $1::integer) i",
+                    {std::to_string(conversations)}));
     EXPECT_EQ(
         count("SELECT count(*) FROM (SELECT zoho_id, payload::text FROM chatledger.chat_messages "
               "GROUP BY 1, 2 HAVING count(*) > 1) d"),
         0);
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.migrated_conversations"), 3000);
+    EXPECT_EQ(migrated(), conversations);
+    EXPECT_EQ(count("SELECT sum(messages) FROM chatledger.migrated_conversations"),
+              count("SELECT count(*) FROM chatledger.chat_messages"));
     EXPECT_EQ(migrate("verify"), 0) << out_.str();
 }
 
