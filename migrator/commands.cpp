@@ -35,12 +35,21 @@ int schema_command(const command_context& ctx) {
     auto report = schema::apply_schema(conn, ctx.cfg, ctx.dry_run);
     if (ctx.dry_run) {
         ctx.out << report.sql;
-        ctx.out << "-- dry run: " << report.applied.size()
+        if (report.restored)
+            ctx.out << "-- " << *report.restored << "; the capture step above would restore it\n";
+        ctx.out << "-- dry run: " << report.applied.size() + (report.restored ? 1 : 0)
                 << " step(s) would be applied; nothing was changed\n";
         return 0;
     }
     for (const auto& step : report.applied) spdlog::info("applied {}", step);
-    if (report.applied.empty()) {
+    if (report.restored) {
+        spdlog::warn("{}; restoring it", *report.restored);
+        ctx.out << "restored the capture trigger on " << ctx.cfg.legacy.table.display() << "\n";
+    }
+    if (report.applied.empty() && report.restored) {
+        ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " is at version "
+                << report.version_after << "\n";
+    } else if (report.applied.empty()) {
         ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " is up to date at version "
                 << report.version_after << "; nothing to do\n";
     } else {
@@ -70,7 +79,12 @@ int status_command(const command_context& ctx) {
                 ctx.out << "null";
         };
         number(f.oldest_queue_age_s);
-        ctx.out << ",\"daemons\":[";
+        ctx.out << ",\"capture_trigger\":"
+                << (f.capture_problem ? json_string(*f.capture_problem) : std::string("\"ok\""))
+                << ",\"legacy_table_triggers\":[";
+        for (size_t i = 0; i < f.foreign_triggers.size(); ++i)
+            ctx.out << (i ? "," : "") << json_string(f.foreign_triggers[i]);
+        ctx.out << "],\"daemons\":[";
         for (size_t i = 0; i < f.daemons.size(); ++i) {
             const auto& d = f.daemons[i];
             ctx.out << (i ? "," : "") << "{\"instance\":" << json_string(d.instance)
@@ -83,7 +97,7 @@ int status_command(const command_context& ctx) {
             ctx.out << "}";
         }
         ctx.out << "]}\n";
-        return 0;
+        return f.capture_problem ? 1 : 0;
     }
     char age[64] = "-";
     if (f.oldest_queue_age_s)
@@ -99,7 +113,17 @@ int status_command(const command_context& ctx) {
             << "conversations migrated " << f.conversations_migrated << " of "
             << std::max(f.legacy_rows, 0LL) << "\n"
             << "sync queue depth       " << f.queue_depth << "\n"
-            << "oldest queued event    " << age << "\n";
+            << "oldest queued event    " << age << "\n"
+            << "capture trigger        "
+            << (f.schema_version == 0
+                    ? std::string("not installed (run: chatledger-migrate schema)")
+                : f.capture_problem ? "NEEDS ATTENTION: " + *f.capture_problem +
+                                          " (run: chatledger-migrate schema, as the DBA)"
+                                    : std::string("in place, ENABLE ALWAYS"))
+            << "\n";
+    // They run with the daemon login's privileges whenever its rewrite fires them.
+    for (const auto& t : f.foreign_triggers)
+        ctx.out << "on the legacy table    " << t << " (fired by the daemon's rewrites)\n";
     if (f.daemons.empty())
         ctx.out << "syncd instances        none seen in the last minute\n";
     for (const auto& d : f.daemons) {
@@ -110,6 +134,10 @@ int status_command(const command_context& ctx) {
                       d.instance.c_str(), d.heartbeat_age_s, d.rewrites, d.drifts_healed,
                       d.messages_captured, d.lag_p50_ms.value_or(0), d.lag_p99_ms.value_or(0));
         ctx.out << line;
+    }
+    if (f.capture_problem) {
+        spdlog::error("{}", *f.capture_problem);
+        return 1;
     }
     return 0;
 }

@@ -53,6 +53,19 @@ void require_legacy_table(pg::connection& conn, const config& cfg) {
     check_legacy_table(repo, cfg);
 }
 
+std::optional<std::string> capture_trigger_problem(pg::connection& conn, const config& cfg) {
+    schema_repository repo(conn, cfg);
+    auto problem = repo.capture_trigger_problem();
+    if (problem.empty())
+        return std::nullopt;
+    return problem;
+}
+
+std::vector<std::string> foreign_triggers(pg::connection& conn, const config& cfg) {
+    schema_repository repo(conn, cfg);
+    return repo.foreign_triggers();
+}
+
 int latest_schema_version() {
     return static_cast<int>(versioned_steps().size());
 }
@@ -118,7 +131,13 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
     const std::string capture_sum = repo.checksum(capture_sql);
     const std::string target = cfg.legacy.table.quoted();
     auto state = existed ? repo.capture_state() : std::nullopt;
-    if (!state || state->checksum != capture_sum) {
+    // The table's owner can drop or disable the trigger whatever the history says: an up-to-date
+    // step is no proof that the trigger is still there.
+    if (state && state->checksum == capture_sum && state->target == target) {
+        if (auto problem = repo.capture_trigger_problem(); !problem.empty())
+            report.restored = problem;
+    }
+    if (!state || state->checksum != capture_sum || report.restored) {
         const std::string label = "capture trigger on " + cfg.legacy.table.display();
         if (dry_run) {
             report.sql += "-- " + label + "\n" + capture_sql + "\n";
@@ -128,7 +147,8 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
             repo.run_step("installing the " + label, capture_sql);
             repo.record_capture(capture_sum, target);
         }
-        report.applied.push_back(label);
+        if (!report.restored)
+            report.applied.push_back(label);
     }
     if (!dry_run)
         tx.commit();
