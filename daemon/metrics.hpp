@@ -29,6 +29,8 @@ class metrics {
     void record_connected();
     /// The connection was given up after an error; `retryable` as the error said.
     void record_disconnected(bool retryable);
+    /// Whether the capture trigger was found in place at the last check (connect, heartbeat).
+    void set_capture_ok(bool ok);
     /// Queue depth and the oldest event's age, read every few seconds.
     void set_backlog(long long depth, double oldest_age_s);
 
@@ -47,6 +49,7 @@ class metrics {
     instance_counters counters_;
     long long lock_timeouts_ = 0, connects_ = 0, errors_retryable_ = 0, errors_fatal_ = 0;
     bool connected_ = false;
+    bool capture_ok_ = true;
     long long backlog_depth_ = 0;
     double backlog_age_s_ = 0;
     std::deque<double> lags_ms_;
