@@ -37,6 +37,8 @@ int schema_command(const command_context& ctx) {
         ctx.out << report.sql;
         if (report.restored)
             ctx.out << "-- " << *report.restored << "; the capture step above would restore it\n";
+        for (const auto& problem : report.reenabled)
+            ctx.out << "-- " << problem << "; would be enabled again (ENABLE ALWAYS)\n";
         ctx.out << "-- dry run: " << report.applied.size() + (report.restored ? 1 : 0)
                 << " step(s) would be applied; nothing was changed\n";
         return 0;
@@ -46,7 +48,11 @@ int schema_command(const command_context& ctx) {
         spdlog::warn("{}; restoring it", *report.restored);
         ctx.out << "restored the capture trigger on " << ctx.cfg.legacy.table.display() << "\n";
     }
-    if (report.applied.empty() && report.restored) {
+    for (const auto& problem : report.reenabled) {
+        spdlog::warn("{}; enabling it again", problem);
+        ctx.out << "enabled again: " << problem << "\n";
+    }
+    if (report.applied.empty() && (report.restored || !report.reenabled.empty())) {
         ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " is at version "
                 << report.version_after << "\n";
     } else if (report.applied.empty()) {
@@ -84,6 +90,9 @@ int status_command(const command_context& ctx) {
                 << ",\"legacy_table_triggers\":[";
         for (size_t i = 0; i < f.foreign_triggers.size(); ++i)
             ctx.out << (i ? "," : "") << json_string(f.foreign_triggers[i]);
+        ctx.out << "],\"ledger_trigger_problems\":[";
+        for (size_t i = 0; i < f.ledger_problems.size(); ++i)
+            ctx.out << (i ? "," : "") << json_string(f.ledger_problems[i]);
         ctx.out << "],\"daemons\":[";
         for (size_t i = 0; i < f.daemons.size(); ++i) {
             const auto& d = f.daemons[i];
@@ -97,7 +106,7 @@ int status_command(const command_context& ctx) {
             ctx.out << "}";
         }
         ctx.out << "]}\n";
-        return f.capture_problem ? 1 : 0;
+        return f.capture_problem || !f.ledger_problems.empty() ? 1 : 0;
     }
     char age[64] = "-";
     if (f.oldest_queue_age_s)
@@ -121,6 +130,13 @@ int status_command(const command_context& ctx) {
                                           " (run: chatledger-migrate schema, as the DBA)"
                                     : std::string("in place, ENABLE ALWAYS"))
             << "\n";
+    if (f.schema_version > 0) {
+        ctx.out << "ledger triggers        "
+                << (f.ledger_problems.empty() ? "in place, ENABLE ALWAYS"
+                                              : "NEEDS ATTENTION (run: chatledger-migrate schema)")
+                << "\n";
+        for (const auto& p : f.ledger_problems) ctx.out << "                       " << p << "\n";
+    }
     // They run with the daemon login's privileges whenever its rewrite fires them.
     for (const auto& t : f.foreign_triggers)
         ctx.out << "on the legacy table    " << t << " (fired by the daemon's rewrites)\n";
@@ -135,11 +151,10 @@ int status_command(const command_context& ctx) {
                       d.messages_captured, d.lag_p50_ms.value_or(0), d.lag_p99_ms.value_or(0));
         ctx.out << line;
     }
-    if (f.capture_problem) {
+    for (const auto& p : f.ledger_problems) spdlog::error("{}", p);
+    if (f.capture_problem)
         spdlog::error("{}", *f.capture_problem);
-        return 1;
-    }
-    return 0;
+    return f.capture_problem || !f.ledger_problems.empty() ? 1 : 0;
 }
 
 }  // namespace chatledger::migrator

@@ -44,6 +44,8 @@ status_figures status_repository::read() {
         if (!r.is_null(0, 2))
             f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
     }
+    if (f.schema_version > 0)
+        f.ledger_problems = schema::ledger_trigger_problems(conn_, cfg_);
     if (f.schema_version > 0 && f.legacy_rows >= 0) {
         f.capture_problem = schema::capture_trigger_problem(conn_, cfg_);
         f.foreign_triggers = schema::foreign_triggers(conn_, cfg_);

@@ -22,6 +22,8 @@ struct status_figures {
     long long conversations_migrated = 0;
     /// What is wrong with the capture trigger; nullopt when it is in place (or no ledger yet).
     std::optional<std::string> capture_problem;
+    /// The ledger's own triggers found missing or not ENABLE ALWAYS.
+    std::vector<std::string> ledger_problems;
     /// Other triggers and rules on the legacy table: they fire with the daemon's privileges.
     std::vector<std::string> foreign_triggers;
     /// One line per chatledger-syncd instance seen in the last minute.

@@ -19,6 +19,8 @@ struct apply_report {
     std::vector<std::string> applied;  ///< "0001 ledger", "capture trigger on public.live_chat"
     /// Why the capture trigger was put back though its step was up to date ("... is disabled").
     std::optional<std::string> restored;
+    /// The ledger's own triggers found not ENABLE ALWAYS, and so enabled again.
+    std::vector<std::string> reenabled;
     std::string sql;  ///< with dry_run: the SQL that would run
 };
 
@@ -32,6 +34,10 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
 /// What is wrong with the capture trigger on the legacy table (missing, disabled, not ENABLE
 /// ALWAYS, re-created differently); nullopt when it is in place.
 std::optional<std::string> capture_trigger_problem(pg::connection& conn, const config& cfg);
+
+/// What is wrong with the ledger's own triggers on chat_messages (append-only, enqueue, the
+/// daemon's source check): each one missing or not ENABLE ALWAYS; empty when all are in place.
+std::vector<std::string> ledger_trigger_problems(pg::connection& conn, const config& cfg);
 
 /// The other triggers and rules on the legacy table ("trigger audit", "rule r"): the daemon's
 /// rewrites fire them with its login's privileges.

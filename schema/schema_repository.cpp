@@ -163,6 +163,32 @@ std::vector<std::string> schema_repository::foreign_triggers() {
     return out;
 }
 
+std::vector<schema_repository::ledger_trigger> schema_repository::ledger_triggers(int version) {
+    std::vector<std::string> names;
+    if (version >= 1)
+        names = {"chat_messages_append_only_row", "chat_messages_append_only_statement",
+                 "chat_messages_enqueue"};
+    if (version >= 5)
+        names.emplace_back("chat_messages_daemon_source");
+    if (names.empty())
+        return {};
+    auto r = conn_.exec("checking the ledger's triggers",
+                        "SELECT n, (SELECT tgenabled::text FROM pg_catalog.pg_trigger WHERE "
+                        "tgrelid = to_regclass($1) AND tgname = n) FROM unnest($2::text[]) AS n",
+                        {cfg_.ledger.schema.quoted() + ".chat_messages", pg::array_literal(names)});
+    std::vector<ledger_trigger> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1)});
+    return out;
+}
+
+void schema_repository::enable_ledger_trigger(const std::string& name) {
+    // `name` is one of the fixed names above, never configuration text; quoted all the same.
+    conn_.exec("enabling the ledger trigger " + name, "ALTER TABLE " + cfg_.ledger.schema.quoted() +
+                                                          ".chat_messages ENABLE ALWAYS TRIGGER " +
+                                                          identifier(name).quoted());
+}
+
 bool schema_repository::table_exists(const qualified_name& table) {
     auto r = conn_.exec("looking for table " + table.display(),
                         "SELECT to_regclass($1) IS NOT NULL", {literal_table(table)});

@@ -97,6 +97,41 @@ TEST_F(capture_check_pgtest, status_names_every_way_the_trigger_is_undone_and_sc
     }
 }
 
+TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_again) {
+    // A member of the owner role (the DBA) may do this; so may a superuser.
+    for (const char* trigger :
+         {"chat_messages_append_only_row", "chat_messages_append_only_statement",
+          "chat_messages_enqueue", "chat_messages_daemon_source"}) {
+        for (const std::string how : {"DISABLE", "ENABLE", "ENABLE REPLICA"}) {
+            sql(*su_, "ALTER TABLE chatledger.chat_messages " + how + " TRIGGER " + trigger);
+            EXPECT_EQ(migrate("status"), 1) << trigger << " " << how;
+            EXPECT_NE(out_.str().find(std::string("the ledger trigger ") + trigger +
+                                      " on chatledger.chat_messages is " +
+                                      (how == "DISABLE" ? "disabled" : "not ENABLE ALWAYS")),
+                      std::string::npos)
+                << out_.str();
+            EXPECT_EQ(migrate("schema"), 0) << err_.str();
+            EXPECT_NE(out_.str().find(std::string("enabled again: the ledger trigger ") + trigger),
+                      std::string::npos)
+                << out_.str();
+            EXPECT_EQ(migrate("status"), 0) << out_.str();
+        }
+    }
+    EXPECT_NE(out_.str().find("ledger triggers        in place, ENABLE ALWAYS"), std::string::npos)
+        << out_.str();
+    // The append-only guarantee holds again for the superuser's plain statements.
+    sql(*su_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z', 'b')");
+    EXPECT_THROW(sql(*su_, "DELETE FROM chatledger.chat_messages"), pg::db_error);
+    // One that was dropped cannot be put back by a step already applied: said, not hidden.
+    sql(*su_, "DROP TRIGGER chat_messages_append_only_row ON chatledger.chat_messages");
+    EXPECT_EQ(migrate("status"), 1);
+    EXPECT_NE(
+        out_.str().find("chat_messages_append_only_row on chatledger.chat_messages is missing"),
+        std::string::npos)
+        << out_.str();
+    EXPECT_NE(migrate("schema"), 0);
+}
+
 TEST_F(capture_check_pgtest, status_as_the_reader_lists_other_triggers_and_rules_on_the_table) {
     sql(*su_,
         "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END "
