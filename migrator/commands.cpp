@@ -90,6 +90,9 @@ int status_command(const command_context& ctx) {
                 << ",\"legacy_table_triggers\":[";
         for (size_t i = 0; i < f.foreign_triggers.size(); ++i)
             ctx.out << (i ? "," : "") << json_string(f.foreign_triggers[i]);
+        ctx.out << "],\"daemon_logins\":[";
+        for (size_t i = 0; i < f.daemon_logins.size(); ++i)
+            ctx.out << (i ? "," : "") << json_string(f.daemon_logins[i]);
         ctx.out << "],\"ledger_trigger_problems\":[";
         for (size_t i = 0; i < f.ledger_problems.size(); ++i)
             ctx.out << (i ? "," : "") << json_string(f.ledger_problems[i]);
@@ -136,6 +139,11 @@ int status_command(const command_context& ctx) {
                                               : "NEEDS ATTENTION (run: chatledger-migrate schema)")
                 << "\n";
         for (const auto& p : f.ledger_problems) ctx.out << "                       " << p << "\n";
+    }
+    if (f.schema_version > 0) {
+        std::string logins;
+        for (const auto& l : f.daemon_logins) logins += (logins.empty() ? "" : ", ") + l;
+        ctx.out << "daemon role held by    " << (logins.empty() ? "no login" : logins) << "\n";
     }
     // They run with the daemon login's privileges whenever its rewrite fires them.
     for (const auto& t : f.foreign_triggers)

@@ -24,6 +24,9 @@ struct status_figures {
     std::optional<std::string> capture_problem;
     /// The ledger's own triggers found missing or not ENABLE ALWAYS.
     std::vector<std::string> ledger_problems;
+    /// Logins holding the daemon role, directly or through other roles: their legacy writes are
+    /// taken for the daemon's own and not captured, so there should be only the daemon's.
+    std::vector<std::string> daemon_logins;
     /// Other triggers and rules on the legacy table: they fire with the daemon's privileges.
     std::vector<std::string> foreign_triggers;
     /// One line per chatledger-syncd instance seen in the last minute.
