@@ -139,8 +139,6 @@ int status_command(const command_context& ctx) {
                                               : "NEEDS ATTENTION (run: chatledger-migrate schema)")
                 << "\n";
         for (const auto& p : f.ledger_problems) ctx.out << "                       " << p << "\n";
-    }
-    if (f.schema_version > 0) {
         std::string logins;
         for (const auto& l : f.daemon_logins) logins += (logins.empty() ? "" : ", ") + l;
         ctx.out << "daemon role held by    " << (logins.empty() ? "no login" : logins) << "\n";
