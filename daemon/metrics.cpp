@@ -67,6 +67,11 @@ void metrics::record_disconnected(bool retryable) {
     connected_ = false;
 }
 
+void metrics::set_capture_ok(bool ok) {
+    std::lock_guard lock(mutex_);
+    capture_ok_ = ok;
+}
+
 void metrics::set_backlog(long long depth, double oldest_age_s) {
     std::lock_guard lock(mutex_);
     backlog_depth_ = depth;
@@ -173,6 +178,10 @@ std::string metrics::render_prometheus() const {
            "Start time of the process since the Unix epoch in seconds.", started_at_);
     single(out, "chatledger_syncd_database_connected", "gauge",
            "1 while the daemon holds a working database connection, else 0.", connected_ ? 1 : 0);
+    single(out, "chatledger_syncd_capture_trigger_ok", "gauge",
+           "1 while the capture trigger on the legacy table is in place and ENABLE ALWAYS, 0 "
+           "once it is found missing, disabled or altered (checked with each heartbeat).",
+           capture_ok_ ? 1 : 0);
     single(out, "chatledger_syncd_connects_total", "counter",
            "Database connections established, the first one and every reconnect.",
            static_cast<double>(connects_));

@@ -33,6 +33,8 @@ class metrics {
     void record_connected();
     /// The connection was given up after an error; `retryable` as the error said.
     void record_disconnected(bool retryable);
+    /// Whether the capture trigger was found in place at the last check (connect, heartbeat).
+    void set_capture_ok(bool ok);
     /// Queue depth and the oldest event's age, read every few seconds.
     void set_backlog(long long depth, double oldest_age_s);
 
@@ -52,6 +54,7 @@ class metrics {
     long long lock_timeouts_ = 0, connects_ = 0, errors_retryable_ = 0, errors_fatal_ = 0;
     long long sync_failures_ = 0, set_aside_ = 0;
     bool connected_ = false;
+    bool capture_ok_ = true;
     long long backlog_depth_ = 0;
     double backlog_age_s_ = 0;
     std::deque<double> lags_ms_;

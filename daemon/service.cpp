@@ -146,6 +146,38 @@ bool service::wait_backoff(std::chrono::milliseconds delay) {
     return false;
 }
 
+void service::check_capture(pg::connection& conn) {
+    auto problem = schema::capture_trigger_problem(conn, cfg_);
+    metrics_->set_capture_ok(!problem);
+    const auto now = clock::now();
+    if (problem) {
+        // At once when it turns wrong; then once a minute, so a long outage does not flood.
+        if (problem != capture_problem_ || now - capture_logged_ >= std::chrono::minutes(1)) {
+            spdlog::error(
+                "{} HINT: run: chatledger-migrate --config FILE schema, as the DBA, "
+                "which restores it; then chatledger-syncd --once to reconcile what "
+                "was written meanwhile",
+                *problem);
+            capture_logged_ = now;
+        }
+    } else if (capture_problem_) {
+        spdlog::info("the capture trigger on {} is back in place", cfg_.legacy.table.display());
+    }
+    capture_problem_ = std::move(problem);
+}
+
+void service::warn_foreign_triggers(pg::connection& conn) {
+    const auto others = schema::foreign_triggers(conn, cfg_);
+    if (others.empty())
+        return;
+    std::string list;
+    for (const auto& o : others) list += (list.empty() ? "" : ", ") + o;
+    spdlog::warn(
+        "legacy table {} also has {}: the daemon's rewrites fire them with its login's "
+        "privileges; make sure each is one you trust",
+        cfg_.legacy.table.display(), list);
+}
+
 service::sync_result service::sync_one(syncer& s, sync_repository& repo,
                                        const std::string& zoho_id) {
     try {
@@ -223,6 +255,7 @@ bool service::serve_connection(bool& ready_sent) {
     sync_repository repo(conn, cfg_);
     refuse_superuser(repo, cfg_);
     require_current_schema(conn, cfg_);
+    warn_foreign_triggers(conn);
     syncer s(conn, cfg_);
     metrics_->record_connected();
     // Failures recorded by an earlier run are tried first, and cleared when they succeed.
@@ -233,6 +266,7 @@ bool service::serve_connection(bool& ready_sent) {
     repo.listen();
     auto report = [&] {
         repo.forget_stale_failures();
+        check_capture(conn);
         auto [depth, age] = repo.backlog();
         metrics_->set_backlog(depth, age);
         if (server_)
@@ -359,6 +393,8 @@ int service::run_once() {
     sync_repository repo(conn, cfg_);
     refuse_superuser(repo, cfg_);
     require_current_schema(conn, cfg_);
+    warn_foreign_triggers(conn);
+    check_capture(conn);
     syncer s(conn, cfg_);
     std::optional<std::string> after;
     long long done = 0;

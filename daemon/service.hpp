@@ -2,13 +2,16 @@
 // and the signalfd; reconnect with backoff and jitter whenever the connection is lost.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/config.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/set_aside.hpp"
 #include "daemon/signals.hpp"
+#include "pg/connection.hpp"
 
 namespace chatledger::daemon {
 
@@ -54,6 +57,11 @@ class service {
     void handle_signal(signal_event ev);
     void reload();
     bool wait_backoff(std::chrono::milliseconds delay);
+    /// Checks the capture trigger: an error line when it is found wrong (again each minute while
+    /// it stays so), an info line when it is back; sets the metric.
+    void check_capture(pg::connection& conn);
+    /// Warns about other triggers and rules on the legacy table: they run as the daemon's login.
+    void warn_foreign_triggers(pg::connection& conn);
     /// The metrics endpoint `cfg` asks for, listening; nullptr when it is off.
     std::unique_ptr<metrics_server> start_metrics(const config& cfg);
 
@@ -66,6 +74,8 @@ class service {
     set_aside aside_;  ///< conversations whose sync failed, with their backoff
     bool stop_ = false;
     bool reconnect_ = false;
+    std::optional<std::string> capture_problem_;  ///< as last found
+    std::chrono::steady_clock::time_point capture_logged_{};
 };
 
 }  // namespace chatledger::daemon

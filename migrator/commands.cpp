@@ -25,12 +25,27 @@ int schema_command(const command_context& ctx) {
     auto report = schema::apply_schema(conn, ctx.cfg, ctx.dry_run);
     if (ctx.dry_run) {
         ctx.out << report.sql;
-        ctx.out << "-- dry run: " << report.applied.size()
+        if (report.restored)
+            ctx.out << "-- " << *report.restored << "; the capture step above would restore it\n";
+        for (const auto& problem : report.reenabled)
+            ctx.out << "-- " << problem << "; would be enabled again (ENABLE ALWAYS)\n";
+        ctx.out << "-- dry run: " << report.applied.size() + (report.restored ? 1 : 0)
                 << " step(s) would be applied; nothing was changed\n";
         return 0;
     }
     for (const auto& step : report.applied) spdlog::info("applied {}", step);
-    if (report.applied.empty()) {
+    if (report.restored) {
+        spdlog::warn("{}; restoring it", *report.restored);
+        ctx.out << "restored the capture trigger on " << ctx.cfg.legacy.table.display() << "\n";
+    }
+    for (const auto& problem : report.reenabled) {
+        spdlog::warn("{}; enabling it again", problem);
+        ctx.out << "enabled again: " << problem << "\n";
+    }
+    if (report.applied.empty() && (report.restored || !report.reenabled.empty())) {
+        ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " is at version "
+                << report.version_after << "\n";
+    } else if (report.applied.empty()) {
         ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " is up to date at version "
                 << report.version_after << "; nothing to do\n";
     } else {
@@ -67,7 +82,19 @@ int status_command(const command_context& ctx) {
                 ctx.out << "null";
         };
         number(f.oldest_queue_age_s);
-        ctx.out << ",\"daemons\":[";
+        ctx.out << ",\"capture_trigger\":"
+                << (f.capture_problem ? core::json_string(*f.capture_problem)
+                                      : std::string("\"ok\""))
+                << ",\"legacy_table_triggers\":[";
+        for (size_t i = 0; i < f.foreign_triggers.size(); ++i)
+            ctx.out << (i ? "," : "") << core::json_string(f.foreign_triggers[i]);
+        ctx.out << "],\"daemon_logins\":[";
+        for (size_t i = 0; i < f.daemon_logins.size(); ++i)
+            ctx.out << (i ? "," : "") << core::json_string(f.daemon_logins[i]);
+        ctx.out << "],\"ledger_trigger_problems\":[";
+        for (size_t i = 0; i < f.ledger_problems.size(); ++i)
+            ctx.out << (i ? "," : "") << core::json_string(f.ledger_problems[i]);
+        ctx.out << "],\"daemons\":[";
         for (size_t i = 0; i < f.daemons.size(); ++i) {
             const auto& d = f.daemons[i];
             ctx.out << (i ? "," : "") << "{\"instance\":" << core::json_string(d.instance)
@@ -87,7 +114,9 @@ int status_command(const command_context& ctx) {
                     << ",\"error\":" << core::json_string(x.error) << "}";
         }
         ctx.out << "]}\n";
-        return f.sync_failures.empty() ? 0 : static_cast<int>(exit_status::differences);
+        const bool attention =
+            f.capture_problem || !f.ledger_problems.empty() || !f.sync_failures.empty();
+        return attention ? static_cast<int>(exit_status::differences) : 0;
     }
     char age[64] = "-";
     if (f.oldest_queue_age_s)
@@ -103,7 +132,27 @@ int status_command(const command_context& ctx) {
             << "conversations migrated " << f.conversations_migrated << " of "
             << std::max(f.legacy_rows, 0LL) << "\n"
             << "sync queue depth       " << f.queue_depth << "\n"
-            << "oldest queued event    " << age << "\n";
+            << "oldest queued event    " << age << "\n"
+            << "capture trigger        "
+            << (f.schema_version == 0
+                    ? std::string("not installed (run: chatledger-migrate schema)")
+                : f.capture_problem ? "NEEDS ATTENTION: " + *f.capture_problem +
+                                          " (run: chatledger-migrate schema, as the DBA)"
+                                    : std::string("in place, ENABLE ALWAYS"))
+            << "\n";
+    if (f.schema_version > 0) {
+        ctx.out << "ledger triggers        "
+                << (f.ledger_problems.empty() ? "in place, ENABLE ALWAYS"
+                                              : "NEEDS ATTENTION (run: chatledger-migrate schema)")
+                << "\n";
+        for (const auto& p : f.ledger_problems) ctx.out << "                       " << p << "\n";
+        std::string logins;
+        for (const auto& l : f.daemon_logins) logins += (logins.empty() ? "" : ", ") + l;
+        ctx.out << "daemon role held by    " << (logins.empty() ? "no login" : logins) << "\n";
+    }
+    // They run with the daemon login's privileges whenever its rewrite fires them.
+    for (const auto& t : f.foreign_triggers)
+        ctx.out << "on the legacy table    " << t << " (fired by the daemon's rewrites)\n";
     if (f.daemons.empty())
         ctx.out << "syncd instances        none seen in the last minute\n";
     for (const auto& d : f.daemons) {
@@ -119,7 +168,12 @@ int status_command(const command_context& ctx) {
     for (const auto& x : f.sync_failures)
         ctx.out << "cannot sync " << x.zoho_id << ": " << x.failures << " failed attempt(s) over "
                 << static_cast<long long>(x.failing_for_s) << " s, last: " << x.error << "\n";
-    return f.sync_failures.empty() ? 0 : static_cast<int>(exit_status::differences);
+    for (const auto& p : f.ledger_problems) spdlog::error("{}", p);
+    if (f.capture_problem)
+        spdlog::error("{}", *f.capture_problem);
+    const bool attention =
+        f.capture_problem || !f.ledger_problems.empty() || !f.sync_failures.empty();
+    return attention ? static_cast<int>(exit_status::differences) : 0;
 }
 
 }  // namespace chatledger::migrator

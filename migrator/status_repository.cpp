@@ -3,6 +3,7 @@
 #include "migrator/status_repository.hpp"
 
 #include "schema/apply.hpp"
+#include "schema/steps.hpp"
 
 namespace chatledger::migrator {
 
@@ -43,6 +44,21 @@ status_figures status_repository::read() {
         f.queue_depth = r.integer(0, 1);
         if (!r.is_null(0, 2))
             f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
+    }
+    if (f.schema_version > 0) {
+        f.ledger_problems = schema::ledger_trigger_problems(conn_, cfg_);
+        auto m = conn_.exec(
+            "listing the logins holding the daemon role",
+            "WITH RECURSIVE m AS (SELECT member FROM pg_catalog.pg_auth_members WHERE roleid = "
+            "to_regrole($1) UNION SELECT a.member FROM pg_catalog.pg_auth_members a JOIN m ON "
+            "a.roleid = m.member) SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolcanlogin "
+            "AND oid IN (SELECT member FROM m) ORDER BY 1",
+            {schema::roles_for(cfg_).daemon.quoted()});
+        for (int i = 0; i < m.rows(); ++i) f.daemon_logins.emplace_back(m.text(i, 0));
+    }
+    if (f.schema_version > 0 && f.legacy_rows >= 0) {
+        f.capture_problem = schema::capture_trigger_problem(conn_, cfg_);
+        f.foreign_triggers = schema::foreign_triggers(conn_, cfg_);
     }
     if (f.schema_version >= 2)
         f.conversations_migrated = conn_

@@ -20,6 +20,15 @@ struct status_figures {
     long long queue_depth = 0;
     std::optional<double> oldest_queue_age_s;  ///< nullopt when the queue is empty
     long long conversations_migrated = 0;
+    /// What is wrong with the capture trigger; nullopt when it is in place (or no ledger yet).
+    std::optional<std::string> capture_problem;
+    /// The ledger's own triggers found missing or not ENABLE ALWAYS.
+    std::vector<std::string> ledger_problems;
+    /// Logins holding the daemon role, directly or through other roles: their legacy writes are
+    /// taken for the daemon's own and not captured, so there should be only the daemon's.
+    std::vector<std::string> daemon_logins;
+    /// Other triggers and rules on the legacy table: they fire with the daemon's privileges.
+    std::vector<std::string> foreign_triggers;
     /// One line per chatledger-syncd instance seen in the last minute.
     struct daemon_row {
         std::string instance;

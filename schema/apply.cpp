@@ -53,6 +53,42 @@ void require_legacy_table(pg::connection& conn, const config& cfg) {
     check_legacy_table(repo, cfg);
 }
 
+std::optional<std::string> capture_trigger_problem(pg::connection& conn, const config& cfg) {
+    schema_repository repo(conn, cfg);
+    auto problem = repo.capture_trigger_problem();
+    if (problem.empty())
+        return std::nullopt;
+    return problem;
+}
+
+namespace {
+
+std::string ledger_trigger_problem(const config& cfg, const schema_repository::ledger_trigger& t) {
+    const std::string name =
+        "the ledger trigger " + t.name + " on " + cfg.ledger.schema.name() + ".chat_messages";
+    if (!t.enabled)
+        return name + " is missing";
+    if (*t.enabled == "D")
+        return name + " is disabled";
+    return name + " is not ENABLE ALWAYS";
+}
+
+}  // namespace
+
+std::vector<std::string> ledger_trigger_problems(pg::connection& conn, const config& cfg) {
+    schema_repository repo(conn, cfg);
+    std::vector<std::string> out;
+    for (const auto& t : repo.ledger_triggers(schema_version(conn, cfg)))
+        if (t.enabled != "A")
+            out.push_back(ledger_trigger_problem(cfg, t));
+    return out;
+}
+
+std::vector<std::string> foreign_triggers(pg::connection& conn, const config& cfg) {
+    schema_repository repo(conn, cfg);
+    return repo.foreign_triggers();
+}
+
 int latest_schema_version() {
     return static_cast<int>(versioned_steps().size());
 }
@@ -118,7 +154,13 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
     const std::string capture_sum = repo.checksum(capture_sql);
     const std::string target = cfg.legacy.table.quoted();
     auto state = existed ? repo.capture_state() : std::nullopt;
-    if (!state || state->checksum != capture_sum) {
+    // The table's owner can drop or disable the trigger whatever the history says: an up-to-date
+    // step is no proof that the trigger is still there.
+    if (state && state->checksum == capture_sum && state->target == target) {
+        if (auto problem = repo.capture_trigger_problem(); !problem.empty())
+            report.restored = problem;
+    }
+    if (!state || state->checksum != capture_sum || report.restored) {
         const std::string label = "capture trigger on " + cfg.legacy.table.display();
         if (dry_run) {
             report.sql += "-- " + label + "\n" + capture_sql + "\n";
@@ -128,7 +170,25 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
             repo.run_step("installing the " + label, capture_sql);
             repo.record_capture(capture_sum, target);
         }
-        report.applied.push_back(label);
+        if (!report.restored)
+            report.applied.push_back(label);
+    }
+    // A member of the owner role (the DBA) or a superuser can disable the ledger's own triggers;
+    // every run puts them back. Only steps that really ran count: a dry run applied none.
+    if (existed) {
+        for (const auto& t :
+             repo.ledger_triggers(dry_run ? report.version_before : report.version_after)) {
+            if (t.enabled == "A")
+                continue;
+            if (!t.enabled)
+                throw error(ledger_trigger_problem(cfg, t),
+                            "it guards the append-only ledger and cannot be re-created by a "
+                            "step already applied: re-create it as schema/sql defines it (0001 or "
+                            "0005), then run schema again");
+            if (!dry_run)
+                repo.enable_ledger_trigger(t.name);
+            report.reenabled.push_back(ledger_trigger_problem(cfg, t));
+        }
     }
     if (!dry_run)
         tx.commit();

@@ -3,6 +3,7 @@
 // nothing.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,11 @@ struct apply_report {
     int version_before = 0;
     int version_after = 0;
     std::vector<std::string> applied;  ///< "0001 ledger", "capture trigger on public.live_chat"
-    std::string sql;                   ///< with dry_run: the SQL that would run
+    /// Why the capture trigger was put back though its step was up to date ("... is disabled").
+    std::optional<std::string> restored;
+    /// The ledger's own triggers found not ENABLE ALWAYS, and so enabled again.
+    std::vector<std::string> reenabled;
+    std::string sql;  ///< with dry_run: the SQL that would run
 };
 
 /// Applies every pending versioned step and refreshes the capture trigger when it changed.
@@ -25,6 +30,18 @@ struct apply_report {
 /// immutable), when the database is newer than this build, or when the legacy table or one of its
 /// configured columns is missing. With dry_run nothing is written.
 apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run);
+
+/// What is wrong with the capture trigger on the legacy table (missing, disabled, not ENABLE
+/// ALWAYS, re-created differently); nullopt when it is in place.
+std::optional<std::string> capture_trigger_problem(pg::connection& conn, const config& cfg);
+
+/// What is wrong with the ledger's own triggers on chat_messages (append-only, enqueue, the
+/// daemon's source check): each one missing or not ENABLE ALWAYS; empty when all are in place.
+std::vector<std::string> ledger_trigger_problems(pg::connection& conn, const config& cfg);
+
+/// The other triggers and rules on the legacy table ("trigger audit", "rule r"): the daemon's
+/// rewrites fire them with its login's privileges.
+std::vector<std::string> foreign_triggers(pg::connection& conn, const config& cfg);
 
 /// The highest applied step, 0 when the ledger does not exist yet.
 int schema_version(pg::connection& conn, const config& cfg);

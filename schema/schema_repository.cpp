@@ -112,6 +112,83 @@ void schema_repository::drop_capture_trigger(const std::string& quoted_table) {
                "DROP TRIGGER IF EXISTS chatledger_capture ON " + quoted_table);
 }
 
+std::string schema_repository::capture_trigger_problem() {
+    const auto& l = cfg_.legacy;
+    // An owner may drop it, disable it, make it fire only in replica or only in origin sessions,
+    // or re-create it under the same name doing less: each is a way legacy writes go unseen.
+    // tgtype 21 is AFTER ROW INSERT OR UPDATE.
+    auto r = conn_.exec(
+        "checking the capture trigger",
+        "SELECT t.tgenabled::text, t.tgfoid = to_regprocedure($2) AND t.tgtype = 21 "
+        "AND t.tgqual IS NULL AND (SELECT array_agg(a::int ORDER BY a) FROM "
+        "unnest(t.tgattr::int2[]) a) IS NOT DISTINCT FROM (SELECT array_agg(attnum::int ORDER BY "
+        "attnum) FROM pg_catalog.pg_attribute WHERE attrelid = t.tgrelid AND NOT attisdropped "
+        "AND attname = ANY($3::text[])) FROM pg_catalog.pg_trigger t "
+        "WHERE t.tgrelid = to_regclass($1) AND t.tgname = 'chatledger_capture'",
+        {l.table.quoted(), cfg_.ledger.schema.quoted() + ".capture_legacy_write()",
+         pg::array_literal({l.key_column.name(), l.history_column.name(), l.comment_column.name(),
+                            l.comment_author_column.name()})});
+    const std::string name = "the capture trigger chatledger_capture on " + l.table.display();
+    if (r.rows() == 0)
+        return name + " is missing: legacy writes are not captured";
+    if (!r.boolean(0, 1))
+        return name +
+               " is not chatledger's: it was re-created with another function, events, "
+               "columns or WHEN clause";
+    const auto enabled = r.text(0, 0);
+    if (enabled == "D")
+        return name + " is disabled: legacy writes are not captured";
+    if (enabled == "R")
+        return name +
+               " fires only in replica sessions (ENABLE REPLICA): ordinary legacy writes "
+               "are not captured";
+    if (enabled == "O")
+        return name +
+               " is not ENABLE ALWAYS: writes under session_replication_role = replica "
+               "are not captured";
+    return {};
+}
+
+std::vector<std::string> schema_repository::foreign_triggers() {
+    auto r = conn_.exec(
+        "listing triggers and rules on the legacy table",
+        "SELECT 'trigger ' || quote_ident(tgname) || CASE tgenabled WHEN 'D' THEN ' (disabled)' "
+        "ELSE '' END FROM pg_catalog.pg_trigger WHERE tgrelid = to_regclass($1) "
+        "AND NOT tgisinternal AND tgname <> 'chatledger_capture' "
+        "UNION ALL SELECT 'rule ' || quote_ident(rulename) FROM pg_catalog.pg_rewrite "
+        "WHERE ev_class = to_regclass($1) AND rulename <> '_RETURN' ORDER BY 1",
+        {cfg_.legacy.table.quoted()});
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0));
+    return out;
+}
+
+std::vector<schema_repository::ledger_trigger> schema_repository::ledger_triggers(int version) {
+    std::vector<std::string> names;
+    if (version >= 1)
+        names = {"chat_messages_append_only_row", "chat_messages_append_only_statement",
+                 "chat_messages_enqueue"};
+    if (version >= 5)
+        names.emplace_back("chat_messages_daemon_source");
+    if (names.empty())
+        return {};
+    auto r = conn_.exec("checking the ledger's triggers",
+                        "SELECT n, (SELECT tgenabled::text FROM pg_catalog.pg_trigger WHERE "
+                        "tgrelid = to_regclass($1) AND tgname = n) FROM unnest($2::text[]) AS n",
+                        {cfg_.ledger.schema.quoted() + ".chat_messages", pg::array_literal(names)});
+    std::vector<ledger_trigger> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1)});
+    return out;
+}
+
+void schema_repository::enable_ledger_trigger(const std::string& name) {
+    // `name` is one of the fixed names above, never configuration text; quoted all the same.
+    conn_.exec("enabling the ledger trigger " + name, "ALTER TABLE " + cfg_.ledger.schema.quoted() +
+                                                          ".chat_messages ENABLE ALWAYS TRIGGER " +
+                                                          identifier(name).quoted());
+}
+
 bool schema_repository::table_exists(const qualified_name& table) {
     auto r = conn_.exec("looking for table " + table.display(),
                         "SELECT to_regclass($1) IS NOT NULL", {literal_table(table)});

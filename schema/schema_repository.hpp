@@ -49,6 +49,22 @@ class schema_repository {
     /// Removes the capture trigger from a table the configuration no longer names.
     void drop_capture_trigger(const std::string& quoted_table);
 
+    /// What is wrong with chatledger_capture on the legacy table; "" when it is there, ENABLE
+    /// ALWAYS and still chatledger's (its function, events, columns, no WHEN clause).
+    std::string capture_trigger_problem();
+    /// Every other trigger and rule on the legacy table, as "trigger audit" or "rule r".
+    std::vector<std::string> foreign_triggers();
+
+    /// One of the ledger's own triggers on chat_messages and its pg_trigger.tgenabled.
+    struct ledger_trigger {
+        std::string name;
+        std::optional<std::string> enabled;  ///< nullopt when it is missing
+    };
+    /// The triggers the steps up to `version` put on chat_messages, each with its state.
+    std::vector<ledger_trigger> ledger_triggers(int version);
+    /// ALTER TABLE chat_messages ENABLE ALWAYS TRIGGER `name` (a name from ledger_triggers()).
+    void enable_ledger_trigger(const std::string& name);
+
     /// True when `table` resolves to a table or view the session can see.
     bool table_exists(const qualified_name& table);
     /// Columns of `names` that `table` lacks.

@@ -30,11 +30,16 @@ class guarantees_pgtest : public testing::pg_test {
         auto base = std::filesystem::temp_directory_path() / dbname_;
         config_path_ = base.string() + ".yaml";
         log_path_ = base.string() + ".log";
+        // The DBA's config for migrate; the daemon logs in as deployed, with its role only.
         std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
                                     << "\"\ndaemon:\n  poll_interval_ms: 200\n";
+        daemon_config_path_ = base.string() + ".syncd.yaml";
+        std::ofstream(daemon_config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
+                                           << "\"\ndaemon:\n  poll_interval_ms: 200\n";
     }
     void TearDown() override {
         std::filesystem::remove(config_path_);
+        std::filesystem::remove(daemon_config_path_);
         std::filesystem::remove(log_path_);
         conn_.reset();
         pg_test::TearDown();
@@ -52,7 +57,8 @@ class guarantees_pgtest : public testing::pg_test {
     std::unique_ptr<testing::child_process> start_daemon() {
         return std::make_unique<testing::child_process>(
             CHATLEDGER_SYNCD_BIN,
-            std::vector<std::string>{"--config", config_path_, "--log-level", "debug"}, log_path_);
+            std::vector<std::string>{"--config", daemon_config_path_, "--log-level", "debug"},
+            log_path_);
     }
     long long count(const std::string& q, const std::vector<pg::param>& p = {}) {
         return sql(*conn_, q, p).integer(0, 0);
@@ -85,7 +91,7 @@ class guarantees_pgtest : public testing::pg_test {
     }
 
     std::optional<pg::connection> conn_;
-    std::string config_path_, log_path_;
+    std::string config_path_, daemon_config_path_, log_path_;
 };
 
 // Guards against the capture trigger no longer queueing a write that sets only the comment
@@ -144,7 +150,7 @@ TEST_F(guarantees_pgtest, a_legacy_write_repeating_a_held_message_adds_it_once_m
     stop(*d);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);
     // A full reconcile agrees: nothing missing, nothing extra.
-    testing::child_process once(CHATLEDGER_SYNCD_BIN, {"--config", config_path_, "--once"},
+    testing::child_process once(CHATLEDGER_SYNCD_BIN, {"--config", daemon_config_path_, "--once"},
                                 log_path_);
     EXPECT_EQ(once.wait_exit(30s), 0) << log();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);

@@ -120,6 +120,9 @@ TEST(metrics, renders_valid_prometheus_text_with_every_counter) {
     EXPECT_EQ(v["chatledger_syncd_connection_errors_total{retryable=\"true\"}"], 1);
     EXPECT_EQ(v["chatledger_syncd_connection_errors_total{retryable=\"false\"}"], 0);
     EXPECT_EQ(v["chatledger_syncd_database_connected"], 1);
+    EXPECT_EQ(v["chatledger_syncd_capture_trigger_ok"], 1);
+    m.set_capture_ok(false);
+    EXPECT_EQ(parse_exposition(m.render_prometheus())["chatledger_syncd_capture_trigger_ok"], 0);
     EXPECT_EQ(v["chatledger_syncd_queue_events"], 17);
     EXPECT_EQ(v["chatledger_syncd_queue_oldest_event_age_seconds"], 3.25);
     EXPECT_EQ(v["chatledger_syncd_sync_lag_seconds{quantile=\"0.5\"}"], 1.5);

@@ -134,6 +134,13 @@ TEST_F(deployment_pgtest, every_login_does_its_part_with_only_its_role) {
         EXPECT_TRUE(wait_until([&] {
             return migrate(reader, "status") == 0 && output_.find("syncd ") != std::string::npos;
         })) << output_;
+        // And who holds the daemon role, whose legacy writes are not captured. Roles are
+        // cluster-wide: the other tests' daemon logins hold it too.
+        const auto held = output_.find("daemon role held by    ");
+        ASSERT_NE(held, std::string::npos) << output_;
+        EXPECT_NE(output_.substr(held, output_.find('\n', held) - held).find(logins_.daemon),
+                  std::string::npos)
+            << output_;
         d.signal(SIGTERM);
         EXPECT_EQ(d.wait_exit(10s), 0);
     }

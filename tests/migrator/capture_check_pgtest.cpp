@@ -1,0 +1,155 @@
+// What the legacy table's owner can do to the capture trigger (drop it, disable it, make it
+// replica-only or origin-only, re-create it doing less): `status` names it, `schema` restores it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "migrator/cli.hpp"
+#include "tests/support/pg_fixture.hpp"
+
+namespace chatledger::migrator {
+namespace {
+
+class capture_check_pgtest : public testing::pg_test {
+  protected:
+    void SetUp() override {
+        pg_test::SetUp();
+        if (HasFatalFailure())
+            return;
+        su_.emplace(connect());
+        create_legacy_table(*su_);
+        config_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
+        std::ofstream(config_) << "database:\n  conninfo: \"" << conninfo() << "\"\n";
+        ASSERT_EQ(migrate("schema"), 0) << err_.str();
+    }
+    void TearDown() override {
+        std::filesystem::remove(config_);
+        su_.reset();
+        pg_test::TearDown();
+    }
+
+    int migrate(const std::string& command, const std::string& config = {}) {
+        out_.str("");
+        err_.str("");
+        const std::string path = config.empty() ? config_ : config;
+        const char* argv[] = {"chatledger-migrate", "--config", path.c_str(), command.c_str()};
+        return run_cli(4, argv, out_, err_);
+    }
+    /// True when a legacy write now reaches the queue.
+    bool captured() {
+        sql(*su_, "DELETE FROM chatledger.sync_queue");
+        sql(*su_,
+            "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('p', '[1]') ON CONFLICT "
+            "(zoho_id) DO UPDATE SET chat_history = live_chat.chat_history || ' '");
+        return sql(*su_, "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 1;
+    }
+
+    std::optional<pg::connection> su_;
+    std::string config_;
+    std::ostringstream out_, err_;
+};
+
+TEST_F(capture_check_pgtest, status_names_every_way_the_trigger_is_undone_and_schema_restores_it) {
+    ASSERT_EQ(migrate("status"), 0) << out_.str();
+    EXPECT_NE(out_.str().find("capture trigger        in place, ENABLE ALWAYS"), std::string::npos)
+        << out_.str();
+    const std::vector<std::pair<std::string, std::string>> undo = {
+        {"DROP TRIGGER chatledger_capture ON live_chat", "is missing"},
+        {"ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture", "is disabled"},
+        {"ALTER TABLE live_chat ENABLE REPLICA TRIGGER chatledger_capture",
+         "fires only in replica sessions"},
+        {"ALTER TABLE live_chat ENABLE TRIGGER chatledger_capture", "is not ENABLE ALWAYS"},
+        {"DROP TRIGGER chatledger_capture ON live_chat; CREATE TRIGGER chatledger_capture AFTER "
+         "INSERT ON live_chat FOR EACH ROW EXECUTE FUNCTION chatledger.capture_legacy_write(); "
+         "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture",
+         "is not chatledger's"},
+        {"DROP TRIGGER chatledger_capture ON live_chat; CREATE TRIGGER chatledger_capture AFTER "
+         "INSERT OR UPDATE OF full_name ON live_chat FOR EACH ROW EXECUTE FUNCTION "
+         "chatledger.capture_legacy_write(); ALTER TABLE live_chat ENABLE ALWAYS TRIGGER "
+         "chatledger_capture",
+         "is not chatledger's"},
+        {"DROP TRIGGER chatledger_capture ON live_chat; CREATE TRIGGER chatledger_capture AFTER "
+         "INSERT OR UPDATE ON live_chat FOR EACH ROW WHEN (false) EXECUTE FUNCTION "
+         "chatledger.capture_legacy_write(); ALTER TABLE live_chat ENABLE ALWAYS TRIGGER "
+         "chatledger_capture",
+         "is not chatledger's"},
+    };
+    for (const auto& [statement, said] : undo) {
+        sql(*su_, statement);
+        EXPECT_EQ(migrate("status"), 1) << statement;
+        EXPECT_NE(out_.str().find("NEEDS ATTENTION: the capture trigger chatledger_capture on "
+                                  "live_chat " +
+                                  said),
+                  std::string::npos)
+            << statement << "\n"
+            << out_.str();
+        EXPECT_EQ(migrate("schema"), 0) << err_.str();
+        EXPECT_NE(out_.str().find("restored the capture trigger on live_chat"), std::string::npos)
+            << statement << "\n"
+            << out_.str();
+        EXPECT_EQ(migrate("status"), 0) << statement << "\n" << out_.str();
+        EXPECT_TRUE(captured()) << statement;
+        // And a second run has nothing left to do.
+        EXPECT_EQ(migrate("schema"), 0);
+        EXPECT_NE(out_.str().find("up to date"), std::string::npos) << out_.str();
+    }
+}
+
+TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_again) {
+    // A member of the owner role (the DBA) may do this; so may a superuser.
+    for (const char* trigger :
+         {"chat_messages_append_only_row", "chat_messages_append_only_statement",
+          "chat_messages_enqueue", "chat_messages_daemon_source"}) {
+        for (const std::string how : {"DISABLE", "ENABLE", "ENABLE REPLICA"}) {
+            sql(*su_, "ALTER TABLE chatledger.chat_messages " + how + " TRIGGER " + trigger);
+            EXPECT_EQ(migrate("status"), 1) << trigger << " " << how;
+            EXPECT_NE(out_.str().find(std::string("the ledger trigger ") + trigger +
+                                      " on chatledger.chat_messages is " +
+                                      (how == "DISABLE" ? "disabled" : "not ENABLE ALWAYS")),
+                      std::string::npos)
+                << out_.str();
+            EXPECT_EQ(migrate("schema"), 0) << err_.str();
+            EXPECT_NE(out_.str().find(std::string("enabled again: the ledger trigger ") + trigger),
+                      std::string::npos)
+                << out_.str();
+            EXPECT_EQ(migrate("status"), 0) << out_.str();
+        }
+    }
+    EXPECT_NE(out_.str().find("ledger triggers        in place, ENABLE ALWAYS"), std::string::npos)
+        << out_.str();
+    // The append-only guarantee holds again for the superuser's plain statements.
+    sql(*su_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z', 'b')");
+    EXPECT_THROW(sql(*su_, "DELETE FROM chatledger.chat_messages"), pg::db_error);
+    // One that was dropped cannot be put back by a step already applied: said, not hidden.
+    sql(*su_, "DROP TRIGGER chat_messages_append_only_row ON chatledger.chat_messages");
+    EXPECT_EQ(migrate("status"), 1);
+    EXPECT_NE(
+        out_.str().find("chat_messages_append_only_row on chatledger.chat_messages is missing"),
+        std::string::npos)
+        << out_.str();
+    EXPECT_NE(migrate("schema"), 0);
+}
+
+TEST_F(capture_check_pgtest, status_as_the_reader_lists_other_triggers_and_rules_on_the_table) {
+    sql(*su_,
+        "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END "
+        "$$; CREATE TRIGGER audit AFTER UPDATE ON live_chat FOR EACH ROW EXECUTE FUNCTION "
+        "audit(); CREATE TABLE notes (x text); CREATE RULE log_insert AS ON INSERT TO live_chat "
+        "DO ALSO INSERT INTO notes VALUES (NEW.zoho_id)");
+    const std::string reader_config = config_ + ".reader.yaml";
+    std::ofstream(reader_config) << "database:\n  conninfo: \""
+                                 << conninfo_as(provision_logins().reader) << "\"\n";
+    EXPECT_EQ(migrate("status", reader_config), 0) << err_.str();
+    EXPECT_NE(out_.str().find("on the legacy table    rule log_insert"), std::string::npos)
+        << out_.str();
+    EXPECT_NE(out_.str().find("on the legacy table    trigger audit"), std::string::npos)
+        << out_.str();
+    sql(*su_, "ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture");
+    EXPECT_EQ(migrate("status", reader_config), 1) << err_.str();
+    std::filesystem::remove(reader_config);
+}
+
+}  // namespace
+}  // namespace chatledger::migrator
