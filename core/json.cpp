@@ -336,7 +336,9 @@ void canonical_number(iter& p, iter e, std::string& out) {
         if (x != 0)
             power = std::to_string(x);
     } else {
-        power = (exp_negative ? "-" : "") + add_small(exponent, exp_negative ? -scale : scale);
+        power = add_small(exponent, exp_negative ? -scale : scale);
+        if (exp_negative)
+            power.insert(0, 1, '-');
     }
     if (negative)
         out += '-';

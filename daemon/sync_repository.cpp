@@ -160,28 +160,45 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
                         r.optional_text(0, 3)};
 }
 
-std::string sync_repository::rewrite(const std::string& zoho_id, const std::string& history,
-                                     const std::optional<std::string>& comment,
-                                     const std::optional<std::string>& author) {
+bool sync_repository::rewrite(const std::string& zoho_id, const std::string& history,
+                              const std::optional<std::string>& comment,
+                              const std::optional<std::string>& author, bool backups) {
     const auto& l = cfg_.legacy;
-    auto r = conn_.exec("rewriting the legacy row",
-                        "UPDATE " + l.table.quoted() + " SET " + l.history_column.quoted() +
-                            " = $2, " + l.comment_column.quoted() + " = $3, " +
-                            l.comment_author_column.quoted() + " = $4 WHERE " + key_text(cfg_) +
-                            " = $1 RETURNING " + l.history_column.quoted() + "::text",
-                        {zoho_id, history, comment, author});
-    return r.rows() == 1 ? std::string(r.text(0, 0)) : std::string();
-}
-
-void sync_repository::backup(const std::string& zoho_id, const legacy_state& s,
-                             const char* operation) {
-    conn_.exec("writing a backup row",
-               "INSERT INTO " + cfg_.backup.table.quoted() +
-                   " (zoho_id, full_name, backup_timestamp, operation_type, chat_history_backup, "
-                   "comments_backup, comments_entered_by_backup, operation_user) "
-                   "VALUES ($1, $2, now(), $3, $4, $5, $6, $7)",
-               {zoho_id, s.name, std::string(operation), s.history, s.comments,
-                s.comments_entered_by, std::string(backup_user)});
+    const std::string row = l.table.quoted() + " WHERE " + key_text(cfg_) + " = $1";
+    const std::string set = l.history_column.quoted() + " = $2, " + l.comment_column.quoted() +
+                            " = $3, " + l.comment_author_column.quoted() + " = $4";
+    // The stored text is compared on the server: sending it back would copy it again.
+    const std::string returning = " RETURNING " + l.name_column.quoted() + "::text AS n, " +
+                                  l.history_column.quoted() + "::text AS h, " +
+                                  l.comment_column.quoted() + "::text AS c, " +
+                                  l.comment_author_column.quoted() + "::text AS a";
+    if (!backups) {
+        auto r = conn_.exec("rewriting the legacy row",
+                            "WITH u AS (UPDATE " + l.table.quoted() + " SET " + set + " WHERE " +
+                                key_text(cfg_) + " = $1" + returning + ") SELECT h = $2::text FROM u",
+                            {zoho_id, history, comment, author});
+        return r.rows() == 1 && r.boolean(0, 0);
+    }
+    // One statement, one snapshot: `before` reads the row as it was, `after` what the UPDATE
+    // wrote; `after` reads `before`, so the before row is written (and numbered) first, as the
+    // old tooling expects. The backup table keeps the seed's column names whatever the legacy
+    // table calls its own.
+    const std::string backup = "INSERT INTO " + cfg_.backup.table.quoted() +
+                               " (zoho_id, full_name, backup_timestamp, operation_type, "
+                               "chat_history_backup, comments_backup, comments_entered_by_backup, "
+                               "operation_user) ";
+    auto r = conn_.exec(
+        "rewriting the legacy row with its backup rows",
+        "WITH before AS (" + backup + "SELECT $1, " + l.name_column.quoted() +
+            "::text, now(), 'before_update', " + l.history_column.quoted() + "::text, " +
+            l.comment_column.quoted() + "::text, " + l.comment_author_column.quoted() +
+            "::text, $5 FROM " + row + " RETURNING id), u AS (UPDATE " + l.table.quoted() +
+            " SET " + set + " WHERE " + key_text(cfg_) + " = $1" + returning + "), after AS (" +
+            backup +
+            "SELECT $1, n, now(), 'after_update', h, c, a, $5 FROM u, "
+            "(SELECT count(*) FROM before) b) SELECT h = $2::text FROM u",
+        {zoho_id, history, comment, author, std::string(backup_user)});
+    return r.rows() == 1 && r.boolean(0, 0);
 }
 
 long long sync_repository::prune_backups(const std::string& zoho_id) {

@@ -84,12 +84,14 @@ class sync_repository {
     /// Locks and reads the legacy row; nullopt when the conversation has no legacy row.
     /// Throws lock_not_available when a legacy writer holds the row longer than lock_timeout.
     std::optional<legacy_state> lock_legacy_row(const std::string& zoho_id);
-    /// Rewrites the rendered columns; returns the history as the server stored it.
-    std::string rewrite(const std::string& zoho_id, const std::string& history,
-                        const std::optional<std::string>& comment,
-                        const std::optional<std::string>& author);
-    /// Writes one backup row in the seed's format.
-    void backup(const std::string& zoho_id, const legacy_state& state, const char* operation);
+    /// Rewrites the rendered columns in one statement, with the seed's `before_update` and
+    /// `after_update` backup rows when `backups`: both are copied on the server from the row
+    /// itself, so the history crosses the wire once. Returns whether the server stored the
+    /// history as sent (a type or trigger on the column could change it); false also when the
+    /// row is gone.
+    bool rewrite(const std::string& zoho_id, const std::string& history,
+                 const std::optional<std::string>& comment,
+                 const std::optional<std::string>& author, bool backups);
     /// Deletes this daemon's old backup rows of a conversation beyond the retention limits.
     long long prune_backups(const std::string& zoho_id);
     /// Legacy keys after `after` in key order, for a full reconcile.

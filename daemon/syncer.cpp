@@ -173,19 +173,14 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
     out.drift = d.missing > 0;
     const bool backups = cfg_.backup.mode == backup_mode::every_rewrite ||
                          (cfg_.backup.mode == backup_mode::drift_only && out.drift);
-    if (backups)
-        repo_.backup(w.zoho_id, row, "before_update");
-    const std::string stored = repo_.rewrite(w.zoho_id, d.history, d.comment, d.comment_author);
-    // Read back what the server stored: a type or trigger on the legacy column that changed it
-    // would otherwise go unnoticed.
-    if (stored != d.history)
+    // The server compares what it stored: a type or trigger on the legacy column that changed
+    // it would otherwise go unnoticed.
+    if (!repo_.rewrite(w.zoho_id, d.history, d.comment, d.comment_author, backups))
         throw error("the legacy row of " + w.zoho_id + " did not keep the rendered history",
                     "check for triggers or a column type that rewrites " +
                         cfg_.legacy.history_column.name());
-    if (backups) {
-        repo_.backup(w.zoho_id, {row.name, d.history, d.comment, d.comment_author}, "after_update");
+    if (backups)
         repo_.prune_backups(w.zoho_id);
-    }
     out.rewritten = true;
 }
 

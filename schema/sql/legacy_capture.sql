@@ -15,6 +15,10 @@ CREATE TABLE IF NOT EXISTS {{backup_table}} (
     operation_user             text
 );
 
+-- The daemon prunes its own backup rows per conversation after each rewrite; without this
+-- index every prune scanned the whole backup table, which every_rewrite mode keeps growing.
+CREATE INDEX IF NOT EXISTS chatledger_backup_by_conversation ON {{backup_table}} (zoho_id, id);
+
 -- Runs as the ledger owner so legacy writers need no privilege on the ledger schema.
 CREATE OR REPLACE FUNCTION {{ledger}}.capture_legacy_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $chatledger$
