@@ -19,7 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class guarantees_pgtest : public testing::pg_test {
+class syncd_guarantees_pgtest : public testing::pg_test {
   protected:
     void SetUp() override {
         pg_test::SetUp();
@@ -98,7 +98,7 @@ class guarantees_pgtest : public testing::pg_test {
 // columns (legacy_capture.sql: {{comment}} and {{comment_author}} dropped from the trigger's
 // UPDATE OF list, or from the function's "nothing changed" test). Such a write then never
 // reaches the daemon, and the message an older write path left only in the comment is lost.
-TEST_F(guarantees_pgtest, a_comment_only_legacy_write_reaches_the_ledger_through_the_daemon) {
+TEST_F(syncd_guarantees_pgtest, a_comment_only_legacy_write_reaches_the_ledger_through_the_daemon) {
     sql(*conn_,
         R"(INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('a', 'Name', '[{"sender":"ann","message":"1"}]'))");
     migrate("schema");
@@ -129,7 +129,7 @@ TEST_F(guarantees_pgtest, a_comment_only_legacy_write_reaches_the_ledger_through
 // once (so the ledger does), and a legacy write shows it twice. The ledger must then hold two,
 // and the same value captured again adds nothing (count = max(ledger, value)). Fails when
 // core::elements_to_append appends only identities the ledger lacks entirely.
-TEST_F(guarantees_pgtest, a_legacy_write_repeating_a_held_message_adds_it_once_more) {
+TEST_F(syncd_guarantees_pgtest, a_legacy_write_repeating_a_held_message_adds_it_once_more) {
     sql(*conn_,
         R"(INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('a', 'Name', '[{"sender":"s","message":"ok"}]'))");
     migrate("schema");

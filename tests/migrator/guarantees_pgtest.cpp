@@ -12,7 +12,7 @@
 namespace chatledger::migrator {
 namespace {
 
-class guarantees_pgtest : public testing::pg_test {
+class migrate_guarantees_pgtest : public testing::pg_test {
   protected:
     void SetUp() override {
         pg_test::SetUp();
@@ -53,7 +53,7 @@ class guarantees_pgtest : public testing::pg_test {
 // repo.mark_migrated()). The ledger would still end exact, since a re-run's ingest adds nothing,
 // but a crash between the two leaves messages without a checkpoint, and the re-run then records
 // 0 messages for them.
-TEST_F(guarantees_pgtest, a_failed_checkpoint_rolls_back_its_batch_messages) {
+TEST_F(migrate_guarantees_pgtest, a_failed_checkpoint_rolls_back_its_batch_messages) {
     // In key order and three to a batch: (a1 a2 a3) (b1 b2 boom) (c1 c2 c3).
     for (const char* key : {"a1", "a2", "a3", "b1", "b2", "boom", "c1", "c2", "c3"})
         sql(*conn_,
@@ -101,7 +101,8 @@ TEST_F(guarantees_pgtest, a_failed_checkpoint_rolls_back_its_batch_messages) {
 // already holds once must still be appended for its second occurrence (count becomes
 // max(ledger, value)). E.g. core::elements_to_append comparing against 0 instead of the
 // ledger's count, or skipping any identity the ledger holds.
-TEST_F(guarantees_pgtest, a_value_repeating_a_message_the_ledger_holds_once_adds_the_repeat) {
+TEST_F(migrate_guarantees_pgtest,
+       a_value_repeating_a_message_the_ledger_holds_once_adds_the_repeat) {
     // A conversation the ledger already knows before `run` reaches it (a capture the daemon
     // ingested first): `run` compares identities instead of taking every element.
     sql(*conn_,
@@ -142,7 +143,8 @@ TEST_F(guarantees_pgtest, a_value_repeating_a_message_the_ledger_holds_once_adds
 // writer that keeps ahead of the walk only changes conversations not yet read: that mutation
 // survived one of two probes there. Here the write commits after its conversation was read,
 // every time: a trigger on the checkpoint table makes it in the batch's own transaction.
-TEST_F(guarantees_pgtest, a_write_committed_after_its_conversation_was_read_is_ingested_by_run) {
+TEST_F(migrate_guarantees_pgtest,
+       a_write_committed_after_its_conversation_was_read_is_ingested_by_run) {
     for (const char* key : {"a1", "a2", "a3", "b1"})
         sql(*conn_,
             "INSERT INTO live_chat (zoho_id, chat_history) VALUES ($1, format('[\"%s-1\"]', "
