@@ -173,17 +173,24 @@ bool sync_repository::rewrite(const std::string& zoho_id, const std::string& his
                                   l.comment_column.quoted() + "::text AS c, " +
                                   l.comment_author_column.quoted() + "::text AS a";
     if (!backups) {
-        auto r = conn_.exec("rewriting the legacy row",
-                            "WITH u AS (UPDATE " + l.table.quoted() + " SET " + set + " WHERE " +
-                                key_text(cfg_) + " = $1" + returning + ") SELECT h = $2::text FROM u",
-                            {zoho_id, history, comment, author});
+        auto r =
+            conn_.exec("rewriting the legacy row",
+                       "WITH u AS (UPDATE " + l.table.quoted() + " SET " + set + " WHERE " +
+                           key_text(cfg_) + " = $1" + returning + ") SELECT h = $2::text FROM u",
+                       {zoho_id, history, comment, author});
         return r.rows() == 1 && r.boolean(0, 0);
     }
     // One statement, one snapshot: `before` reads the row as it was, `after` what the UPDATE
     // wrote; `after` reads `before`, so the before row is written (and numbered) first, as the
-    // old tooling expects. The backup table keeps the seed's column names whatever the legacy
-    // table calls its own.
-    const std::string backup = "INSERT INTO " + cfg_.backup.table.quoted() +
+    // old tooling expects. `pruned` keeps the daemon's newest keep_last rows of the
+    // conversation: it cannot see this statement's two new rows, so it keeps two fewer old ones.
+    // Only the daemon's own rows are pruned: older rows are the old system's, and `recover`
+    // reads them. The backup table keeps the seed's column names whatever the legacy table
+    // calls its own.
+    const auto& b = cfg_.backup;
+    const std::string t = b.table.quoted();
+    const std::string own = " WHERE zoho_id = $1 AND operation_user = $5";
+    const std::string backup = "INSERT INTO " + t +
                                " (zoho_id, full_name, backup_timestamp, operation_type, "
                                "chat_history_backup, comments_backup, comments_entered_by_backup, "
                                "operation_user) ";
@@ -196,31 +203,18 @@ bool sync_repository::rewrite(const std::string& zoho_id, const std::string& his
             " SET " + set + " WHERE " + key_text(cfg_) + " = $1" + returning + "), after AS (" +
             backup +
             "SELECT $1, n, now(), 'after_update', h, c, a, $5 FROM u, "
-            "(SELECT count(*) FROM before) b) SELECT h = $2::text FROM u",
-        {zoho_id, history, comment, author, std::string(backup_user)});
-    return r.rows() == 1 && r.boolean(0, 0);
-}
-
-long long sync_repository::prune_backups(const std::string& zoho_id) {
-    const auto& b = cfg_.backup;
-    if (b.keep_last == 0 && b.max_age.count() == 0)
-        return 0;
-    // Only the daemon's own rows: older rows are the old system's and `recover` reads them.
-    auto r = conn_.exec(
-        "pruning backup rows",
-        "DELETE FROM " + b.table.quoted() + " WHERE id IN (SELECT id FROM " + b.table.quoted() +
-            " WHERE zoho_id = $1 AND operation_user = $2 AND id NOT IN (SELECT id FROM " +
-            b.table.quoted() +
-            " WHERE zoho_id = $1 AND operation_user = $2 ORDER BY id DESC LIMIT "
-            "CASE WHEN $3::integer = 0 THEN NULL ELSE $3::integer END) "
-            "UNION ALL SELECT id FROM " +
-            b.table.quoted() +
-            " WHERE zoho_id = $1 AND operation_user = $2 AND $4::integer > 0 "
-            "AND backup_timestamp < now() - make_interval(secs => $4::integer) "
-            "LIMIT $5::integer)",
-        {zoho_id, std::string(backup_user), std::to_string(b.keep_last),
+            "(SELECT count(*) FROM before) b), pruned AS (DELETE FROM " +
+            t + " WHERE id IN (SELECT id FROM " + t + own +
+            " AND $6::integer > 0 AND id NOT IN "
+            "(SELECT id FROM " +
+            t + own +
+            " ORDER BY id DESC LIMIT greatest($6::integer - 2, 0)) UNION ALL SELECT id FROM " + t +
+            own +
+            " AND $7::integer > 0 AND backup_timestamp < now() - make_interval(secs => "
+            "$7::integer) LIMIT $8::integer)) SELECT h = $2::text FROM u",
+        {zoho_id, history, comment, author, std::string(backup_user), std::to_string(b.keep_last),
          std::to_string(b.max_age.count()), std::to_string(b.prune_batch)});
-    return r.affected();
+    return r.rows() == 1 && r.boolean(0, 0);
 }
 
 std::vector<std::string> sync_repository::legacy_keys(const std::optional<std::string>& after,

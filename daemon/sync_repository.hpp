@@ -86,14 +86,13 @@ class sync_repository {
     std::optional<legacy_state> lock_legacy_row(const std::string& zoho_id);
     /// Rewrites the rendered columns in one statement, with the seed's `before_update` and
     /// `after_update` backup rows when `backups`: both are copied on the server from the row
-    /// itself, so the history crosses the wire once. Returns whether the server stored the
+    /// itself, so the history crosses the wire once, and the daemon's older backup rows beyond
+    /// the retention limits are pruned in the same statement. Returns whether the server stored the
     /// history as sent (a type or trigger on the column could change it); false also when the
     /// row is gone.
     bool rewrite(const std::string& zoho_id, const std::string& history,
                  const std::optional<std::string>& comment,
                  const std::optional<std::string>& author, bool backups);
-    /// Deletes this daemon's old backup rows of a conversation beyond the retention limits.
-    long long prune_backups(const std::string& zoho_id);
     /// Legacy keys after `after` in key order, for a full reconcile.
     std::vector<std::string> legacy_keys(const std::optional<std::string>& after, int limit);
     /// Queue depth and the oldest event's age in seconds.

@@ -179,8 +179,6 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
         throw error("the legacy row of " + w.zoho_id + " did not keep the rendered history",
                     "check for triggers or a column type that rewrites " +
                         cfg_.legacy.history_column.name());
-    if (backups)
-        repo_.prune_backups(w.zoho_id);
     out.rewritten = true;
 }
 
