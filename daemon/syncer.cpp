@@ -34,6 +34,10 @@ struct syncer::work {
     /// The comment each write left, by the index of its snapshot.
     std::vector<std::pair<size_t, core::left_comment>> comments;
     ledger::ingest_cache cache;  ///< both ingests read the ledger once
+    /// The conversation's ledger messages in id order, once read (after the late claim), kept
+    /// up to date with what this transaction appends: one read serves the late ingest, the
+    /// comment check and the render.
+    std::optional<std::vector<ledger::ledger_message>> ledger;
 };
 
 syncer::syncer(pg::connection& conn, const config& cfg)
@@ -57,7 +61,7 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     const bool partial = static_cast<long long>(w.events.size()) == max_events_per_sync;
     std::optional<legacy_state> row;
     if (!partial)
-        row = lock_row_and_claim_rest(w);
+        row = lock_row_and_claim_rest(w, out);
     out.captured += capture_comments(w);
     if (row)
         render(w, *row, out);
@@ -96,12 +100,22 @@ long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
         batch.push_back({w.zoho_id, row->history});
     }
     const auto r = ledger::ingest(ledger_, batch, cfg_.legacy.fields,
-                                  {.source = core::message_source::legacy, .cache = &w.cache});
+                                  {.source = core::message_source::legacy,
+                                   .cache = &w.cache,
+                                   .appended = w.ledger ? &*w.ledger : nullptr});
     for (auto& v : batch) w.snapshots.push_back(std::move(v));
     return r.appended;
 }
 
-std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w) {
+void syncer::read_ledger(work& w) {
+    w.ledger = ledger_.ledger_messages({w.zoho_id});
+    // The late ingest counts identities from this read instead of reading again.
+    auto& counts = w.cache.counts[w.zoho_id];
+    counts.clear();
+    for (const auto& m : *w.ledger) ++counts[ledger::ledger_identity(m, cfg_.legacy.fields)];
+}
+
+std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w, sync_outcome& out) {
     testpoint("before_legacy_row_lock");
     auto row = repo_.lock_legacy_row(w.zoho_id);
     testpoint("before_late_claim");
@@ -119,7 +133,10 @@ std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w) {
     if (!row && std::any_of(late.begin(), late.end(),
                             [](const queue_event& e) { return e.kind == event_kind::insert; }))
         row = repo_.lock_legacy_row(w.zoho_id);
-    ingest_writes(w, late, row);
+    // Every row whose append event we now hold has committed: read the ledger once, here.
+    if (row)
+        read_ledger(w);
+    out.captured += ingest_writes(w, late, row);
     w.events.insert(w.events.end(), std::make_move_iterator(late.begin()),
                     std::make_move_iterator(late.end()));
     return row;
@@ -128,12 +145,18 @@ std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w) {
 long long syncer::capture_comments(work& w) {
     if (w.comments.empty())
         return 0;
-    // Bodies only: writers fill the author column with whoever is logged in.
-    const auto ledger = ledger_.ledger_messages({w.zoho_id});
+    // Bodies only: writers fill the author column with whoever is logged in. Only comments of
+    // writes the capture trigger could not judge need them.
+    const bool by_body = std::any_of(w.comments.begin(), w.comments.end(), [](const auto& c) {
+        return c.second.rule == core::comment_rule::by_body;
+    });
+    if (by_body && !w.ledger)
+        read_ledger(w);
     std::unordered_set<std::string_view> bodies;
-    for (const auto& m : ledger)
-        if (m.body)
-            bodies.insert(*m.body);
+    if (w.ledger)
+        for (const auto& m : *w.ledger)
+            if (m.body)
+                bodies.insert(*m.body);
     std::vector<core::left_comment> comments;
     for (auto& [snapshot, c] : w.comments) {
         const auto& text = w.snapshots[snapshot].text;
@@ -147,7 +170,14 @@ long long syncer::capture_comments(work& w) {
     for (size_t i : core::new_comment_messages(comments, bodies, cfg_.legacy.fields))
         rows.push_back({&w.zoho_id, comments[i].author, comments[i].body, now_us, std::nullopt,
                         core::message_source::legacy});
-    return rows.empty() ? 0 : ledger_.append(rows);
+    if (rows.empty())
+        return 0;
+    const long long appended = ledger_.append(rows);
+    if (w.ledger)
+        for (const auto& r : rows)
+            w.ledger->push_back({0, w.zoho_id, std::nullopt, r.author, r.body, r.sent_at_us,
+                                 core::to_string(r.source), true});
+    return appended;
 }
 
 void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
@@ -159,7 +189,7 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
         if (e.first_ledger_id)
             first_announced = std::min(first_announced, *e.first_ledger_id);
     std::vector<core::stored_message> ledger;
-    for (auto& m : ledger_.ledger_messages({w.zoho_id})) {
+    for (auto& m : *w.ledger) {
         const bool from_legacy_value = m.payload && m.source == "legacy";
         const bool shown = from_legacy_value || (!m.this_transaction && m.id < first_announced);
         ledger.push_back(

@@ -52,8 +52,11 @@ class syncer {
     /// comment each write left; returns the messages appended.
     long long ingest_writes(work& w, std::vector<queue_event>& events,
                             const std::optional<legacy_state>& row);
-    /// Locks the legacy row, then claims every event that committed before it was read.
-    std::optional<legacy_state> lock_row_and_claim_rest(work& w);
+    /// Locks the legacy row, then claims every event that committed before it was read, reads
+    /// the ledger once and ingests those events and the row.
+    std::optional<legacy_state> lock_row_and_claim_rest(work& w, sync_outcome& out);
+    /// Reads the conversation's ledger messages into `w` and the ingest cache.
+    void read_ledger(work& w);
     /// Appends the comments that are messages of their own; returns how many.
     long long capture_comments(work& w);
     /// Renders the ledger into the legacy row where it differs, with backups around it.

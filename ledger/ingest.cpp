@@ -109,6 +109,12 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
         }
     }
     result.appended = dry_run ? static_cast<long long>(out.size()) : repo.append(out);
+    if (options.appended && !dry_run)
+        for (const auto& m : out)
+            options.appended->push_back(
+                {0, *m.zoho_id,
+                 m.payload ? std::optional<std::string>(std::string(*m.payload)) : std::nullopt,
+                 m.author, m.body, m.sent_at_us, core::to_string(m.source), true});
     return result;
 }
 

@@ -69,6 +69,9 @@ struct ingest_options {
     bool skip_unparseable = false;
     /// Conversations it holds are not read again, and it learns what this ingest appends.
     ingest_cache* cache = nullptr;
+    /// Receives each appended row (id 0, this_transaction), in append order, for a caller that
+    /// keeps the conversation in memory instead of reading it again.
+    std::vector<ledger_message>* appended = nullptr;
 };
 
 /// Ingests `values` in a transaction the caller opened: locks the conversations, reads their
