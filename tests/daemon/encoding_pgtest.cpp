@@ -1,0 +1,82 @@
+// Database tests of a SQL_ASCII legacy database: it stores bytes, not characters, and chatledger
+// must migrate and sync them byte for byte (a forced UTF8 client encoding refused the byte 0xff).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "daemon/syncer.hpp"
+#include "migrator/cli.hpp"
+#include "tests/support/pg_fixture.hpp"
+
+namespace chatledger::daemon {
+namespace {
+
+class encoding_pgtest : public testing::pg_test {
+  protected:
+    void SetUp() override {
+        pg_test::SetUp();
+        if (HasFatalFailure())
+            return;
+        ascii_ = dbname_ + "_ascii";
+        auto admin = connect();
+        sql(admin, "CREATE DATABASE " + ascii_ + " ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
+                   "TEMPLATE template0");
+    }
+    void TearDown() override {
+        if (!ascii_.empty()) {
+            auto admin = connect();
+            sql(admin, "DROP DATABASE IF EXISTS " + ascii_ + " WITH (FORCE)");
+        }
+        pg_test::TearDown();
+    }
+    pg::connection open_ascii(const std::string& user = "") {
+        database_config db;
+        db.conninfo = "dbname=" + ascii_ + (user.empty() ? "" : " user=" + user);
+        return pg::connection::open(db, "chatledger-tests");
+    }
+    int migrate(const std::string& command) {
+        const std::string path = "/tmp/" + ascii_ + ".yaml";
+        std::ofstream(path) << "database:\n  conninfo: \"dbname=" << ascii_ << "\"\n";
+        std::ostringstream out, err;
+        const char* argv[] = {"chatledger-migrate", "--config", path.c_str(), command.c_str()};
+        const int rc = migrator::run_cli(4, argv, out, err);
+        EXPECT_EQ(rc, 0) << out.str() << err.str();
+        std::remove(path.c_str());
+        return rc;
+    }
+
+    std::string ascii_;
+};
+
+TEST_F(encoding_pgtest, a_sql_ascii_database_migrates_and_syncs_byte_for_byte) {
+    // Latin-1 text as an old CRM stored it: bytes that are no valid UTF-8 at all.
+    const std::string history = "[{\"sender\":\"caf\xe9\",\"message\":\"\xff\xfe raw\"}]";
+    {
+        auto c = open_ascii();
+        sql(c, "CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history "
+               "text, comments text, comments_entered_by text)");
+        sql(c, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('a', $1)", {history});
+    }
+    ASSERT_EQ(migrate("schema"), 0);
+    ASSERT_EQ(migrate("run"), 0);
+    ASSERT_EQ(migrate("verify"), 0);
+    auto c = open_ascii();
+    EXPECT_EQ(sql(c, "SELECT payload::text FROM chatledger.chat_messages").text(0, 0),
+              history.substr(1, history.size() - 2));
+    // An application appends; the daemon renders it, the old element's bytes untouched.
+    sql(c, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'bob', "
+           "'ok')");
+    const auto& l = provision_logins();
+    auto d = open_ascii(l.daemon);
+    config cfg = make_config();
+    cfg.database.conninfo = "dbname=" + ascii_;
+    syncer s(d, cfg);
+    EXPECT_TRUE(s.sync("a").rewritten);
+    const std::string now(sql(c, "SELECT chat_history FROM live_chat").text(0, 0));
+    EXPECT_EQ(now.substr(0, history.size() - 1), history.substr(0, history.size() - 1)) << now;
+    EXPECT_NE(now.find("\"message\":\"ok\""), std::string::npos) << now;
+}
+
+}  // namespace
+}  // namespace chatledger::daemon
