@@ -11,8 +11,8 @@ build=${CHATLEDGER_FUZZ_BUILD:-$root/build-fuzz}
 command -v clang++ >/dev/null || { echo "fuzz: clang++ not found HINT: run scripts/install-deps.sh" >&2; exit 1; }
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCHATLEDGER_FUZZ=ON \
     -DCHATLEDGER_BUILD_TESTS=OFF -DCHATLEDGER_SANITIZE=ON >/dev/null
-cmake --build "$build" -j "$(nproc)" --target json_fuzz timestamp_fuzz config_fuzz >/dev/null
-for target in json timestamp config; do
+cmake --build "$build" -j "$(nproc)" --target json_fuzz identity_fuzz timestamp_fuzz config_fuzz >/dev/null
+for target in json identity timestamp config; do
     corpus=$build/corpus/$target
     mkdir -p "$corpus"
     cp -n "$root/tests/fuzz/corpus/$target/"* "$corpus/" 2>/dev/null || true

@@ -20,8 +20,9 @@ class encoding_pgtest : public testing::pg_test {
             return;
         ascii_ = dbname_ + "_ascii";
         auto admin = connect();
-        sql(admin, "CREATE DATABASE " + ascii_ + " ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
-                   "TEMPLATE template0");
+        sql(admin, "CREATE DATABASE " + ascii_ +
+                       " ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
+                       "TEMPLATE template0");
     }
     void TearDown() override {
         if (!ascii_.empty()) {
@@ -54,8 +55,9 @@ TEST_F(encoding_pgtest, a_sql_ascii_database_migrates_and_syncs_byte_for_byte) {
     const std::string history = "[{\"sender\":\"caf\xe9\",\"message\":\"\xff\xfe raw\"}]";
     {
         auto c = open_ascii();
-        sql(c, "CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history "
-               "text, comments text, comments_entered_by text)");
+        sql(c,
+            "CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history "
+            "text, comments text, comments_entered_by text)");
         sql(c, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('a', $1)", {history});
     }
     ASSERT_EQ(migrate("schema"), 0);
@@ -65,8 +67,9 @@ TEST_F(encoding_pgtest, a_sql_ascii_database_migrates_and_syncs_byte_for_byte) {
     EXPECT_EQ(sql(c, "SELECT payload::text FROM chatledger.chat_messages").text(0, 0),
               history.substr(1, history.size() - 2));
     // An application appends; the daemon renders it, the old element's bytes untouched.
-    sql(c, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'bob', "
-           "'ok')");
+    sql(c,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'bob', "
+        "'ok')");
     const auto& l = provision_logins();
     auto d = open_ascii(l.daemon);
     config cfg = make_config();
