@@ -124,27 +124,25 @@ class loader {
 
     void ident(const YAML::Node& map, const std::string& path, const char* key,
                identifier& out) const {
-        auto n = map[key];
-        if (!n.IsDefined())
-            return;
-        std::string s;
-        string(map, path, key, s, false);
-        try {
-            out = identifier(s);
-        } catch (const config_error& e) {
-            fail(n, path + "." + key, e.what(), e.hint());
-        }
+        parsed(map, path, key, [&](const std::string& s) { out = identifier(s); });
     }
 
     void table(const YAML::Node& map, const std::string& path, const char* key,
                qualified_name& out) const {
+        parsed(map, path, key, [&](const std::string& s) { out = qualified_name::parse(s); });
+    }
+
+    /// A non-empty string handed to `parse`, whose config_error gets this key's line.
+    template <typename Parse>
+    void parsed(const YAML::Node& map, const std::string& path, const char* key,
+                Parse parse) const {
         auto n = map[key];
         if (!n.IsDefined())
             return;
         std::string s;
         string(map, path, key, s, false);
         try {
-            out = qualified_name::parse(s);
+            parse(s);
         } catch (const config_error& e) {
             fail(n, path + "." + key, e.what(), e.hint());
         }
@@ -208,6 +206,57 @@ class loader {
     std::string source_;
 };
 
+void parse_legacy(const loader& l, const YAML::Node& n, legacy_config& g) {
+    l.check_keys(n, "legacy");
+    l.table(n, "legacy", "table", g.table);
+    l.ident(n, "legacy", "key_column", g.key_column);
+    l.ident(n, "legacy", "name_column", g.name_column);
+    l.ident(n, "legacy", "history_column", g.history_column);
+    l.ident(n, "legacy", "comment_column", g.comment_column);
+    l.ident(n, "legacy", "comment_author_column", g.comment_author_column);
+    l.section(n, "fields", [&](const YAML::Node& f) {
+        l.check_keys(f, "legacy.fields");
+        l.string(f, "legacy.fields", "author", g.fields.author, false);
+        l.string(f, "legacy.fields", "body", g.fields.body, false);
+        l.string(f, "legacy.fields", "sent_at", g.fields.sent_at, false);
+        const auto& fs = g.fields;
+        if (fs.author == fs.body || fs.author == fs.sent_at || fs.body == fs.sent_at)
+            l.fail(f, "legacy.fields", "author, body and sent_at must name different keys");
+    });
+}
+
+void parse_backup(const loader& l, const YAML::Node& n, backup_config& b) {
+    l.check_keys(n, "backup");
+    l.table(n, "backup", "table", b.table);
+    std::string mode = to_string(b.mode);
+    l.choice(n, "backup", "mode", mode, {"every_rewrite", "drift_only", "off"});
+    b.mode = mode == "off"          ? backup_mode::off
+             : mode == "drift_only" ? backup_mode::drift_only
+                                    : backup_mode::every_rewrite;
+    l.integer(n, "backup", "keep_last", b.keep_last, 0, 1000000);
+    long long age = b.max_age.count();
+    l.integer(n, "backup", "max_age_s", age, 0, 100LL * 365 * 86400);
+    b.max_age = std::chrono::seconds(age);
+    l.integer(n, "backup", "prune_batch", b.prune_batch, 1, 100000);
+}
+
+void parse_daemon(const loader& l, const YAML::Node& n, daemon_config& d) {
+    l.check_keys(n, "daemon");
+    l.millis(n, "daemon", "poll_interval_ms", d.poll_interval, 10, 3600000);
+    l.integer(n, "daemon", "batch_conversations", d.batch_conversations, 1, 100000);
+    l.millis(n, "daemon", "reconnect_min_ms", d.reconnect_min, 10, 3600000);
+    l.millis(n, "daemon", "reconnect_max_ms", d.reconnect_max, 10, 3600000);
+    if (d.reconnect_min > d.reconnect_max)
+        l.fail(n, "daemon.reconnect_min_ms", "is larger than daemon.reconnect_max_ms",
+               "make the first backoff no longer than the ceiling");
+    l.string(n, "daemon", "metrics_listen", d.metrics_listen);
+    try {
+        parse_listen_address(d.metrics_listen);
+    } catch (const config_error& e) {
+        l.fail(n["metrics_listen"], "daemon.metrics_listen", e.what(), e.hint());
+    }
+}
+
 config parse_document(const YAML::Node& root, const std::string& source) {
     config cfg;
     cfg.source = source;
@@ -215,7 +264,6 @@ config parse_document(const YAML::Node& root, const std::string& source) {
     if (!root.IsDefined() || root.IsNull())
         return cfg;
     l.check_keys(root, "");
-
     l.section(root, "database", [&](const YAML::Node& n) {
         l.check_keys(n, "database");
         auto& d = cfg.database;
@@ -225,66 +273,18 @@ config parse_document(const YAML::Node& root, const std::string& source) {
         l.millis(n, "database", "statement_timeout_ms", d.statement_timeout, 0, 86400000);
         l.millis(n, "database", "lock_timeout_ms", d.lock_timeout, 0, 3600000);
     });
-    l.section(root, "legacy", [&](const YAML::Node& n) {
-        l.check_keys(n, "legacy");
-        auto& g = cfg.legacy;
-        l.table(n, "legacy", "table", g.table);
-        l.ident(n, "legacy", "key_column", g.key_column);
-        l.ident(n, "legacy", "name_column", g.name_column);
-        l.ident(n, "legacy", "history_column", g.history_column);
-        l.ident(n, "legacy", "comment_column", g.comment_column);
-        l.ident(n, "legacy", "comment_author_column", g.comment_author_column);
-        l.section(n, "fields", [&](const YAML::Node& f) {
-            l.check_keys(f, "legacy.fields");
-            l.string(f, "legacy.fields", "author", g.fields.author, false);
-            l.string(f, "legacy.fields", "body", g.fields.body, false);
-            l.string(f, "legacy.fields", "sent_at", g.fields.sent_at, false);
-            const auto& fs = g.fields;
-            if (fs.author == fs.body || fs.author == fs.sent_at || fs.body == fs.sent_at)
-                l.fail(f, "legacy.fields", "author, body and sent_at must name different keys");
-        });
-    });
+    l.section(root, "legacy", [&](const YAML::Node& n) { parse_legacy(l, n, cfg.legacy); });
     l.section(root, "ledger", [&](const YAML::Node& n) {
         l.check_keys(n, "ledger");
         l.ident(n, "ledger", "schema", cfg.ledger.schema);
     });
-    l.section(root, "backup", [&](const YAML::Node& n) {
-        l.check_keys(n, "backup");
-        auto& b = cfg.backup;
-        l.table(n, "backup", "table", b.table);
-        std::string mode = to_string(b.mode);
-        l.choice(n, "backup", "mode", mode, {"every_rewrite", "drift_only", "off"});
-        b.mode = mode == "off"          ? backup_mode::off
-                 : mode == "drift_only" ? backup_mode::drift_only
-                                        : backup_mode::every_rewrite;
-        l.integer(n, "backup", "keep_last", b.keep_last, 0, 1000000);
-        long long age = b.max_age.count();
-        l.integer(n, "backup", "max_age_s", age, 0, 100LL * 365 * 86400);
-        b.max_age = std::chrono::seconds(age);
-        l.integer(n, "backup", "prune_batch", b.prune_batch, 1, 100000);
-    });
+    l.section(root, "backup", [&](const YAML::Node& n) { parse_backup(l, n, cfg.backup); });
     l.section(root, "migrate", [&](const YAML::Node& n) {
         l.check_keys(n, "migrate");
         l.integer(n, "migrate", "batch_rows", cfg.migrate.batch_rows, 1, 100000);
         l.integer(n, "migrate", "workers", cfg.migrate.workers, 1, 64);
     });
-    l.section(root, "daemon", [&](const YAML::Node& n) {
-        l.check_keys(n, "daemon");
-        auto& d = cfg.daemon;
-        l.millis(n, "daemon", "poll_interval_ms", d.poll_interval, 10, 3600000);
-        l.integer(n, "daemon", "batch_conversations", d.batch_conversations, 1, 100000);
-        l.millis(n, "daemon", "reconnect_min_ms", d.reconnect_min, 10, 3600000);
-        l.millis(n, "daemon", "reconnect_max_ms", d.reconnect_max, 10, 3600000);
-        if (d.reconnect_min > d.reconnect_max)
-            l.fail(n, "daemon.reconnect_min_ms", "is larger than daemon.reconnect_max_ms",
-                   "make the first backoff no longer than the ceiling");
-        l.string(n, "daemon", "metrics_listen", d.metrics_listen);
-        try {
-            parse_listen_address(d.metrics_listen);
-        } catch (const config_error& e) {
-            l.fail(n["metrics_listen"], "daemon.metrics_listen", e.what(), e.hint());
-        }
-    });
+    l.section(root, "daemon", [&](const YAML::Node& n) { parse_daemon(l, n, cfg.daemon); });
     l.section(root, "logging", [&](const YAML::Node& n) {
         l.check_keys(n, "logging");
         l.choice(n, "logging", "level", cfg.logging.level,

@@ -14,6 +14,59 @@ std::string ledger_identity(const ledger_message& m, const core::field_names& fi
     return core::stored_identity(m.payload, m.author, m.body, m.sent_at_us, fields);
 }
 
+namespace {
+
+/// Locks the values' conversations (unless the caller holds them) and makes `counts` hold the
+/// ledger's identity counts of each, reading only the conversations it does not hold yet.
+void prepare(ledger_repository& repo, const std::vector<legacy_value>& values,
+             const core::field_names& fields, const ingest_options& options,
+             std::unordered_map<std::string, core::identity_counts>& counts) {
+    std::vector<std::string> keys;
+    for (const auto& v : values) keys.push_back(v.zoho_id);
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (!options.dry_run && !(options.cache && options.cache->locked))
+        repo.lock_conversations(keys);
+    std::vector<std::string> unread;
+    for (const auto& k : keys)
+        if (!counts.count(k))
+            unread.push_back(k);
+    if (unread.empty())
+        return;
+    for (const auto& k : unread) counts[k];  // read now, even when the ledger has none
+    for (const auto& m : repo.ledger_messages(unread))
+        ++counts[m.zoho_id][ledger_identity(m, fields)];
+}
+
+/// A value that is not a JSON array: one `unparseable` row with the raw text, unless the
+/// ledger has it already (or the caller skips such values).
+void take_unparseable(const legacy_value& v, core::identity_counts& have,
+                      const core::field_names& fields, const ingest_options& options,
+                      std::vector<new_message>& out, ingest_result& result) {
+    ++result.unparseable;
+    result.unparseable_keys.insert(v.zoho_id);
+    if (options.skip_unparseable)
+        return;
+    auto& n = have[core::identity_of_element(core::unparseable_element(*v.text, fields))];
+    if (n > 0)
+        return;
+    ++n;
+    out.push_back({&v.zoho_id, std::string(core::system_author), *v.text, std::nullopt,
+                   std::nullopt, core::message_source::unparseable});
+    ++result.per_conversation[v.zoho_id];
+}
+
+/// Hands the caller a copy of what was appended (see ingest_options::appended).
+void report_appended(const std::vector<new_message>& out, std::vector<ledger_message>& to) {
+    for (const auto& m : out)
+        to.push_back(
+            {0, *m.zoho_id,
+             m.payload ? std::optional<std::string>(std::string(*m.payload)) : std::nullopt,
+             m.author, m.body, m.sent_at_us, core::to_string(m.source), true});
+}
+
+}  // namespace
+
 ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& values,
                      const core::field_names& fields, const ingest_options& options) {
     const bool dry_run = options.dry_run;
@@ -21,25 +74,9 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
     ingest_result result;
     if (values.empty())
         return result;
-
-    std::vector<std::string> keys;
-    for (const auto& v : values) keys.push_back(v.zoho_id);
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    if (!dry_run && !(cache && cache->locked))
-        repo.lock_conversations(keys);
-
     ingest_cache local;
     auto& counts = (cache ? *cache : local).counts;
-    std::vector<std::string> unread;
-    for (const auto& k : keys)
-        if (!counts.count(k))
-            unread.push_back(k);
-    if (!unread.empty()) {
-        for (const auto& k : unread) counts[k];  // read now, even when the ledger has none
-        for (const auto& m : repo.ledger_messages(unread))
-            ++counts[m.zoho_id][ledger_identity(m, fields)];
-    }
+    prepare(repo, values, fields, options, counts);
 
     // The daemon ingests many snapshots of one conversation at once, nearly all elements alike:
     // canonicalize each distinct element text once. Views point into `values`, which outlive it.
@@ -68,17 +105,7 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
             continue;
         }
         if (split.kind == core::value_kind::unparseable) {
-            ++result.unparseable;
-            result.unparseable_keys.insert(v.zoho_id);
-            if (options.skip_unparseable)
-                continue;
-            auto& n = have[core::identity_of_element(core::unparseable_element(*v.text, fields))];
-            if (n > 0)
-                continue;
-            ++n;
-            out.push_back({&v.zoho_id, std::string(core::system_author), *v.text, std::nullopt,
-                           std::nullopt, core::message_source::unparseable});
-            ++result.per_conversation[v.zoho_id];
+            take_unparseable(v, have, fields, options, out, result);
             continue;
         }
         result.elements += static_cast<long long>(split.elements.size());
@@ -110,11 +137,7 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
     }
     result.appended = dry_run ? static_cast<long long>(out.size()) : repo.append(out);
     if (options.appended && !dry_run)
-        for (const auto& m : out)
-            options.appended->push_back(
-                {0, *m.zoho_id,
-                 m.payload ? std::optional<std::string>(std::string(*m.payload)) : std::nullopt,
-                 m.author, m.body, m.sent_at_us, core::to_string(m.source), true});
+        report_appended(out, *options.appended);
     return result;
 }
 
