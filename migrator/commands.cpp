@@ -1,5 +1,5 @@
 // The chatledger-migrate commands: each opens its connection, calls its building blocks and
-// reports in plain words. Exit statuses follow CONTRACT section 5.
+// reports in plain words. Exit statuses follow docs/reference.md.
 #include "migrator/commands.hpp"
 
 #include <spdlog/spdlog.h>
@@ -12,12 +12,21 @@
 #include "core/json.hpp"
 #include "migrator/status_repository.hpp"
 #include "schema/apply.hpp"
+#include "schema/steps.hpp"
 
 namespace chatledger::migrator {
 
+pg::access_context access_for(const config& cfg, const std::string& command) {
+    pg::access_context a{"chatledger-migrate " + command, "", command == "schema"};
+    if (command == "status")
+        a.grant_role = schema::roles_for(cfg).reader.name();
+    return a;
+}
+
 pg::connection open_connection(const command_context& ctx, const char* command) {
     return pg::connection::open(ctx.cfg.database,
-                                ctx.cfg.database.application_name + " migrate " + command);
+                                ctx.cfg.database.application_name + " migrate " + command,
+                                access_for(ctx.cfg, command));
 }
 
 int schema_command(const command_context& ctx) {

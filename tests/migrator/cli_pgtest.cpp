@@ -94,6 +94,36 @@ TEST_F(cli_pgtest, a_password_never_reaches_the_error_line) {
     EXPECT_EQ(err_.str().find("s3cret-pw"), std::string::npos) << err_.str();
 }
 
+// Each command's permission error says what fits it: the DBA's commands never suggest granting
+// the daemon role, schema asks for CREATEROLE, status the reader role; no raw placeholder.
+TEST_F(cli_pgtest, a_permission_error_hints_what_fits_the_command) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    const auto& l = provision_logins(false);
+    const auto as = [&](const std::string& login) {
+        return write_config("database:\n  conninfo: \"" + conninfo_as(login) + "\"\n");
+    };
+    for (const std::string cmd : {"plan", "schema"}) {
+        EXPECT_EQ(run({"--config", as(l.app), cmd}), 3) << cmd;
+        const std::string e = err_.str();
+        EXPECT_NE(e.find("permission denied"), std::string::npos) << e;
+        EXPECT_NE(e.find("HINT: run chatledger-migrate " + cmd + " as the DBA"), std::string::npos)
+            << e;
+        EXPECT_EQ(e.find("GRANT chatledger"), std::string::npos) << e;
+        EXPECT_EQ(e.find("_daemon"), std::string::npos) << e;
+        EXPECT_EQ(e.find('<'), std::string::npos) << e;
+        EXPECT_EQ(e.find("CREATEROLE") != std::string::npos, cmd == "schema") << e;
+    }
+    const auto dba = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
+    ASSERT_EQ(run({"--config", dba, "schema"}), 0) << err_.str();
+    EXPECT_EQ(run({"--config", as(l.reader), "status"}), 3);
+    EXPECT_NE(err_.str().find("HINT: grant the login its role, as the DBA: GRANT "
+                              "chatledger_reader TO " +
+                              l.reader),
+              std::string::npos)
+        << err_.str();
+}
+
 TEST_F(cli_pgtest, a_missing_legacy_table_exits_2) {
     auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
     EXPECT_EQ(run({"--config", cfg, "schema"}), 2);
