@@ -124,6 +124,53 @@ TEST_F(cli_pgtest, a_permission_error_hints_what_fits_the_command) {
         << err_.str();
 }
 
+// status lists each schema step as Flyway's info does, shows a daemon that stopped beating as
+// stale instead of "heartbeat 29 s ago", and a missing legacy table as one clear line, exit 1.
+TEST_F(cli_pgtest, status_shows_the_schema_history_stale_daemons_and_a_missing_legacy_table) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
+    ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+    sql(conn,
+        "INSERT INTO chatledger.syncd_instances (instance, started_at, heartbeat_at) VALUES "
+        "('dead:1', now() - interval '1 hour', now() - interval '5 minutes'), "
+        "('live:2', now(), now()); DELETE FROM chatledger.schema_history WHERE version = 7");
+    auto first = sql(conn,
+                     "SELECT applied_by, left(checksum, 12) FROM chatledger.schema_history "
+                     "WHERE version = 1");
+    ASSERT_EQ(run({"--config", cfg, "status"}), 0) << err_.str();
+    std::string o = out_.str();
+    EXPECT_NE(o.find("  0001    ledger               applied  "), std::string::npos) << o;
+    EXPECT_NE(o.find(std::string(first.text(0, 0))), std::string::npos) << o;
+    EXPECT_NE(o.find(std::string(first.text(0, 1))), std::string::npos) << o;
+    EXPECT_NE(o.find("  0007    capture_changes      pending  -"), std::string::npos) << o;
+    EXPECT_NE(o.find("syncd dead:1: stale, last heartbeat"), std::string::npos) << o;
+    EXPECT_NE(o.find("syncd live:2: heartbeat 0 s ago"), std::string::npos) << o;
+    ASSERT_EQ(run({"--config", cfg, "status", "--json"}), 0) << err_.str();
+    o = out_.str();
+    EXPECT_NE(o.find("{\"version\":1,\"name\":\"ledger\",\"state\":\"applied\",\"applied_at\":\""),
+              std::string::npos)
+        << o;
+    EXPECT_NE(o.find("{\"version\":7,\"name\":\"capture_changes\",\"state\":\"pending\","
+                     "\"applied_at\":null,\"applied_by\":null,\"checksum\":null}"),
+              std::string::npos)
+        << o;
+    EXPECT_NE(o.find("{\"instance\":\"dead:1\",\"heartbeat_age_s\":"), std::string::npos) << o;
+    EXPECT_NE(o.find("\"stale\":true"), std::string::npos) << o;
+    EXPECT_NE(o.find("\"stale\":false"), std::string::npos) << o;
+
+    auto missing = write_config("database:\n  conninfo: \"" + conninfo() +
+                                "\"\nlegacy:\n  table: no_such_table\n");
+    EXPECT_EQ(run({"--config", missing, "status"}), 1) << err_.str();
+    o = out_.str();
+    EXPECT_NE(o.find("legacy table no_such_table does not exist"), std::string::npos) << o;
+    EXPECT_EQ(o.find(" of 0"), std::string::npos) << o;
+    EXPECT_EQ(run({"--config", missing, "status", "--json"}), 1) << err_.str();
+    EXPECT_NE(out_.str().find("\"legacy_table_exists\":false,\"legacy_rows\":null"),
+              std::string::npos)
+        << out_.str();
+}
+
 TEST_F(cli_pgtest, a_missing_legacy_table_exits_2) {
     auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
     EXPECT_EQ(run({"--config", cfg, "schema"}), 2);
