@@ -17,6 +17,12 @@ std::string default_hint(const std::string& sqlstate) {
     if (sqlstate == "42703")
         return "check the legacy.*_column keys in the configuration against the table "
                "(\\d in psql); quoted names are case-sensitive";
+    // lock_timeout guards the dashboard from waiting on chatledger; the DBA's commands meet it
+    // when a writer keeps a transaction open on the legacy table.
+    if (sqlstate == "55P03")
+        return "another session holds a lock this needs, often a writer's open transaction on "
+               "the legacy table (see pg_locks); run it again once that transaction ends, or "
+               "raise database.lock_timeout_ms";
     // Which role fits depends on the command, which only the caller knows (permission_hint).
     if (sqlstate == "42501")
         return "the login lacks a privilege this work needs; docs/reference.md (Roles) lists "

@@ -171,6 +171,24 @@ TEST_F(cli_pgtest, status_shows_the_schema_history_stale_daemons_and_a_missing_l
         << out_.str();
 }
 
+// A writer's open transaction on the legacy table makes schema wait database.lock_timeout_ms;
+// the failure then says what holds it and what to do.
+TEST_F(cli_pgtest, schema_behind_an_open_writer_transaction_fails_with_a_hint) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    auto writer = connect();
+    sql(writer, "BEGIN; INSERT INTO live_chat (zoho_id) VALUES ('w')");
+    auto cfg =
+        write_config("database:\n  conninfo: \"" + conninfo() + "\"\n  lock_timeout_ms: 200\n");
+    EXPECT_EQ(run({"--config", cfg, "schema"}), 3);
+    const std::string e = err_.str();
+    EXPECT_NE(e.find("lock timeout"), std::string::npos) << e;
+    EXPECT_NE(e.find("HINT: another session holds a lock"), std::string::npos) << e;
+    EXPECT_NE(e.find("database.lock_timeout_ms"), std::string::npos) << e;
+    sql(writer, "ROLLBACK");
+    EXPECT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+}
+
 TEST_F(cli_pgtest, a_missing_legacy_table_exits_2) {
     auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
     EXPECT_EQ(run({"--config", cfg, "schema"}), 2);

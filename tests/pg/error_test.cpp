@@ -88,6 +88,13 @@ TEST(default_hint, names_what_to_do_for_the_states_chatledger_meets) {
     EXPECT_EQ(default_hint("23505"), "");
 }
 
+// schema and run wait database.lock_timeout_ms for a legacy writer's open transaction; the
+// timeout once ended the line with no HINT.
+TEST(default_hint, a_lock_timeout_names_the_open_transaction_and_the_setting) {
+    EXPECT_NE(default_hint("55P03").find("database.lock_timeout_ms"), std::string::npos);
+    EXPECT_NE(default_hint("55P03").find("run it again"), std::string::npos);
+}
+
 // Without knowing the command, a permission error names no role: a DBA's plan was once told to
 // GRANT chatledger_daemon, with a raw <ledger.schema> placeholder in the line.
 TEST(default_hint, a_permission_error_without_context_names_no_role_and_no_placeholder) {
