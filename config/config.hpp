@@ -1,4 +1,4 @@
-// The chatledger configuration (CONTRACT section 2) and its YAML loader.
+// The chatledger configuration (docs/reference.md, Configuration) and its YAML loader.
 // Loading validates everything up front, so a running command never meets a bad value.
 #pragma once
 

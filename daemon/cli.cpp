@@ -17,13 +17,30 @@ namespace chatledger::daemon {
 
 namespace po = boost::program_options;
 
-int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
+namespace {
+
+/// The options --help shows; option_names() lists the same, so the reference follows the parser.
+po::options_description visible_options() {
     po::options_description opts("usage: chatledger-syncd [--config FILE] [options]\n\noptions");
     opts.add_options()("config,c", po::value<std::string>(),
                        "YAML configuration file (default: built-in defaults)")(
         "once", "one full reconcile of every conversation, then exit")(
         "log-level", po::value<std::string>(), "override logging.level (trace ... off)")(
         "help,h", "print this help")("version", "print the version");
+    return opts;
+}
+
+}  // namespace
+
+std::vector<std::string> option_names() {
+    const po::options_description opts = visible_options();  // outlives the loop
+    std::vector<std::string> out;
+    for (const auto& o : opts.options()) out.push_back(o->long_name());
+    return out;
+}
+
+int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
+    const po::options_description opts = visible_options();
     // Boost drops positional words unless they are declared; collecting them lets a stray
     // `chatledger-syncd bogus` fail instead of starting as if it were not there.
     po::options_description hidden;

@@ -3,10 +3,16 @@
 #pragma once
 
 #include <iosfwd>
+#include <string>
+#include <vector>
 
 namespace chatledger::daemon {
 
 /// Runs chatledger-syncd; returns the process exit status.
 int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err);
+
+/// Long names of every option the parser takes, without dashes ("config", "once", ...).
+/// tests/docs/reference_test.cpp checks docs/reference.md against it.
+std::vector<std::string> option_names();
 
 }  // namespace chatledger::daemon

@@ -251,7 +251,8 @@ void service::drain_queue(syncer& s, sync_repository& repo) {
 }
 
 bool service::serve_connection(bool& ready_sent) {
-    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd");
+    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd",
+                                     daemon_access(cfg_));
     sync_repository repo(conn, cfg_);
     refuse_superuser(repo, cfg_);
     require_current_schema(conn, cfg_);
@@ -389,7 +390,8 @@ int service::run() {
 }
 
 int service::run_once() {
-    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd once");
+    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd once",
+                                     daemon_access(cfg_));
     sync_repository repo(conn, cfg_);
     refuse_superuser(repo, cfg_);
     require_current_schema(conn, cfg_);

@@ -12,8 +12,16 @@
 #include "daemon/set_aside.hpp"
 #include "daemon/signals.hpp"
 #include "pg/connection.hpp"
+#include "pg/error.hpp"
+#include "schema/steps.hpp"
 
 namespace chatledger::daemon {
+
+/// Who the daemon logs in as (docs/reference.md, Roles): a permission error's HINT gives the
+/// GRANT of the daemon role, named after ledger.schema.
+inline pg::access_context daemon_access(const config& cfg) {
+    return {"chatledger-syncd", schema::roles_for(cfg).daemon.name(), false};
+}
 
 class metrics;
 class metrics_server;

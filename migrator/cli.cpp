@@ -97,9 +97,8 @@ void check_options(const command_spec& cmd, const po::variables_map& vm) {
     }
 }
 
-}  // namespace
-
-int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
+/// The options --help shows; option_names() lists the same, so the reference follows the parser.
+po::options_description visible_options() {
     po::options_description opts("options");
     opts.add_options()("config,c", po::value<std::string>(),
                        "YAML configuration file (default: built-in defaults)")(
@@ -110,6 +109,26 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         "report", po::value<std::string>(),
         "plan, run, verify: also write the summary counts as JSON to FILE")(
         "help,h", "print this help")("version", "print the version");
+    return opts;
+}
+
+}  // namespace
+
+std::vector<std::string> option_names() {
+    const po::options_description opts = visible_options();  // outlives the loop
+    std::vector<std::string> out;
+    for (const auto& o : opts.options()) out.push_back(o->long_name());
+    return out;
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> command_option_table() {
+    std::vector<std::pair<std::string, std::vector<std::string>>> out;
+    for (const auto& c : commands()) out.emplace_back(c.name, c.options);
+    return out;
+}
+
+int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
+    const po::options_description opts = visible_options();
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::vector<std::string>>());
     po::options_description all;

@@ -1,5 +1,5 @@
 // The chatledger-migrate commands: each opens its connection, calls its building blocks and
-// reports in plain words. Exit statuses follow CONTRACT section 5.
+// reports in plain words. Exit statuses follow docs/reference.md.
 #include "migrator/commands.hpp"
 
 #include <spdlog/spdlog.h>
@@ -12,12 +12,21 @@
 #include "core/json.hpp"
 #include "migrator/status_repository.hpp"
 #include "schema/apply.hpp"
+#include "schema/steps.hpp"
 
 namespace chatledger::migrator {
 
+pg::access_context access_for(const config& cfg, const std::string& command) {
+    pg::access_context a{"chatledger-migrate " + command, "", command == "schema"};
+    if (command == "status")
+        a.grant_role = schema::roles_for(cfg).reader.name();
+    return a;
+}
+
 pg::connection open_connection(const command_context& ctx, const char* command) {
     return pg::connection::open(ctx.cfg.database,
-                                ctx.cfg.database.application_name + " migrate " + command);
+                                ctx.cfg.database.application_name + " migrate " + command,
+                                access_for(ctx.cfg, command));
 }
 
 int schema_command(const command_context& ctx) {
@@ -56,84 +65,20 @@ int schema_command(const command_context& ctx) {
     return 0;
 }
 
-int status_command(const command_context& ctx) {
-    auto conn = open_connection(ctx, "status");
-    status_repository repo(conn, ctx.cfg);
-    const auto f = repo.read();
-    if (ctx.json) {
-        const auto t = resolve_target(ctx.cfg.database);
-        ctx.out << "{\"target\":{\"config\":" << core::json_string(ctx.cfg.source)
-                << ",\"host\":" << core::json_string(t.host)
-                << ",\"port\":" << core::json_string(t.port)
-                << ",\"dbname\":" << core::json_string(t.dbname)
-                << ",\"user\":" << core::json_string(t.user)
-                << ",\"legacy_table\":" << core::json_string(ctx.cfg.legacy.table.display())
-                << "},\"ledger_schema\":" << core::json_string(ctx.cfg.ledger.schema.name())
-                << ",\"schema_version\":" << f.schema_version
-                << ",\"latest_schema_version\":" << f.latest_version
-                << ",\"ledger_messages\":" << f.ledger_messages
-                << ",\"legacy_rows\":" << f.legacy_rows
-                << ",\"conversations_migrated\":" << f.conversations_migrated
-                << ",\"sync_queue_depth\":" << f.queue_depth << ",\"sync_queue_oldest_age_s\":";
-        auto number = [&](const std::optional<double>& v) {
-            if (v)
-                ctx.out << *v;
-            else
-                ctx.out << "null";
-        };
-        number(f.oldest_queue_age_s);
-        ctx.out << ",\"capture_trigger\":"
-                << (f.capture_problem ? core::json_string(*f.capture_problem)
-                                      : std::string("\"ok\""))
-                << ",\"legacy_table_triggers\":[";
-        for (size_t i = 0; i < f.foreign_triggers.size(); ++i)
-            ctx.out << (i ? "," : "") << core::json_string(f.foreign_triggers[i]);
-        ctx.out << "],\"daemon_logins\":[";
-        for (size_t i = 0; i < f.daemon_logins.size(); ++i)
-            ctx.out << (i ? "," : "") << core::json_string(f.daemon_logins[i]);
-        ctx.out << "],\"ledger_trigger_problems\":[";
-        for (size_t i = 0; i < f.ledger_problems.size(); ++i)
-            ctx.out << (i ? "," : "") << core::json_string(f.ledger_problems[i]);
-        ctx.out << "],\"daemons\":[";
-        for (size_t i = 0; i < f.daemons.size(); ++i) {
-            const auto& d = f.daemons[i];
-            ctx.out << (i ? "," : "") << "{\"instance\":" << core::json_string(d.instance)
-                    << ",\"heartbeat_age_s\":" << d.heartbeat_age_s
-                    << ",\"rewrites\":" << d.rewrites << ",\"drifts_healed\":" << d.drifts_healed
-                    << ",\"messages_captured\":" << d.messages_captured << ",\"lag_p50_ms\":";
-            number(d.lag_p50_ms);
-            ctx.out << ",\"lag_p99_ms\":";
-            number(d.lag_p99_ms);
-            ctx.out << "}";
-        }
-        ctx.out << "],\"sync_failures\":[";
-        for (size_t i = 0; i < f.sync_failures.size(); ++i) {
-            const auto& x = f.sync_failures[i];
-            ctx.out << (i ? "," : "") << "{\"zoho_id\":" << core::json_string(x.zoho_id)
-                    << ",\"failures\":" << x.failures << ",\"failing_for_s\":" << x.failing_for_s
-                    << ",\"error\":" << core::json_string(x.error) << "}";
-        }
-        ctx.out << "]}\n";
-        const bool attention =
-            f.capture_problem || !f.ledger_problems.empty() || !f.sync_failures.empty();
-        return attention ? static_cast<int>(exit_status::differences) : 0;
-    }
-    char age[64] = "-";
-    if (f.oldest_queue_age_s)
-        std::snprintf(age, sizeof age, "%.1f s", *f.oldest_queue_age_s);
-    ctx.out << "ledger schema          " << ctx.cfg.ledger.schema.name() << "\n"
-            << "schema version         " << f.schema_version << " of " << f.latest_version
-            << (f.schema_version < f.latest_version ? "  (run: chatledger-migrate schema)" : "")
-            << "\n"
-            << "ledger messages        ~" << f.ledger_messages << "\n"
-            << "legacy rows            "
-            << (f.legacy_rows < 0 ? std::string("table missing") : std::to_string(f.legacy_rows))
-            << "\n"
-            << "conversations migrated " << f.conversations_migrated << " of "
-            << std::max(f.legacy_rows, 0LL) << "\n"
-            << "sync queue depth       " << f.queue_depth << "\n"
-            << "oldest queued event    " << age << "\n"
-            << "capture trigger        "
+namespace {
+
+/// status exits 1 when something needs someone: the capture trigger or a ledger trigger not in
+/// place, a conversation the daemon cannot sync, or a legacy table that is not there (its
+/// counts would read "7 of 0").
+int status_exit(const status_figures& f) {
+    const bool attention = f.capture_problem || !f.ledger_problems.empty() ||
+                           !f.sync_failures.empty() || f.legacy_rows < 0;
+    return attention ? static_cast<int>(exit_status::differences) : 0;
+}
+
+/// The triggers that carry the guarantees, and who holds the daemon role (lines of `status`).
+void print_trust(const command_context& ctx, const status_figures& f) {
+    ctx.out << "capture trigger        "
             << (f.schema_version == 0
                     ? std::string("not installed (run: chatledger-migrate schema)")
                 : f.capture_problem ? "NEEDS ATTENTION: " + *f.capture_problem +
@@ -153,27 +98,158 @@ int status_command(const command_context& ctx) {
     // They run with the daemon login's privileges whenever its rewrite fires them.
     for (const auto& t : f.foreign_triggers)
         ctx.out << "on the legacy table    " << t << " (fired by the daemon's rewrites)\n";
-    if (f.daemons.empty())
-        ctx.out << "syncd instances        none seen in the last minute\n";
-    for (const auto& d : f.daemons) {
-        char line[256];
-        std::snprintf(line, sizeof line,
-                      "syncd %s: heartbeat %.0f s ago, %lld rewrites, %lld drifts healed, "
-                      "%lld messages captured, lag p50 %.0f ms p99 %.0f ms\n",
-                      d.instance.c_str(), d.heartbeat_age_s, d.rewrites, d.drifts_healed,
-                      d.messages_captured, d.lag_p50_ms.value_or(0), d.lag_p99_ms.value_or(0));
+}
+
+/// A JSON array of strings.
+std::string json_strings(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + core::json_string(v[i]);
+    return out + "]";
+}
+
+void print_status_json(const command_context& ctx, const status_figures& f) {
+    const auto t = resolve_target(ctx.cfg.database);
+    auto number = [&](const std::optional<double>& v) {
+        if (v)
+            ctx.out << *v;
+        else
+            ctx.out << "null";
+    };
+    ctx.out << "{\"target\":{\"config\":" << core::json_string(ctx.cfg.source)
+            << ",\"host\":" << core::json_string(t.host)
+            << ",\"port\":" << core::json_string(t.port)
+            << ",\"dbname\":" << core::json_string(t.dbname)
+            << ",\"user\":" << core::json_string(t.user)
+            << ",\"legacy_table\":" << core::json_string(ctx.cfg.legacy.table.display())
+            << "},\"ledger_schema\":" << core::json_string(ctx.cfg.ledger.schema.name())
+            << ",\"schema_version\":" << f.schema_version
+            << ",\"latest_schema_version\":" << f.latest_version << ",\"schema_history\":[";
+    for (size_t i = 0; i < f.schema_history.size(); ++i) {
+        const auto& h = f.schema_history[i];
+        auto text = [&](const std::string& v) {
+            return h.applied ? core::json_string(v) : std::string("null");
+        };
+        ctx.out << (i ? "," : "") << "{\"version\":" << h.version
+                << ",\"name\":" << core::json_string(h.name) << ",\"state\":\""
+                << (h.applied ? "applied" : "pending") << "\",\"applied_at\":" << text(h.applied_at)
+                << ",\"applied_by\":" << text(h.applied_by) << ",\"checksum\":" << text(h.checksum)
+                << "}";
+    }
+    ctx.out << "],\"ledger_messages\":" << f.ledger_messages
+            << ",\"legacy_table_exists\":" << (f.legacy_rows >= 0 ? "true" : "false")
+            << ",\"legacy_rows\":"
+            << (f.legacy_rows >= 0 ? std::to_string(f.legacy_rows) : std::string("null"))
+            << ",\"conversations_migrated\":" << f.conversations_migrated
+            << ",\"sync_queue_depth\":" << f.queue_depth << ",\"sync_queue_oldest_age_s\":";
+    number(f.oldest_queue_age_s);
+    ctx.out << ",\"capture_trigger\":"
+            << (f.capture_problem ? core::json_string(*f.capture_problem) : std::string("\"ok\""))
+            << ",\"legacy_table_triggers\":" << json_strings(f.foreign_triggers)
+            << ",\"daemon_logins\":" << json_strings(f.daemon_logins)
+            << ",\"ledger_trigger_problems\":" << json_strings(f.ledger_problems);
+    ctx.out << ",\"daemons\":[";
+    for (size_t i = 0; i < f.daemons.size(); ++i) {
+        const auto& d = f.daemons[i];
+        ctx.out << (i ? "," : "") << "{\"instance\":" << core::json_string(d.instance)
+                << ",\"heartbeat_age_s\":" << d.heartbeat_age_s
+                << ",\"stale\":" << (d.stale ? "true" : "false") << ",\"rewrites\":" << d.rewrites
+                << ",\"drifts_healed\":" << d.drifts_healed
+                << ",\"messages_captured\":" << d.messages_captured << ",\"lag_p50_ms\":";
+        number(d.lag_p50_ms);
+        ctx.out << ",\"lag_p99_ms\":";
+        number(d.lag_p99_ms);
+        ctx.out << "}";
+    }
+    ctx.out << "],\"sync_failures\":[";
+    for (size_t i = 0; i < f.sync_failures.size(); ++i) {
+        const auto& x = f.sync_failures[i];
+        ctx.out << (i ? "," : "") << "{\"zoho_id\":" << core::json_string(x.zoho_id)
+                << ",\"failures\":" << x.failures << ",\"failing_for_s\":" << x.failing_for_s
+                << ",\"error\":" << core::json_string(x.error) << "}";
+    }
+    ctx.out << "]}\n";
+}
+
+/// Each versioned step as Flyway's info shows it: applied ones with when, by whom and the
+/// checksum recorded (its first 12 hex digits; --json has it whole), then the pending ones.
+void print_schema_history(const command_context& ctx, const status_figures& f) {
+    ctx.out << "schema history\n";
+    char line[256];
+    std::snprintf(line, sizeof line, "  %-7s %-20s %-8s %-32s %-16s %s\n", "version", "name",
+                  "state", "applied at", "applied by", "checksum");
+    ctx.out << line;
+    for (const auto& h : f.schema_history) {
+        std::snprintf(line, sizeof line, "  %04d    %-20s %-8s %-32s %-16s %s\n", h.version,
+                      h.name.c_str(), h.applied ? "applied" : "pending",
+                      h.applied ? h.applied_at.c_str() : "-",
+                      h.applied ? h.applied_by.c_str() : "-",
+                      h.applied ? h.checksum.substr(0, 12).c_str() : "-");
         ctx.out << line;
     }
+}
+
+void print_daemons(const command_context& ctx, const status_figures& f) {
+    const bool any_live =
+        std::any_of(f.daemons.begin(), f.daemons.end(), [](const auto& d) { return !d.stale; });
+    if (!any_live)
+        ctx.out << "syncd instances        none running (no heartbeat in the last minute)\n";
+    for (const auto& d : f.daemons) {
+        char line[256];
+        if (d.stale)
+            std::snprintf(line, sizeof line,
+                          "syncd %s: stale, last heartbeat %.0f s ago: not running (killed, or "
+                          "its host or server went away)\n",
+                          d.instance.c_str(), d.heartbeat_age_s);
+        else
+            std::snprintf(line, sizeof line,
+                          "syncd %s: heartbeat %.0f s ago, %lld rewrites, %lld drifts healed, "
+                          "%lld messages captured, lag p50 %.0f ms p99 %.0f ms\n",
+                          d.instance.c_str(), d.heartbeat_age_s, d.rewrites, d.drifts_healed,
+                          d.messages_captured, d.lag_p50_ms.value_or(0), d.lag_p99_ms.value_or(0));
+        ctx.out << line;
+    }
+}
+
+}  // namespace
+
+int status_command(const command_context& ctx) {
+    auto conn = open_connection(ctx, "status");
+    status_repository repo(conn, ctx.cfg);
+    const auto f = repo.read();
+    if (ctx.json) {
+        print_status_json(ctx, f);
+        return status_exit(f);
+    }
+    char age[64] = "-";
+    if (f.oldest_queue_age_s)
+        std::snprintf(age, sizeof age, "%.1f s", *f.oldest_queue_age_s);
+    ctx.out << "ledger schema          " << ctx.cfg.ledger.schema.name() << "\n"
+            << "schema version         " << f.schema_version << " of " << f.latest_version
+            << (f.schema_version < f.latest_version ? "  (run: chatledger-migrate schema)" : "")
+            << "\n"
+            << "ledger messages        ~" << f.ledger_messages << "\n";
+    if (f.legacy_rows >= 0)
+        ctx.out << "legacy rows            " << f.legacy_rows << "\n"
+                << "conversations migrated " << f.conversations_migrated << " of " << f.legacy_rows
+                << "\n";
+    else
+        ctx.out << "legacy rows            none: legacy table " << ctx.cfg.legacy.table.display()
+                << " does not exist (check legacy.table and that database.conninfo names the "
+                   "right database)\n"
+                << "conversations migrated " << f.conversations_migrated << "\n";
+    ctx.out << "sync queue depth       " << f.queue_depth << "\n"
+            << "oldest queued event    " << age << "\n";
+    print_trust(ctx, f);
+    print_daemons(ctx, f);
     // Conversations the daemon cannot sync need someone: they make status exit 1.
     for (const auto& x : f.sync_failures)
         ctx.out << "cannot sync " << x.zoho_id << ": " << x.failures << " failed attempt(s) over "
                 << static_cast<long long>(x.failing_for_s) << " s, last: " << x.error << "\n";
+    print_schema_history(ctx, f);
     for (const auto& p : f.ledger_problems) spdlog::error("{}", p);
     if (f.capture_problem)
         spdlog::error("{}", *f.capture_problem);
-    const bool attention =
-        f.capture_problem || !f.ledger_problems.empty() || !f.sync_failures.empty();
-    return attention ? static_cast<int>(exit_status::differences) : 0;
+    return status_exit(f);
 }
 
 }  // namespace chatledger::migrator

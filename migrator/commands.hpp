@@ -33,6 +33,10 @@ int recover_command(const command_context& ctx);
 /// `status`: schema version, ledger size, sync backlog and lag.
 int status_command(const command_context& ctx);
 
+/// Who runs `command` (docs/reference.md, Roles), for the HINT of a permission error: the
+/// monitoring login granted the reader role for status, the DBA for everything else.
+pg::access_context access_for(const config& cfg, const std::string& command);
+
 /// The command's connection, named "<application_name> migrate COMMAND" in pg_stat_activity.
 pg::connection open_connection(const command_context& ctx, const char* command);
 

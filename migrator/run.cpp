@@ -201,9 +201,10 @@ totals plan_walk(pg::connection& conn, const command_context& ctx) {
 void load_batches(const command_context& ctx, int worker, batch_queue& queue, std::mutex& mu,
                   totals& t, progress& bar) {
     try {
-        auto c = pg::connection::open(ctx.cfg.database, ctx.cfg.database.application_name +
-                                                            " migrate run worker " +
-                                                            std::to_string(worker + 1));
+        auto c = pg::connection::open(
+            ctx.cfg.database,
+            ctx.cfg.database.application_name + " migrate run worker " + std::to_string(worker + 1),
+            access_for(ctx.cfg, "run"));
         ledger::ledger_repository l(c, ctx.cfg);
         migration_repository r(c, ctx.cfg, l);
         while (auto batch = queue.get()) {

@@ -3,6 +3,7 @@
 #include "migrator/status_repository.hpp"
 
 #include "schema/apply.hpp"
+#include "schema/schema_repository.hpp"
 #include "schema/steps.hpp"
 
 namespace chatledger::migrator {
@@ -12,6 +13,15 @@ status_figures status_repository::read() {
     pg::transaction tx(conn_, "BEGIN READ ONLY");
     f.schema_version = schema::schema_version(conn_, cfg_);
     f.latest_version = schema::latest_schema_version();
+    std::vector<schema::applied_step> applied;
+    if (f.schema_version > 0)
+        applied = schema::schema_repository(conn_, cfg_).applied_steps();
+    for (const auto& a : applied)
+        f.schema_history.push_back(
+            {a.version, a.name, true, a.applied_at, a.applied_by, a.checksum});
+    for (const auto& s : schema::versioned_steps())
+        if (s.version > f.schema_version)
+            f.schema_history.push_back({s.version, s.name, false, {}, {}, {}});
     // Exact legacy count (the key's index makes it cheap); the ledger may be huge, so its size
     // is the planner's estimate unless the table was never analyzed.
     auto legacy = conn_.exec("counting legacy rows", "SELECT to_regclass($1) IS NOT NULL",
@@ -71,12 +81,13 @@ status_figures status_repository::read() {
                             "SELECT instance, extract(epoch FROM now() - heartbeat_at), rewrites, "
                             "drifts_healed, messages_captured, lag_p50_ms, lag_p99_ms FROM " +
                                 cfg_.ledger.schema.quoted() +
-                                ".syncd_instances WHERE heartbeat_at > now() - interval '1 minute' "
+                                ".syncd_instances WHERE heartbeat_at > now() - interval '1 day' "
                                 "ORDER BY instance");
         for (int i = 0; i < d.rows(); ++i) {
             status_figures::daemon_row row;
             row.instance = std::string(d.text(i, 0));
             row.heartbeat_age_s = std::stod(std::string(d.text(i, 1)));
+            row.stale = row.heartbeat_age_s > stale_after_s;
             row.rewrites = d.integer(i, 2);
             row.drifts_healed = d.integer(i, 3);
             row.messages_captured = d.integer(i, 4);

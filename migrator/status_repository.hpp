@@ -16,7 +16,7 @@ struct status_figures {
     int schema_version = 0;
     int latest_version = 0;
     long long ledger_messages = 0;
-    long long legacy_rows = 0;
+    long long legacy_rows = 0;  ///< -1 when the legacy table does not exist
     long long queue_depth = 0;
     std::optional<double> oldest_queue_age_s;  ///< nullopt when the queue is empty
     long long conversations_migrated = 0;
@@ -29,10 +29,20 @@ struct status_figures {
     std::vector<std::string> daemon_logins;
     /// Other triggers and rules on the legacy table: they fire with the daemon's privileges.
     std::vector<std::string> foreign_triggers;
-    /// One line per chatledger-syncd instance seen in the last minute.
+    /// One row per versioned step, applied or still pending, as Flyway's `info` lists them.
+    struct step_row {
+        int version = 0;
+        std::string name;
+        bool applied = false;
+        std::string applied_at, applied_by, checksum;  ///< empty while pending
+    };
+    std::vector<step_row> schema_history;
+    /// One line per chatledger-syncd instance with a heartbeat in the last day; a clean stop
+    /// removes its row, so one that stopped beating was killed or lost its server.
     struct daemon_row {
         std::string instance;
         double heartbeat_age_s = 0;
+        bool stale = false;  ///< no heartbeat for longer than stale_after_s
         long long rewrites = 0, drifts_healed = 0, messages_captured = 0;
         std::optional<double> lag_p50_ms, lag_p99_ms;
     };
@@ -46,6 +56,9 @@ struct status_figures {
     };
     std::vector<failure_row> sync_failures;
 };
+
+/// A live daemon heartbeats every 2 s; a minute without one means it is not running.
+constexpr double stale_after_s = 60;
 
 /// Reads status figures through one connection.
 class status_repository {

@@ -190,7 +190,27 @@ std::string scrub_secrets(std::string_view message, const std::string& conninfo)
     return out;
 }
 
-connection connection::open(const database_config& db, const std::string& application_name) {
+std::string connect_hint(std::string_view message) {
+    auto has = [&](std::string_view s) { return message.find(s) != std::string_view::npos; };
+    if (has("password authentication failed") || has("authentication failed for user"))
+        return "the server is up and refused the password: check the login's line in the pgpass "
+               "file (PGPASSFILE) or its password in database.conninfo";
+    if (has("no password supplied"))
+        return "the server asks for a password: put it in a pgpass file (PGPASSFILE), not in the "
+               "configuration";
+    if (has("role \"") && has("does not exist"))
+        return "the server is up and has no such login: check user= in database.conninfo and "
+               "PGUSER";
+    if (has("database \"") && has("does not exist"))
+        return "the server is up and has no such database: check dbname= in database.conninfo "
+               "and PGDATABASE";
+    if (has("no pg_hba.conf entry"))
+        return "the server refuses this login from this host: add a pg_hba.conf line for it";
+    return "check database.conninfo and the PG* environment, and that the server is running";
+}
+
+connection connection::open(const database_config& db, const std::string& application_name,
+                            access_context access) {
     // Keywords before "dbname" are defaults: the expanded conninfo overrides them, as psql does.
     const std::string timeout = std::to_string((db.connect_timeout.count() + 999) / 1000);
     const char* keys[] = {"fallback_application_name", "client_encoding", "connect_timeout",
@@ -203,12 +223,12 @@ connection connection::open(const database_config& db, const std::string& applic
     connection conn(raw);
     PQsetNoticeProcessor(raw, &log_notice, nullptr);
     if (PQstatus(raw) != CONNECTION_OK) {
+        const std::string message = first_line(PQerrorMessage(raw));
         throw connection_error(
-            "cannot connect to the database: " +
-                scrub_secrets(first_line(PQerrorMessage(raw)), db.conninfo),
-            "08001",
-            "check database.conninfo and the PG* environment, and that the server is running");
+            "cannot connect to the database: " + scrub_secrets(message, db.conninfo), "08001",
+            connect_hint(message));
     }
+    conn.access_ = std::move(access);
     // Nothing is SET for the session: behind a transaction pooler (PgBouncer) it would leak to
     // other clients sharing the server connection, and be lost when the pooler reconnects.
     // Every transaction sets what chatledger needs itself (begin()). row_security = off turns a
@@ -256,7 +276,9 @@ void connection::fail(std::string_view what, PGresult* res) {
             sqlstate = "08006";
     }
     if (hint.empty())
-        hint = default_hint(sqlstate);
+        hint = sqlstate == "42501"
+                   ? permission_hint(access_, PQuser(conn_.get()), PQdb(conn_.get()))
+                   : default_hint(sqlstate);
     throw_db_error(std::string(what) + " failed: " + first_line(primary), sqlstate, hint);
 }
 

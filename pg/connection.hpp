@@ -56,7 +56,9 @@ class result {
 class connection {
   public:
     /// Connects; throws connection_error with a one-line reason (never the password).
-    static connection open(const database_config& db, const std::string& application_name);
+    /// `access` words the HINT of any permission error this connection meets.
+    static connection open(const database_config& db, const std::string& application_name,
+                           access_context access = {});
 
     connection(connection&&) noexcept = default;
     connection& operator=(connection&&) noexcept = default;
@@ -95,6 +97,7 @@ class connection {
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, &PQfinish};
     std::string copy_what_;
     std::string local_settings_;  ///< SET LOCAL statements every begin() runs
+    access_context access_;       ///< for the HINT of a permission error
 };
 
 /// Rolls back on scope exit unless commit() was called.
@@ -125,6 +128,10 @@ std::string array_literal(const std::vector<std::string>& values);
 /// `message` with every password `conninfo` may hold hidden, and any quoted text that is not a
 /// plain word: libpq quotes a malformed conninfo, password included, in its error text.
 std::string scrub_secrets(std::string_view message, const std::string& conninfo);
+
+/// The HINT for a failed connection, chosen by libpq's message: a refused password is not a
+/// server that is down.
+std::string connect_hint(std::string_view libpq_message);
 
 /// First line of a libpq message, trimmed, so one error stays one line.
 std::string first_line(std::string_view message);

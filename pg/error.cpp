@@ -17,11 +17,34 @@ std::string default_hint(const std::string& sqlstate) {
     if (sqlstate == "42703")
         return "check the legacy.*_column keys in the configuration against the table "
                "(\\d in psql); quoted names are case-sensitive";
+    // lock_timeout guards the dashboard from waiting on chatledger; the DBA's commands meet it
+    // when a writer keeps a transaction open on the legacy table.
+    if (sqlstate == "55P03")
+        return "another session holds a lock this needs, often a writer's open transaction on "
+               "the legacy table (see pg_locks); run it again once that transaction ends, or "
+               "raise database.lock_timeout_ms";
+    // Which role fits depends on the command, which only the caller knows (permission_hint).
     if (sqlstate == "42501")
-        return "grant the login role the ledger role it needs (<ledger.schema>_daemon, "
-               "_writer or _reader, e.g. GRANT chatledger_daemon TO syncd_login), or run "
-               "schema as the DBA who owns the legacy table";
+        return "the login lacks a privilege this work needs; docs/reference.md (Roles) lists "
+               "the role each command and the daemon log in with";
     return {};
+}
+
+std::string permission_hint(const access_context& ctx, const std::string& login,
+                            const std::string& database) {
+    if (!ctx.grant_role.empty())
+        return "grant the login its role, as the DBA: GRANT " + ctx.grant_role + " TO " + login +
+               (ctx.work.empty() ? "" : "; " + ctx.work + " needs nothing else");
+    if (ctx.work.empty())
+        return default_hint("42501");
+    // The DBA's commands: a grant of a ledger role would not help, the login itself must change.
+    std::string hint = "run " + ctx.work + " as the DBA: a login that owns the legacy table";
+    if (ctx.creates_roles)
+        hint +=
+            ", has CREATEROLE and may create schemas in the database (a superuser can give "
+            "them: ALTER ROLE " +
+            login + " CREATEROLE; GRANT CREATE ON DATABASE " + database + " TO " + login + ")";
+    return hint + "; " + login + " is not one, so name that login in database.conninfo";
 }
 
 void throw_db_error(const std::string& message, const std::string& sqlstate,

@@ -117,8 +117,21 @@ class syntax_or_access_error : public db_error {
     using db_error::db_error;
 };
 
+/// What the caller knows about its work and the pg layer does not: which command runs and the
+/// role its login should hold, so a permission error's HINT fits the command that met it.
+struct access_context {
+    std::string work;            ///< what runs, as the operator typed it: "chatledger-migrate plan"
+    std::string grant_role;      ///< the ledger role its login is granted; "" = the DBA's work
+    bool creates_roles = false;  ///< the work creates roles, so the DBA needs CREATEROLE
+};
+
 /// What to do about a SQLSTATE the server sent no HINT for; "" when nothing general helps.
+/// Without a context a permission error gets a hint that names no role.
 std::string default_hint(const std::string& sqlstate);
+
+/// The HINT of a permission error (42501) met by `login` doing `ctx.work` in `database`.
+std::string permission_hint(const access_context& ctx, const std::string& login,
+                            const std::string& database);
 
 /// Builds the subclass matching `sqlstate` and throws it.
 [[noreturn]] void throw_db_error(const std::string& message, const std::string& sqlstate,

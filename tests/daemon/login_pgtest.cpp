@@ -74,5 +74,17 @@ TEST_F(login_pgtest, a_superuser_role_taken_through_conninfo_options_is_refused_
     EXPECT_EQ(syncd(daemon_conninfo(), {"--once"}), 0) << out_;
 }
 
+// A login without the daemon role is told the one GRANT it lacks, with the role's real name.
+TEST_F(login_pgtest, a_login_without_the_daemon_role_is_told_the_grant) {
+    const auto& l = provision_logins(false);
+    EXPECT_EQ(syncd(conninfo_as(l.daemon), {"--once"}), 3) << out_;
+    EXPECT_NE(out_.find("permission denied"), std::string::npos) << out_;
+    EXPECT_NE(out_.find("HINT: grant the login its role, as the DBA: GRANT chatledger_daemon TO " +
+                        l.daemon + "; chatledger-syncd needs nothing else"),
+              std::string::npos)
+        << out_;
+    EXPECT_EQ(out_.find('<'), std::string::npos) << out_;
+}
+
 }  // namespace
 }  // namespace chatledger::daemon

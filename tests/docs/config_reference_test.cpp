@@ -1,4 +1,4 @@
-// Keeps docs/operations.md's configuration reference true: the table, the example file and the
+// Keeps docs/reference.md's configuration table true: the table, the example file and the
 // loader must name the same keys, in the same order, with the same defaults. No server.
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -31,15 +31,15 @@ std::vector<std::pair<std::string, std::string>> example() {
     return out;
 }
 
-/// Rows `| \`key\` | \`default\` | meaning |` of the "Configuration reference" section.
+/// Rows `| \`key\` | \`default\` | meaning |` of the reference's "Configuration" section.
 std::vector<std::pair<std::string, std::string>> documented() {
-    std::ifstream in(source_dir + "/docs/operations.md");
+    std::ifstream in(source_dir + "/docs/reference.md");
     std::vector<std::pair<std::string, std::string>> out;
     std::string line;
     bool inside = false;
     while (std::getline(in, line)) {
         if (line.rfind("## ", 0) == 0)
-            inside = line == "## Configuration reference";
+            inside = line == "## Configuration";
         if (!inside || line.rfind("| `", 0) != 0)
             continue;
         auto cell = [&](size_t n) {
@@ -67,10 +67,10 @@ TEST(config_reference, the_loader_and_the_example_name_the_same_keys_in_order) {
     EXPECT_GE(from_example.size(), 29u);
 }
 
-TEST(config_reference, docs_operations_md_lists_every_key_with_the_example_default) {
+TEST(config_reference, docs_reference_md_lists_every_key_with_the_example_default) {
     const auto doc = documented();
     const auto ex = example();
-    ASSERT_FALSE(doc.empty()) << "no \"## Configuration reference\" table in docs/operations.md";
+    ASSERT_FALSE(doc.empty()) << "no \"## Configuration\" table in docs/reference.md";
     for (size_t i = 0; i < std::max(doc.size(), ex.size()); ++i) {
         const auto d = i < doc.size() ? doc[i] : std::pair<std::string, std::string>{"(none)", ""};
         const auto e = i < ex.size() ? ex[i] : std::pair<std::string, std::string>{"(none)", ""};

@@ -94,6 +94,101 @@ TEST_F(cli_pgtest, a_password_never_reaches_the_error_line) {
     EXPECT_EQ(err_.str().find("s3cret-pw"), std::string::npos) << err_.str();
 }
 
+// Each command's permission error says what fits it: the DBA's commands never suggest granting
+// the daemon role, schema asks for CREATEROLE, status the reader role; no raw placeholder.
+TEST_F(cli_pgtest, a_permission_error_hints_what_fits_the_command) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    const auto& l = provision_logins(false);
+    const auto as = [&](const std::string& login) {
+        return write_config("database:\n  conninfo: \"" + conninfo_as(login) + "\"\n");
+    };
+    for (const std::string cmd : {"plan", "schema"}) {
+        EXPECT_EQ(run({"--config", as(l.app), cmd}), 3) << cmd;
+        const std::string e = err_.str();
+        EXPECT_NE(e.find("permission denied"), std::string::npos) << e;
+        EXPECT_NE(e.find("HINT: run chatledger-migrate " + cmd + " as the DBA"), std::string::npos)
+            << e;
+        EXPECT_EQ(e.find("GRANT chatledger"), std::string::npos) << e;
+        EXPECT_EQ(e.find("_daemon"), std::string::npos) << e;
+        EXPECT_EQ(e.find('<'), std::string::npos) << e;
+        EXPECT_EQ(e.find("CREATEROLE") != std::string::npos, cmd == "schema") << e;
+    }
+    const auto dba = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
+    ASSERT_EQ(run({"--config", dba, "schema"}), 0) << err_.str();
+    EXPECT_EQ(run({"--config", as(l.reader), "status"}), 3);
+    EXPECT_NE(err_.str().find("HINT: grant the login its role, as the DBA: GRANT "
+                              "chatledger_reader TO " +
+                              l.reader),
+              std::string::npos)
+        << err_.str();
+}
+
+// status lists each schema step as Flyway's info does, shows a daemon that stopped beating as
+// stale instead of "heartbeat 29 s ago", and a missing legacy table as one clear line, exit 1.
+TEST_F(cli_pgtest, status_shows_the_schema_history_stale_daemons_and_a_missing_legacy_table) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
+    ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+    sql(conn,
+        "INSERT INTO chatledger.syncd_instances (instance, started_at, heartbeat_at) VALUES "
+        "('dead:1', now() - interval '1 hour', now() - interval '5 minutes'), "
+        "('live:2', now(), now()); DELETE FROM chatledger.schema_history WHERE version = 7");
+    auto first = sql(conn,
+                     "SELECT applied_by, left(checksum, 12) FROM chatledger.schema_history "
+                     "WHERE version = 1");
+    ASSERT_EQ(run({"--config", cfg, "status"}), 0) << err_.str();
+    std::string o = out_.str();
+    EXPECT_NE(o.find("  0001    ledger               applied  "), std::string::npos) << o;
+    EXPECT_NE(o.find(std::string(first.text(0, 0))), std::string::npos) << o;
+    EXPECT_NE(o.find(std::string(first.text(0, 1))), std::string::npos) << o;
+    EXPECT_NE(o.find("  0007    capture_changes      pending  -"), std::string::npos) << o;
+    EXPECT_NE(o.find("syncd dead:1: stale, last heartbeat"), std::string::npos) << o;
+    EXPECT_NE(o.find("syncd live:2: heartbeat 0 s ago"), std::string::npos) << o;
+    ASSERT_EQ(run({"--config", cfg, "status", "--json"}), 0) << err_.str();
+    o = out_.str();
+    EXPECT_NE(o.find("{\"version\":1,\"name\":\"ledger\",\"state\":\"applied\",\"applied_at\":\""),
+              std::string::npos)
+        << o;
+    EXPECT_NE(o.find("{\"version\":7,\"name\":\"capture_changes\",\"state\":\"pending\","
+                     "\"applied_at\":null,\"applied_by\":null,\"checksum\":null}"),
+              std::string::npos)
+        << o;
+    EXPECT_NE(o.find("{\"instance\":\"dead:1\",\"heartbeat_age_s\":"), std::string::npos) << o;
+    EXPECT_NE(o.find("\"stale\":true"), std::string::npos) << o;
+    EXPECT_NE(o.find("\"stale\":false"), std::string::npos) << o;
+
+    auto missing = write_config("database:\n  conninfo: \"" + conninfo() +
+                                "\"\nlegacy:\n  table: no_such_table\n");
+    EXPECT_EQ(run({"--config", missing, "status"}), 1) << err_.str();
+    o = out_.str();
+    EXPECT_NE(o.find("legacy table no_such_table does not exist"), std::string::npos) << o;
+    EXPECT_EQ(o.find(" of 0"), std::string::npos) << o;
+    EXPECT_EQ(run({"--config", missing, "status", "--json"}), 1) << err_.str();
+    EXPECT_NE(out_.str().find("\"legacy_table_exists\":false,\"legacy_rows\":null"),
+              std::string::npos)
+        << out_.str();
+}
+
+// A writer's open transaction on the legacy table makes schema wait database.lock_timeout_ms;
+// the failure then says what holds it and what to do.
+TEST_F(cli_pgtest, schema_behind_an_open_writer_transaction_fails_with_a_hint) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    auto writer = connect();
+    sql(writer, "BEGIN; INSERT INTO live_chat (zoho_id) VALUES ('w')");
+    auto cfg =
+        write_config("database:\n  conninfo: \"" + conninfo() + "\"\n  lock_timeout_ms: 200\n");
+    EXPECT_EQ(run({"--config", cfg, "schema"}), 3);
+    const std::string e = err_.str();
+    EXPECT_NE(e.find("lock timeout"), std::string::npos) << e;
+    EXPECT_NE(e.find("HINT: another session holds a lock"), std::string::npos) << e;
+    EXPECT_NE(e.find("database.lock_timeout_ms"), std::string::npos) << e;
+    sql(writer, "ROLLBACK");
+    EXPECT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+}
+
 TEST_F(cli_pgtest, a_missing_legacy_table_exits_2) {
     auto cfg = write_config("database:\n  conninfo: \"" + conninfo() + "\"\n");
     EXPECT_EQ(run({"--config", cfg, "schema"}), 2);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the .deb, unpacks it into a scratch root with dpkg -x and checks what an operator
 # gets: both executables run, the conffile, the unit, the man pages and the schema SQL. Then
-# the plain `cmake --install --prefix P` of the same build, as CONTRACT section 1 promises it.
+# the plain `cmake --install --prefix P` of the same build, as the README promises it.
 set -euo pipefail
 root=$1
 build=$2

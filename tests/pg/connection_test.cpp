@@ -61,5 +61,26 @@ TEST(connection_errors, keep_what_helps_and_hide_only_secrets) {
               "invalid value: \"(hidden)\" and ***");
 }
 
+// A refused password reached a running server: "check that the server is running" misleads.
+TEST(connect_hint, a_wrong_password_is_not_a_server_that_is_down) {
+    const auto h = connect_hint(
+        "connection to server at \"db\" (10.0.0.1), port 5432 failed: FATAL:  password "
+        "authentication failed for user \"syncd\"");
+    EXPECT_EQ(h.find("running"), std::string::npos) << h;
+    EXPECT_NE(h.find("password"), std::string::npos) << h;
+    EXPECT_NE(h.find("PGPASSFILE"), std::string::npos) << h;
+}
+
+TEST(connect_hint, each_cause_gets_its_own_hint) {
+    EXPECT_NE(connect_hint("fe_sendauth: no password supplied").find("pgpass"), std::string::npos);
+    EXPECT_NE(connect_hint("FATAL:  role \"x\" does not exist").find("user="), std::string::npos);
+    EXPECT_NE(connect_hint("FATAL:  database \"x\" does not exist").find("dbname="),
+              std::string::npos);
+    EXPECT_NE(connect_hint("connection to server on socket \"/s/.s.PGSQL.1\" failed: No such "
+                           "file or directory")
+                  .find("server is running"),
+              std::string::npos);
+}
+
 }  // namespace
 }  // namespace chatledger::pg

@@ -85,8 +85,43 @@ TEST(default_hint, names_what_to_do_for_the_states_chatledger_meets) {
     EXPECT_NE(default_hint("08006").find("run the command again"), std::string::npos);
     EXPECT_NE(default_hint("42P01").find("legacy.table"), std::string::npos);
     EXPECT_NE(default_hint("42703").find("legacy.*_column"), std::string::npos);
-    EXPECT_NE(default_hint("42501").find("GRANT"), std::string::npos);
     EXPECT_EQ(default_hint("23505"), "");
+}
+
+// schema and run wait database.lock_timeout_ms for a legacy writer's open transaction; the
+// timeout once ended the line with no HINT.
+TEST(default_hint, a_lock_timeout_names_the_open_transaction_and_the_setting) {
+    EXPECT_NE(default_hint("55P03").find("database.lock_timeout_ms"), std::string::npos);
+    EXPECT_NE(default_hint("55P03").find("run it again"), std::string::npos);
+}
+
+// Without knowing the command, a permission error names no role: a DBA's plan was once told to
+// GRANT chatledger_daemon, with a raw <ledger.schema> placeholder in the line.
+TEST(default_hint, a_permission_error_without_context_names_no_role_and_no_placeholder) {
+    const auto h = default_hint("42501");
+    EXPECT_EQ(h.find("GRANT"), std::string::npos) << h;
+    EXPECT_EQ(h.find('<'), std::string::npos) << h;
+    EXPECT_NE(h.find("docs/reference.md"), std::string::npos) << h;
+}
+
+TEST(permission_hint, the_dba_is_told_to_change_the_login_not_to_grant_a_ledger_role) {
+    const auto plan = permission_hint({"chatledger-migrate plan", "", false}, "alice", "app");
+    EXPECT_EQ(plan.find("GRANT"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("_daemon"), std::string::npos) << plan;
+    EXPECT_NE(plan.find("run chatledger-migrate plan as the DBA"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("CREATEROLE"), std::string::npos) << plan;
+    const auto schema = permission_hint({"chatledger-migrate schema", "", true}, "alice", "app");
+    EXPECT_EQ(schema.find("_daemon"), std::string::npos) << schema;
+    EXPECT_NE(schema.find("ALTER ROLE alice CREATEROLE; GRANT CREATE ON DATABASE app TO alice"),
+              std::string::npos)
+        << schema;
+}
+
+TEST(permission_hint, a_granted_login_is_told_the_grant_with_the_configured_role) {
+    const auto h =
+        permission_hint({"chatledger-migrate status", "crm_ledger_reader", false}, "mon", "app");
+    EXPECT_NE(h.find("GRANT crm_ledger_reader TO mon"), std::string::npos) << h;
+    EXPECT_EQ(h.find('<'), std::string::npos) << h;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the shipped unit file: `systemd-analyze verify` prints nothing and the offline security
-# exposure is at most 2.0. The unit's ExecStart is pointed at the freshly built executable.
+# exposure is at most 2.0. The unit's ExecStart (a template's placeholder or an installed
+# path) is pointed at the freshly built executable.
 # (--man=no: the man page named in Documentation= arrives with the packaging work.)
 set -euo pipefail
 unit=$1
@@ -8,7 +9,7 @@ binary=$2
 command -v systemd-analyze >/dev/null || { echo "systemd-analyze is missing (apt-get install systemd)"; exit 1; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-sed "s|/usr/bin/chatledger-syncd|$binary|" "$unit" >"$dir/chatledger-syncd.service"
+sed "s|^ExecStart=[^ ]*|ExecStart=$binary|" "$unit" >"$dir/chatledger-syncd.service"
 cd "$dir"
 out=$(systemd-analyze verify --man=no chatledger-syncd.service 2>&1) || { echo "$out"; exit 1; }
 if [ -n "$out" ]; then
