@@ -55,6 +55,13 @@ status_figures status_repository::read() {
         if (!r.is_null(0, 2))
             f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
     }
+    read_trust(f);
+    read_daemons(f);
+    tx.commit();
+    return f;
+}
+
+void status_repository::read_trust(status_figures& f) {
     if (f.schema_version > 0) {
         f.ledger_problems = schema::ledger_trigger_problems(conn_, cfg_);
         auto m = conn_.exec(
@@ -70,6 +77,9 @@ status_figures status_repository::read() {
         f.capture_problem = schema::capture_trigger_problem(conn_, cfg_);
         f.foreign_triggers = schema::foreign_triggers(conn_, cfg_);
     }
+}
+
+void status_repository::read_daemons(status_figures& f) {
     if (f.schema_version >= 2)
         f.conversations_migrated = conn_
                                        .exec("counting migrated conversations",
@@ -110,8 +120,6 @@ status_figures status_repository::read() {
                                        std::stod(std::string(r.text(i, 2))),
                                        std::string(r.text(i, 3))});
     }
-    tx.commit();
-    return f;
 }
 
 }  // namespace chatledger::migrator

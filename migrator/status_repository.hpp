@@ -67,6 +67,11 @@ class status_repository {
     status_figures read();
 
   private:
+    /// The triggers that carry the guarantees, the daemon role's logins, foreign triggers.
+    void read_trust(status_figures& f);
+    /// Migration progress, daemon heartbeats and the conversations they could not sync.
+    void read_daemons(status_figures& f);
+
     pg::connection& conn_;
     const config& cfg_;
 };
