@@ -156,6 +156,15 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
                         {zoho_id});
     if (r.rows() == 0)
         return std::nullopt;
+    // Rendering one row's history into every row of the key would mix conversations: refuse,
+    // so the conversation is set aside with this line instead of being retried for ever.
+    if (r.rows() > 1)
+        throw error("legacy table " + l.table.display() + " has " + std::to_string(r.rows()) +
+                        " rows with " + l.key_column.name() + " '" + zoho_id +
+                        "' (legacy.key_column)",
+                    "one key must be one conversation: merge or re-key those rows, then run: "
+                    "CREATE UNIQUE INDEX CONCURRENTLY ON " +
+                        l.table.quoted() + " (" + l.key_column.quoted() + ")");
     return legacy_state{r.optional_text(0, 0), r.optional_text(0, 1), r.optional_text(0, 2),
                         r.optional_text(0, 3)};
 }

@@ -4,6 +4,9 @@
 
 #include <unordered_map>
 
+#include "config/error.hpp"
+#include "schema/apply.hpp"
+
 namespace chatledger::migrator {
 
 namespace {
@@ -14,6 +17,15 @@ std::vector<std::pair<long long, legacy_row>> numbered_rows(const pg::result& r)
     for (int i = 0; i < r.rows(); ++i)
         out.push_back({r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false}});
     return out;
+}
+
+[[noreturn]] void duplicate_key(const config& cfg, const std::string& key) {
+    const auto& l = cfg.legacy;
+    throw config_error("legacy table " + l.table.display() + " has more than one row with " +
+                           l.key_column.name() + " '" + key + "' (legacy.key_column)",
+                       "one key must be one conversation: merge or re-key those rows, then run: "
+                       "CREATE UNIQUE INDEX CONCURRENTLY ON " +
+                           l.table.quoted() + " (" + l.key_column.quoted() + ")");
 }
 
 /// The first column of every row.
@@ -61,6 +73,10 @@ std::vector<legacy_row> migration_repository::legacy_batch(
     std::vector<legacy_row> rows;
     long long bytes = 0;
     for (int i = 0; i < keys.rows(); ++i) {
+        // Keyset reads see one row per key: a second row (a key written since the check, or
+        // equal under the key type's own comparison) is an error, never skipped.
+        if (i > 0 && keys.text(i, 0) == keys.text(i - 1, 0))
+            duplicate_key(cfg_, std::string(keys.text(i, 0)));
         bytes += keys.integer(i, 1);
         if (i > 0 && bytes > max_bytes)
             break;
@@ -88,6 +104,18 @@ std::vector<legacy_row> migration_repository::legacy_batch(
             r.history = values.optional_text(it->second, 1);
     }
     return rows;
+}
+
+void migration_repository::require_unique_keys() {
+    if (!schema::key_index_problem(conn_, cfg_))
+        return;
+    const auto& l = cfg_.legacy;
+    const std::string key = l.key_column.quoted();
+    auto r = conn_.exec("looking for legacy keys shared by several rows",
+                        "SELECT " + key + "::text FROM " + l.table.quoted() + " WHERE " + key +
+                            " IS NOT NULL GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 1");
+    if (r.rows() > 0)
+        duplicate_key(cfg_, std::string(r.text(0, 0)));
 }
 
 long long migration_repository::legacy_row_count() {

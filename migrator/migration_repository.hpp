@@ -38,6 +38,10 @@ class migration_repository {
     /// their value.
     std::vector<legacy_row> legacy_batch(const std::optional<std::string>& after_key, int limit,
                                          bool skip_migrated, long long max_bytes = 8 << 20);
+    /// Throws config_error (exit 2) naming a key that two legacy rows share: keyset reads would
+    /// migrate and verify one of them only. Scans the table only when no unique index on the
+    /// key column rules duplicates out.
+    void require_unique_keys();
     /// Estimated and exact sizes of the legacy table.
     long long legacy_row_count();
     /// Records conversations as migrated (same transaction as their messages).
