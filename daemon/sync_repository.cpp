@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include "config/error.hpp"
+
 namespace chatledger::daemon {
 
 namespace {
@@ -19,11 +21,36 @@ event_kind kind_of(std::string_view text) {
                        "the sync queue was written by a newer chatledger: upgrade this one");
 }
 
-std::string key_text(const config& cfg) {
-    return cfg.legacy.key_column.quoted() + "::text";
+}  // namespace
+
+const std::string& sync_repository::key_type() {
+    if (!key_type_.empty())
+        return key_type_;
+    const auto& l = cfg_.legacy;
+    auto r = conn_.exec("reading the type of the legacy key column",
+                        "SELECT pg_catalog.format_type(atttypid, atttypmod) FROM "
+                        "pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
+                        "AND attnum > 0 AND NOT attisdropped",
+                        {l.table.quoted(), l.key_column.name()});
+    if (r.rows() == 0)
+        throw config_error(
+            "legacy table " + l.table.display() + " has no column \"" + l.key_column.name() +
+                "\" (legacy.key_column)",
+            "set legacy.key_column to the column's exact name, as psql's \\d shows it");
+    // format_type quotes every identifier in the name it returns, so the name is spliced as the
+    // server itself would print it; nothing of the config is.
+    key_type_ = std::string(r.text(0, 0));
+    return key_type_;
 }
 
-}  // namespace
+std::string sync_repository::key_is(const std::string& param) {
+    // The typed comparison walks the key's index (key::text = $1 scanned the table on an integer
+    // or char(n) key); the text one keeps a key spelled otherwise ('Z1      ' for a char(8) 'Z1',
+    // '007' for 7) from matching a row whose conversation the ledger knows by another name.
+    const std::string key = cfg_.legacy.key_column.quoted();
+    return key + " = " + param + "::text::" + key_type() + " AND " + key + "::text = " + param +
+           "::text";
+}
 
 sync_repository::login sync_repository::session_login() {
     // current_user too: a conninfo's options='-c role=...' can switch to a superuser role.
@@ -152,7 +179,7 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
                         "SELECT " + l.name_column.quoted() + "::text, " +
                             l.history_column.quoted() + "::text, " + l.comment_column.quoted() +
                             "::text, " + l.comment_author_column.quoted() + "::text FROM " +
-                            l.table.quoted() + " WHERE " + key_text(cfg_) + " = $1 FOR UPDATE",
+                            l.table.quoted() + " WHERE " + key_is("$1") + " FOR UPDATE",
                         {zoho_id});
     if (r.rows() == 0)
         return std::nullopt;
@@ -176,8 +203,8 @@ std::string sync_repository::rewrite(const std::string& zoho_id, const std::stri
     auto r = conn_.exec("rewriting the legacy row",
                         "UPDATE " + l.table.quoted() + " SET " + l.history_column.quoted() +
                             " = $2, " + l.comment_column.quoted() + " = $3, " +
-                            l.comment_author_column.quoted() + " = $4 WHERE " + key_text(cfg_) +
-                            " = $1 RETURNING " + l.history_column.quoted() + "::text",
+                            l.comment_author_column.quoted() + " = $4 WHERE " + key_is("$1") +
+                            " RETURNING " + l.history_column.quoted() + "::text",
                         {zoho_id, history, comment, author});
     return r.rows() == 1 ? std::string(r.text(0, 0)) : std::string();
 }

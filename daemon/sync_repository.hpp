@@ -103,9 +103,15 @@ class sync_repository {
   private:
     std::vector<queue_event> claim(const std::string& zoho_id, bool writes_only, long long limit,
                                    const std::vector<long long>& exclude);
+    /// `<key> = $n::text::<key type> AND <key>::text = $n::text`: see key_type().
+    std::string key_is(const std::string& param);
+    /// The key column's type as format_type spells it (quoted where SQL needs it), read once:
+    /// comparing in the column's own type lets its index serve every lookup, whatever the type.
+    const std::string& key_type();
 
     pg::connection& conn_;
     const config& cfg_;
+    std::string key_type_;
 };
 
 /// Name of the operation_user column value in backup rows the daemon writes.

@@ -199,13 +199,36 @@ std::vector<std::string> migration_repository::sample_keys(int n) {
     return first_column(r);
 }
 
+const std::string& migration_repository::key_type() {
+    if (!key_type_.empty())
+        return key_type_;
+    const auto& l = cfg_.legacy;
+    auto r = conn_.exec("reading the type of the legacy key column",
+                        "SELECT pg_catalog.format_type(atttypid, atttypmod) FROM "
+                        "pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
+                        "AND attnum > 0 AND NOT attisdropped",
+                        {l.table.quoted(), l.key_column.name()});
+    if (r.rows() == 0)
+        throw config_error(
+            "legacy table " + l.table.display() + " has no column \"" + l.key_column.name() +
+                "\" (legacy.key_column)",
+            "set legacy.key_column to the column's exact name, as psql's \\d shows it");
+    // format_type quotes every identifier of the name it returns: it is spliced as the server
+    // prints it, and nothing of the config is.
+    key_type_ = std::string(r.text(0, 0));
+    return key_type_;
+}
+
 std::vector<legacy_row> migration_repository::legacy_rows(const std::vector<std::string>& keys) {
     const auto& l = cfg_.legacy;
-    auto r = conn_.exec("reading legacy rows from " + l.table.display(),
-                        "SELECT " + l.key_column.quoted() + "::text, " + l.history_column.quoted() +
-                            "::text FROM " + l.table.quoted() + " WHERE " + l.key_column.quoted() +
-                            "::text = ANY($1::text[])",
-                        {pg::array_literal(keys)});
+    const std::string key = l.key_column.quoted();
+    // The keys come from the table's own ::text, so each casts back to the key type.
+    auto r =
+        conn_.exec("reading legacy rows from " + l.table.display(),
+                   "SELECT " + key + "::text, " + l.history_column.quoted() + "::text FROM " +
+                       l.table.quoted() + " WHERE " + key + " = ANY($1::text[]::" + key_type() +
+                       "[]) AND " + key + "::text = ANY($1::text[])",
+                   {pg::array_literal(keys)});
     std::vector<legacy_row> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1), false});

@@ -63,9 +63,14 @@ class migration_repository {
     std::vector<legacy_row> legacy_rows(const std::vector<std::string>& keys);
 
   private:
+    /// The key column's type as format_type spells it, read once: a lookup in the column's own
+    /// type is an index lookup whatever the type (key::text scanned the table).
+    const std::string& key_type();
+
     pg::connection& conn_;
     const config& cfg_;
     const ledger::ledger_repository& ledger_;
+    std::string key_type_;
 };
 
 }  // namespace chatledger::migrator

@@ -2,9 +2,11 @@
 // integer and char(n) keys, and events for a key the legacy table does not have.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "daemon/syncer.hpp"
 #include "migrator/cli.hpp"
@@ -53,6 +55,41 @@ class keys_pgtest : public testing::pg_test {
             {key, body});
     }
 
+    /// Sequential and index scans of live_chat so far, once every other session of the scratch
+    /// database has ended (a backend flushes its statistics as it exits).
+    std::pair<long long, long long> scans() {
+        for (int i = 0; i < 200; ++i) {
+            if (count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND pid <> pg_backend_pid()") == 0)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        sql(*conn_, "SELECT pg_stat_clear_snapshot()");
+        auto r = sql(*conn_,
+                     "SELECT seq_scan, idx_scan FROM pg_stat_user_tables WHERE relid = "
+                     "'live_chat'::regclass");
+        return {r.integer(0, 0), r.integer(0, 1)};
+    }
+    /// A legacy table keyed by `type` with 20,000 rows, enough for the planner to prefer the
+    /// key's index to a scan, and one conversation under `key`; schema and run done.
+    void keyed_table(const std::string& type, const std::string& key) {
+        sql(*conn_, "CREATE TABLE live_chat (zoho_id " + type +
+                        " PRIMARY KEY, full_name text, chat_history text, comments text, "
+                        "comments_entered_by text); INSERT INTO live_chat (zoho_id) SELECT "
+                        "(i + 100000)::text::" +
+                        type + " FROM generate_series(1, 20000) i");
+        sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ($1, '[\"old\"]')",
+            {key});
+        sql(*conn_, "ANALYZE live_chat");
+        migrate("schema");
+        migrate("run");
+    }
+    std::string history_of(const std::string& key) {
+        return std::string(
+            sql(*conn_, "SELECT chat_history FROM live_chat WHERE zoho_id::text = $1", {key})
+                .text(0, 0));
+    }
+
     std::optional<pg::connection> conn_;
     config cfg_;
     std::string config_path_;
@@ -83,6 +120,43 @@ TEST_F(keys_pgtest, a_key_two_rows_share_is_an_error_naming_it) {
     }
     EXPECT_EQ(count("SELECT count(*) FROM live_chat WHERE chat_history LIKE '%new%'"), 0);
     EXPECT_GT(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'E100'"), 0);
+}
+
+// Guards against `key::text = $1` lookups: on an integer key every sync scanned the table (500
+// appends took 70 s to drain on 500,000 rows). The daemon's sync must use the key's index.
+TEST_F(keys_pgtest, an_integer_key_is_synced_through_its_index) {
+    keyed_table("integer", "4242");
+    append("4242", "new");
+    const auto before = scans();
+    EXPECT_TRUE(sync("4242").rewritten);
+    const auto after = scans();
+    EXPECT_EQ(after.first, before.first) << "the sync scanned live_chat sequentially";
+    EXPECT_GT(after.second, before.second);
+    EXPECT_EQ(history_of("4242"), R"(["old",{"sender":"app","message":"new","timestamp":")" +
+                                      std::string(sql(*conn_,
+                                                      "SELECT to_char(sent_at AT TIME ZONE 'UTC', "
+                                                      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM "
+                                                      "chatledger.chat_messages WHERE body = 'new'")
+                                                      .text(0, 0)) +
+                                      "\"}]");
+}
+
+// Guards against the same scan on a char(n) key, and against a padded spelling of the key
+// ('Z1      ') being taken for the row whose conversation the ledger knows as 'Z1': only the
+// key's text form matches, so the outcome does not depend on how the application padded it.
+TEST_F(keys_pgtest, a_char_key_is_synced_through_its_index_and_only_under_its_text_form) {
+    keyed_table("character(8)", "Z1");
+    append("Z1", "new");
+    const auto before = scans();
+    EXPECT_TRUE(sync("Z1").rewritten);
+    const auto after = scans();
+    EXPECT_EQ(after.first, before.first) << "the sync scanned live_chat sequentially";
+    EXPECT_GT(after.second, before.second);
+    EXPECT_NE(history_of("Z1").find("\"new\""), std::string::npos) << history_of("Z1");
+    const auto rendered = history_of("Z1");
+    append("Z1      ", "padded");
+    EXPECT_FALSE(sync("Z1      ").rewritten);
+    EXPECT_EQ(history_of("Z1"), rendered);
 }
 
 }  // namespace
