@@ -67,6 +67,11 @@ void metrics::record_disconnected(bool retryable) {
     connected_ = false;
 }
 
+void metrics::record_without_legacy_row(long long events) {
+    std::lock_guard lock(mutex_);
+    without_legacy_row_ += events;
+}
+
 void metrics::set_capture_ok(bool ok) {
     std::lock_guard lock(mutex_);
     capture_ok_ = ok;
@@ -206,6 +211,10 @@ std::string metrics::render_prometheus() const {
     single(out, "chatledger_syncd_lock_timeouts_total", "counter",
            "Conversations left queued for later because a legacy writer held the row.",
            static_cast<double>(lock_timeouts_));
+    single(out, "chatledger_syncd_events_without_legacy_row_total", "counter",
+           "Queue events consumed for a key the legacy table has no row of, so nothing was "
+           "rendered (an application appending under a key spelled otherwise); each is logged.",
+           static_cast<double>(without_legacy_row_));
     single(out, "chatledger_syncd_sync_failures_total", "counter",
            "Conversation syncs that failed for a reason other than a lost connection or a held "
            "row; each sets its conversation aside with a backoff.",

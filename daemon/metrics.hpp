@@ -25,6 +25,8 @@ class metrics {
     void record(const sync_outcome& o);
     /// A conversation left queued because a legacy writer held its row.
     void record_lock_timeout();
+    /// Events consumed for a key the legacy table has no row of (nothing could be rendered).
+    void record_without_legacy_row(long long events);
     /// A conversation's sync failed and it was set aside; `set_aside` is how many are now.
     void record_sync_failure(long long set_aside);
     /// How many conversations are set aside (after a success or at connect).
@@ -52,7 +54,7 @@ class metrics {
     double started_at_;
     instance_counters counters_;
     long long lock_timeouts_ = 0, connects_ = 0, errors_retryable_ = 0, errors_fatal_ = 0;
-    long long sync_failures_ = 0, set_aside_ = 0;
+    long long sync_failures_ = 0, set_aside_ = 0, without_legacy_row_ = 0;
     bool connected_ = false;
     bool capture_ok_ = true;
     long long backlog_depth_ = 0;

@@ -181,7 +181,10 @@ void service::warn_foreign_triggers(pg::connection& conn) {
 service::sync_result service::sync_one(syncer& s, sync_repository& repo,
                                        const std::string& zoho_id) {
     try {
-        metrics_->record(s.sync(zoho_id));
+        const auto outcome = s.sync(zoho_id);
+        metrics_->record(outcome);
+        if (outcome.without_legacy_row && outcome.events > 0)
+            report_without_legacy_row(repo, zoho_id, outcome.events);
     } catch (const pg::lock_not_available& e) {
         metrics_->record_lock_timeout();
         // A legacy writer holds the row: leave the events queued and come back later.
@@ -208,6 +211,23 @@ service::sync_result service::sync_one(syncer& s, sync_repository& repo,
         spdlog::info("synced {} again after {} failed attempt(s)", zoho_id, *failures);
     }
     return sync_result::synced;
+}
+
+void service::report_without_legacy_row(sync_repository& repo, const std::string& zoho_id,
+                                        long long events) {
+    metrics_->record_without_legacy_row(events);
+    // Ledger rows under a key no legacy row has are kept, but no dashboard shows them: an
+    // application appending under the key spelled otherwise must hear about it.
+    const auto like = repo.legacy_key_equal_to(zoho_id);
+    spdlog::warn(
+        "{} event(s) for '{}' consumed without rendering: legacy table {} has no row "
+        "whose {} reads '{}'{} HINT: {}",
+        events, zoho_id, cfg_.legacy.table.display(), cfg_.legacy.key_column.name(), zoho_id,
+        like ? ", but has '" + *like + "'" : std::string(),
+        like ? "append under '" + *like +
+                   "', the key as the legacy table spells it (its ::text form)"
+             : "append under the key of an existing legacy row, or insert that row "
+               "first; the ledger keeps these messages under the key given");
 }
 
 void service::set_aside_failure(sync_repository& repo, const std::string& zoho_id,

@@ -196,6 +196,27 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
                         r.optional_text(0, 3)};
 }
 
+std::optional<std::string> sync_repository::legacy_key_equal_to(const std::string& zoho_id) {
+    const auto& l = cfg_.legacy;
+    const std::string key = l.key_column.quoted();
+    // In its own transaction: a value the type cannot read fails this statement alone.
+    try {
+        pg::transaction tx(conn_, "BEGIN READ ONLY");
+        auto r = conn_.exec("looking for the legacy key of an event",
+                            "SELECT " + key + "::text FROM " + l.table.quoted() + " WHERE " + key +
+                                " = $1::text::" + key_type() + " LIMIT 1",
+                            {zoho_id});
+        tx.commit();
+        if (r.rows() == 0)
+            return std::nullopt;
+        return std::string(r.text(0, 0));
+    } catch (const pg::connection_error&) {
+        throw;
+    } catch (const pg::db_error&) {
+        return std::nullopt;
+    }
+}
+
 std::string sync_repository::rewrite(const std::string& zoho_id, const std::string& history,
                                      const std::optional<std::string>& comment,
                                      const std::optional<std::string>& author) {

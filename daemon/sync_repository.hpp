@@ -100,6 +100,11 @@ class sync_repository {
                    const instance_counters& c);
     void forget_instance(const std::string& instance);
 
+    /// The text form of the legacy key equal to `zoho_id` in the key column's own type ('Z1'
+    /// for 'Z1      ' in char(8), '7' for '007' in integer); nullopt when none is or `zoho_id`
+    /// is no value of that type.
+    std::optional<std::string> legacy_key_equal_to(const std::string& zoho_id);
+
   private:
     std::vector<queue_event> claim(const std::string& zoho_id, bool writes_only, long long limit,
                                    const std::vector<long long>& exclude);

@@ -1,6 +1,7 @@
 // Database tests of the daemon with legacy keys as real shops have them: a key two rows share,
 // integer and char(n) keys, and events for a key the legacy table does not have.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <filesystem>
@@ -10,6 +11,8 @@
 
 #include "daemon/syncer.hpp"
 #include "migrator/cli.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
@@ -157,6 +160,49 @@ TEST_F(keys_pgtest, a_char_key_is_synced_through_its_index_and_only_under_its_te
     append("Z1      ", "padded");
     EXPECT_FALSE(sync("Z1      ").rewritten);
     EXPECT_EQ(history_of("Z1"), rendered);
+}
+
+// Guards against an event for a key no legacy row has being consumed in silence: an application
+// appending under a padded char(n) key ('Z1      ') or an unknown one saw nothing rendered and
+// nothing said. The daemon logs each (with the key the table has, when one is equal) and counts
+// it.
+TEST_F(keys_pgtest, an_event_for_a_key_with_no_legacy_row_is_logged_and_counted) {
+    sql(*conn_, R"(CREATE TABLE live_chat (zoho_id character(8) PRIMARY KEY, full_name text,
+                       chat_history text, comments text, comments_entered_by text);
+                   INSERT INTO live_chat (zoho_id, chat_history) VALUES ('Z1', '["old"]'))");
+    migrate("schema");
+    migrate("run");
+    const int port = testing::free_port();
+    const std::string daemon_config = config_path_ + ".daemon.yaml", log = config_path_ + ".log";
+    std::ofstream(daemon_config) << "database:\n  conninfo: \""
+                                 << conninfo_as(provision_logins().daemon)
+                                 << "\"\ndaemon:\n  poll_interval_ms: 100\n  metrics_listen: "
+                                    "\"127.0.0.1:"
+                                 << port << "\"\n";
+    testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", daemon_config}, log);
+    append("Z1      ", "padded");
+    append("Z9", "unknown");
+    auto metric = [&] {
+        const auto r = testing::http_get(port, "/metrics");
+        const std::string name = "\nchatledger_syncd_events_without_legacy_row_total ";
+        const auto at = r.find(name);
+        return at == std::string::npos ? -1.0 : std::stod(r.substr(at + name.size()));
+    };
+    for (int i = 0; i < 400 && metric() < 2; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(metric(), 2);
+    const auto text = testing::read_file(log);
+    EXPECT_NE(text.find("1 event(s) for 'Z1      ' consumed without rendering: legacy table "
+                        "live_chat has no row whose zoho_id reads 'Z1      ', but has 'Z1' HINT: "
+                        "append under 'Z1'"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("1 event(s) for 'Z9' consumed without rendering"), std::string::npos)
+        << text;
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(std::chrono::seconds(5)), 0) << text;
+    std::filesystem::remove(daemon_config);
+    std::filesystem::remove(log);
 }
 
 }  // namespace
