@@ -183,6 +183,32 @@ std::vector<std::pair<long long, legacy_row>> migration_repository::backup_snaps
     return numbered_rows(r);
 }
 
+std::vector<std::string> migration_repository::keys_without_legacy_row(
+    const std::vector<std::string>& keys) {
+    const auto& l = cfg_.legacy;
+    const std::string key = l.key_column.quoted();
+    // One hashed pass over the legacy keys per page: backup keys are any text, which a typed
+    // lookup on an integer key would fail to cast.
+    auto r = conn_.exec("looking up backup keys in " + l.table.display(),
+                        "SELECT DISTINCT k FROM unnest($1::text[]) AS k WHERE k NOT IN (SELECT " +
+                            key + "::text FROM " + l.table.quoted() + " WHERE " + key +
+                            " IS NOT NULL) ORDER BY 1",
+                        {pg::array_literal(keys)});
+    return first_column(r);
+}
+
+std::optional<std::string> migration_repository::likely_legacy_key(const std::string& key) {
+    const auto& l = cfg_.legacy;
+    const std::string k = l.key_column.quoted() + "::text";
+    auto r = conn_.exec("looking for a legacy key like a backup key",
+                        "SELECT " + k + " FROM " + l.table.quoted() + " WHERE lower(btrim(" + k +
+                            ")) = lower(btrim($1)) ORDER BY 1 LIMIT 1",
+                        {key});
+    if (r.rows() == 0)
+        return std::nullopt;
+    return std::string(r.text(0, 0));
+}
+
 long long migration_repository::backup_row_count() {
     auto r =
         conn_.exec("counting backup rows", "SELECT count(*) FROM " + cfg_.backup.table.quoted());

@@ -55,6 +55,11 @@ class migration_repository {
     std::vector<std::string> ledger_only_conversations(int limit);
     /// Backup snapshots (chat_history_backup values) with backup id > after_id, in id order.
     std::vector<std::pair<long long, legacy_row>> backup_snapshots(long long after_id, int limit);
+    /// Those of `keys` that no legacy row has (its key's text form differs from each).
+    std::vector<std::string> keys_without_legacy_row(const std::vector<std::string>& keys);
+    /// A legacy key equal to `key` once both are trimmed and case folded ("z00060" finds
+    /// "Z00060"), the first in key order; nullopt when none is.
+    std::optional<std::string> likely_legacy_key(const std::string& key);
     /// Rows in the backup table, for progress.
     long long backup_row_count();
     /// A random sample of legacy keys, for a quick `verify --sample N`.
