@@ -72,6 +72,11 @@ void metrics::record_without_legacy_row(long long events) {
     without_legacy_row_ += events;
 }
 
+void metrics::set_notifications_ok(bool ok) {
+    std::lock_guard lock(mutex_);
+    notifications_ok_ = ok;
+}
+
 void metrics::set_capture_ok(bool ok) {
     std::lock_guard lock(mutex_);
     capture_ok_ = ok;
@@ -187,6 +192,11 @@ std::string metrics::render_prometheus() const {
            "1 while the capture trigger on the legacy table is in place and ENABLE ALWAYS, 0 "
            "once it is found missing, disabled or altered (checked with each heartbeat).",
            capture_ok_ ? 1 : 0);
+    single(out, "chatledger_syncd_notifications_ok", "gauge",
+           "1 when a notification sent after LISTEN reached the daemon, 0 when none did (a "
+           "transaction pooler such as PgBouncer between it and the server): it then polls the "
+           "queue every 100 ms.",
+           notifications_ok_ ? 1 : 0);
     single(out, "chatledger_syncd_connects_total", "counter",
            "Database connections established, the first one and every reconnect.",
            static_cast<double>(connects_));

@@ -35,6 +35,8 @@ class metrics {
     void record_connected();
     /// The connection was given up after an error; `retryable` as the error said.
     void record_disconnected(bool retryable);
+    /// Whether a notification sent after LISTEN reached this daemon (no: a transaction pooler).
+    void set_notifications_ok(bool ok);
     /// Whether the capture trigger was found in place at the last check (connect, heartbeat).
     void set_capture_ok(bool ok);
     /// Queue depth and the oldest event's age, read every few seconds.
@@ -57,6 +59,7 @@ class metrics {
     long long sync_failures_ = 0, set_aside_ = 0, without_legacy_row_ = 0;
     bool connected_ = false;
     bool capture_ok_ = true;
+    bool notifications_ok_ = true;
     long long backlog_depth_ = 0;
     double backlog_age_s_ = 0;
     std::deque<double> lags_ms_;

@@ -25,6 +25,9 @@ namespace chatledger::daemon {
 
 using clock = std::chrono::steady_clock;
 
+/// How often the queue is polled when notifications do not reach the daemon.
+constexpr std::chrono::milliseconds pooled_poll_interval{100};
+
 namespace {
 
 std::string hostname() {
@@ -213,6 +216,33 @@ service::sync_result service::sync_one(syncer& s, sync_repository& repo,
     return sync_result::synced;
 }
 
+bool service::notifications_reach(pg::connection& conn) {
+    const std::string payload = "probe " + metrics_->instance() + " " +
+                                std::to_string(clock::now().time_since_epoch().count());
+    {
+        // Another session: a NOTIFY from the listening session itself would come back on that
+        // same server connection even through a pooler.
+        auto other =
+            pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd probe");
+        sync_repository(other, cfg_).notify(payload);
+    }
+    const auto until = clock::now() + std::chrono::seconds(1);
+    bool seen = false;
+    while (!seen && clock::now() < until) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+        pollfd pfd{PQsocket(conn.native()), POLLIN, 0};
+        poll(&pfd, 1, static_cast<int>(std::max<long long>(left.count(), 0)));
+        if (PQconsumeInput(conn.native()) == 0)
+            throw pg::connection_error("the connection to the server was lost", "08006");
+        while (PGnotify* n = PQnotifies(conn.native())) {
+            seen = seen || payload == n->extra;
+            PQfreemem(n);
+        }
+    }
+    return seen;
+}
+
 void service::report_without_legacy_row(sync_repository& repo, const std::string& zoho_id,
                                         long long events) {
     metrics_->record_without_legacy_row(events);
@@ -284,6 +314,16 @@ bool service::serve_connection(bool& ready_sent) {
     metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
     // LISTEN before catching up: an event committed in between still wakes us.
     repo.listen();
+    const bool notified = notifications_reach(conn);
+    metrics_->set_notifications_ok(notified);
+    if (!notified)
+        spdlog::warn(
+            "notifications do not reach this daemon: database.conninfo goes through a "
+            "connection pooler in transaction pooling mode (PgBouncer pool_mode = transaction), "
+            "where LISTEN stays on a pooled server connection; polling the queue every {} ms "
+            "instead HINT: give the daemon a direct connection to PostgreSQL (or a pooler in "
+            "session mode); see docs/operations.md",
+            std::min(cfg_.daemon.poll_interval, pooled_poll_interval).count());
     auto report = [&] {
         repo.forget_stale_failures();
         check_capture(conn);
@@ -323,6 +363,9 @@ bool service::serve_connection(bool& ready_sent) {
     auto last_busy = clock::now();
     while (!stop_ && !reconnect_) {
         auto timeout = cfg_.daemon.poll_interval;
+        // Without notifications only polling notices new work: poll often.
+        if (!notified)
+            timeout = std::min(timeout, pooled_poll_interval);
         // Right after work, poll briefly: writers skip NOTIFY while the queue looked busy, and
         // one of them may have committed just after our last look.
         if (clock::now() - last_busy < std::chrono::seconds(1))

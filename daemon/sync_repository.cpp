@@ -64,6 +64,11 @@ void sync_repository::listen() {
     conn_.exec("listening for wake-ups", "LISTEN " + cfg_.ledger.schema.quoted());
 }
 
+void sync_repository::notify(const std::string& payload) {
+    conn_.exec("probing notifications", "SELECT pg_notify($1, $2)",
+               {cfg_.ledger.schema.name(), payload});
+}
+
 void sync_repository::begin_conversation(const std::string& zoho_id) {
     // No marking of the transaction: the capture trigger knows the daemon's rewrites by its login.
     conn_.exec("locking the conversation",

@@ -55,6 +55,9 @@ class sync_repository {
     login session_login();
     /// LISTEN on the ledger's wake-up channel (again after every reconnect).
     void listen();
+    /// NOTIFY on the wake-up channel with `payload`, in a transaction of its own: the probe
+    /// that tells whether notifications reach a listening connection.
+    void notify(const std::string& payload);
     /// Takes the conversation's advisory lock (shared with every ingester).
     void begin_conversation(const std::string& zoho_id);
     /// Conversations with queued work, oldest first, at most `limit`, leaving out `exclude`

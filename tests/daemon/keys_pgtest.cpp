@@ -191,6 +191,9 @@ TEST_F(keys_pgtest, an_event_for_a_key_with_no_legacy_row_is_logged_and_counted)
     for (int i = 0; i < 400 && metric() < 2; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_EQ(metric(), 2);
+    // A direct connection: the notification probe after LISTEN comes back.
+    EXPECT_NE(testing::http_get(port, "/metrics").find("\nchatledger_syncd_notifications_ok 1\n"),
+              std::string::npos);
     const auto text = testing::read_file(log);
     EXPECT_NE(text.find("1 event(s) for 'Z1      ' consumed without rendering: legacy table "
                         "live_chat has no row whose zoho_id reads 'Z1      ', but has 'Z1' HINT: "
