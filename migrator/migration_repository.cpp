@@ -187,12 +187,13 @@ std::vector<std::string> migration_repository::keys_without_legacy_row(
     const std::vector<std::string>& keys) {
     const auto& l = cfg_.legacy;
     const std::string key = l.key_column.quoted();
-    // One hashed pass over the legacy keys per page: backup keys are any text, which a typed
-    // lookup on an integer key would fail to cast.
+    // An anti-join, one pass over the legacy keys per page: NOT IN would fall back to a scan
+    // per backup key once the keys outgrow work_mem. Compared as text: backup keys are any
+    // text, which a typed lookup on an integer key would fail to cast.
     auto r = conn_.exec("looking up backup keys in " + l.table.display(),
-                        "SELECT DISTINCT k FROM unnest($1::text[]) AS k WHERE k NOT IN (SELECT " +
-                            key + "::text FROM " + l.table.quoted() + " WHERE " + key +
-                            " IS NOT NULL) ORDER BY 1",
+                        "SELECT DISTINCT k FROM unnest($1::text[]) AS k WHERE NOT EXISTS (SELECT "
+                        "FROM " +
+                            l.table.quoted() + " l WHERE l." + key + "::text = k) ORDER BY 1",
                         {pg::array_literal(keys)});
     return first_column(r);
 }
