@@ -67,6 +67,16 @@ void metrics::record_disconnected(bool retryable) {
     connected_ = false;
 }
 
+void metrics::record_without_legacy_row(long long events) {
+    std::lock_guard lock(mutex_);
+    without_legacy_row_ += events;
+}
+
+void metrics::set_notifications_ok(bool ok) {
+    std::lock_guard lock(mutex_);
+    notifications_ok_ = ok;
+}
+
 void metrics::set_capture_ok(bool ok) {
     std::lock_guard lock(mutex_);
     capture_ok_ = ok;
@@ -182,6 +192,11 @@ std::string metrics::render_prometheus() const {
            "1 while the capture trigger on the legacy table is in place and ENABLE ALWAYS, 0 "
            "once it is found missing, disabled or altered (checked with each heartbeat).",
            capture_ok_ ? 1 : 0);
+    single(out, "chatledger_syncd_notifications_ok", "gauge",
+           "1 when a notification sent after LISTEN reached the daemon, 0 when none did (a "
+           "transaction pooler such as PgBouncer between it and the server): it then polls the "
+           "queue every 100 ms.",
+           notifications_ok_ ? 1 : 0);
     single(out, "chatledger_syncd_connects_total", "counter",
            "Database connections established, the first one and every reconnect.",
            static_cast<double>(connects_));
@@ -206,6 +221,10 @@ std::string metrics::render_prometheus() const {
     single(out, "chatledger_syncd_lock_timeouts_total", "counter",
            "Conversations left queued for later because a legacy writer held the row.",
            static_cast<double>(lock_timeouts_));
+    single(out, "chatledger_syncd_events_without_legacy_row_total", "counter",
+           "Queue events consumed for a key the legacy table has no row of, so nothing was "
+           "rendered (an application appending under a key spelled otherwise); each is logged.",
+           static_cast<double>(without_legacy_row_));
     single(out, "chatledger_syncd_sync_failures_total", "counter",
            "Conversation syncs that failed for a reason other than a lost connection or a held "
            "row; each sets its conversation aside with a backoff.",

@@ -25,6 +25,8 @@ class metrics {
     void record(const sync_outcome& o);
     /// A conversation left queued because a legacy writer held its row.
     void record_lock_timeout();
+    /// Events consumed for a key the legacy table has no row of (nothing could be rendered).
+    void record_without_legacy_row(long long events);
     /// A conversation's sync failed and it was set aside; `set_aside` is how many are now.
     void record_sync_failure(long long set_aside);
     /// How many conversations are set aside (after a success or at connect).
@@ -33,6 +35,8 @@ class metrics {
     void record_connected();
     /// The connection was given up after an error; `retryable` as the error said.
     void record_disconnected(bool retryable);
+    /// Whether a notification sent after LISTEN reached this daemon (no: a transaction pooler).
+    void set_notifications_ok(bool ok);
     /// Whether the capture trigger was found in place at the last check (connect, heartbeat).
     void set_capture_ok(bool ok);
     /// Queue depth and the oldest event's age, read every few seconds.
@@ -52,9 +56,10 @@ class metrics {
     double started_at_;
     instance_counters counters_;
     long long lock_timeouts_ = 0, connects_ = 0, errors_retryable_ = 0, errors_fatal_ = 0;
-    long long sync_failures_ = 0, set_aside_ = 0;
+    long long sync_failures_ = 0, set_aside_ = 0, without_legacy_row_ = 0;
     bool connected_ = false;
     bool capture_ok_ = true;
+    bool notifications_ok_ = true;
     long long backlog_depth_ = 0;
     double backlog_age_s_ = 0;
     std::deque<double> lags_ms_;

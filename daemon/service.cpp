@@ -25,6 +25,9 @@ namespace chatledger::daemon {
 
 using clock = std::chrono::steady_clock;
 
+/// How often the queue is polled when notifications do not reach the daemon.
+constexpr std::chrono::milliseconds pooled_poll_interval{100};
+
 namespace {
 
 std::string hostname() {
@@ -181,7 +184,10 @@ void service::warn_foreign_triggers(pg::connection& conn) {
 service::sync_result service::sync_one(syncer& s, sync_repository& repo,
                                        const std::string& zoho_id) {
     try {
-        metrics_->record(s.sync(zoho_id));
+        const auto outcome = s.sync(zoho_id);
+        metrics_->record(outcome);
+        if (outcome.without_legacy_row && outcome.events > 0)
+            report_without_legacy_row(repo, zoho_id, outcome.events);
     } catch (const pg::lock_not_available& e) {
         metrics_->record_lock_timeout();
         // A legacy writer holds the row: leave the events queued and come back later.
@@ -208,6 +214,50 @@ service::sync_result service::sync_one(syncer& s, sync_repository& repo,
         spdlog::info("synced {} again after {} failed attempt(s)", zoho_id, *failures);
     }
     return sync_result::synced;
+}
+
+bool service::notifications_reach(pg::connection& conn) {
+    const std::string payload = "probe " + metrics_->instance() + " " +
+                                std::to_string(clock::now().time_since_epoch().count());
+    {
+        // Another session: a NOTIFY from the listening session itself would come back on that
+        // same server connection even through a pooler.
+        auto other =
+            pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd probe");
+        sync_repository(other, cfg_).notify(payload);
+    }
+    const auto until = clock::now() + std::chrono::seconds(1);
+    bool seen = false;
+    while (!seen && clock::now() < until) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+        pollfd pfd{PQsocket(conn.native()), POLLIN, 0};
+        poll(&pfd, 1, static_cast<int>(std::max<long long>(left.count(), 0)));
+        if (PQconsumeInput(conn.native()) == 0)
+            throw pg::connection_error("the connection to the server was lost", "08006");
+        while (PGnotify* n = PQnotifies(conn.native())) {
+            seen = seen || payload == n->extra;
+            PQfreemem(n);
+        }
+    }
+    return seen;
+}
+
+void service::report_without_legacy_row(sync_repository& repo, const std::string& zoho_id,
+                                        long long events) {
+    metrics_->record_without_legacy_row(events);
+    // Ledger rows under a key no legacy row has are kept, but no dashboard shows them: an
+    // application appending under the key spelled otherwise must hear about it.
+    const auto like = repo.legacy_key_equal_to(zoho_id);
+    spdlog::warn(
+        "{} event(s) for '{}' consumed without rendering: legacy table {} has no row "
+        "whose {} reads '{}'{} HINT: {}",
+        events, zoho_id, cfg_.legacy.table.display(), cfg_.legacy.key_column.name(), zoho_id,
+        like ? ", but has '" + *like + "'" : std::string(),
+        like ? "append under '" + *like +
+                   "', the key as the legacy table spells it (its ::text form)"
+             : "append under the key of an existing legacy row, or insert that row "
+               "first; the ledger keeps these messages under the key given");
 }
 
 void service::set_aside_failure(sync_repository& repo, const std::string& zoho_id,
@@ -265,6 +315,16 @@ bool service::serve_connection(bool& ready_sent) {
     metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
     // LISTEN before catching up: an event committed in between still wakes us.
     repo.listen();
+    const bool notified = notifications_reach(conn);
+    metrics_->set_notifications_ok(notified);
+    if (!notified)
+        spdlog::warn(
+            "notifications do not reach this daemon: database.conninfo goes through a "
+            "connection pooler in transaction pooling mode (PgBouncer pool_mode = transaction), "
+            "where LISTEN stays on a pooled server connection; polling the queue every {} ms "
+            "instead HINT: give the daemon a direct connection to PostgreSQL (or a pooler in "
+            "session mode); see docs/operations.md",
+            std::min(cfg_.daemon.poll_interval, pooled_poll_interval).count());
     auto report = [&] {
         repo.forget_stale_failures();
         check_capture(conn);
@@ -304,6 +364,9 @@ bool service::serve_connection(bool& ready_sent) {
     auto last_busy = clock::now();
     while (!stop_ && !reconnect_) {
         auto timeout = cfg_.daemon.poll_interval;
+        // Without notifications only polling notices new work: poll often.
+        if (!notified)
+            timeout = std::min(timeout, pooled_poll_interval);
         // Right after work, poll briefly: writers skip NOTIFY while the queue looked busy, and
         // one of them may have committed just after our last look.
         if (clock::now() - last_busy < std::chrono::seconds(1))

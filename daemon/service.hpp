@@ -60,6 +60,13 @@ class service {
     /// error sets the conversation aside, so it never stops the others.
     sync_result sync_one(syncer& s, sync_repository& repo, const std::string& zoho_id);
     /// Sets a conversation aside after `e`, logs it once for this step and records it.
+    /// After LISTEN: whether a notification sent from another connection reaches `conn`
+    /// within a second. Behind a transaction pooler it does not: LISTEN stayed on a pooled
+    /// server connection.
+    bool notifications_reach(pg::connection& conn);
+    /// Logs and counts events consumed for a key the legacy table has no row of.
+    void report_without_legacy_row(sync_repository& repo, const std::string& zoho_id,
+                                   long long events);
     void set_aside_failure(sync_repository& repo, const std::string& zoho_id,
                            const std::string& sqlstate, const std::string& line);
     void handle_signal(signal_event ev);

@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include "config/error.hpp"
+
 namespace chatledger::daemon {
 
 namespace {
@@ -19,11 +21,36 @@ event_kind kind_of(std::string_view text) {
                        "the sync queue was written by a newer chatledger: upgrade this one");
 }
 
-std::string key_text(const config& cfg) {
-    return cfg.legacy.key_column.quoted() + "::text";
+}  // namespace
+
+const std::string& sync_repository::key_type() {
+    if (!key_type_.empty())
+        return key_type_;
+    const auto& l = cfg_.legacy;
+    auto r = conn_.exec("reading the type of the legacy key column",
+                        "SELECT pg_catalog.format_type(atttypid, atttypmod) FROM "
+                        "pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
+                        "AND attnum > 0 AND NOT attisdropped",
+                        {l.table.quoted(), l.key_column.name()});
+    if (r.rows() == 0)
+        throw config_error(
+            "legacy table " + l.table.display() + " has no column \"" + l.key_column.name() +
+                "\" (legacy.key_column)",
+            "set legacy.key_column to the column's exact name, as psql's \\d shows it");
+    // format_type quotes every identifier in the name it returns, so the name is spliced as the
+    // server itself would print it; nothing of the config is.
+    key_type_ = std::string(r.text(0, 0));
+    return key_type_;
 }
 
-}  // namespace
+std::string sync_repository::key_is(const std::string& param) {
+    // The typed comparison walks the key's index (key::text = $1 scanned the table on an integer
+    // or char(n) key); the text one keeps a key spelled otherwise ('Z1      ' for a char(8) 'Z1',
+    // '007' for 7) from matching a row whose conversation the ledger knows by another name.
+    const std::string key = cfg_.legacy.key_column.quoted();
+    return key + " = " + param + "::text::" + key_type() + " AND " + key + "::text = " + param +
+           "::text";
+}
 
 sync_repository::login sync_repository::session_login() {
     // current_user too: a conninfo's options='-c role=...' can switch to a superuser role.
@@ -35,6 +62,11 @@ sync_repository::login sync_repository::session_login() {
 
 void sync_repository::listen() {
     conn_.exec("listening for wake-ups", "LISTEN " + cfg_.ledger.schema.quoted());
+}
+
+void sync_repository::notify(const std::string& payload) {
+    conn_.exec("probing notifications", "SELECT pg_notify($1, $2)",
+               {cfg_.ledger.schema.name(), payload});
 }
 
 void sync_repository::begin_conversation(const std::string& zoho_id) {
@@ -152,10 +184,19 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
                         "SELECT " + l.name_column.quoted() + "::text, " +
                             l.history_column.quoted() + "::text, " + l.comment_column.quoted() +
                             "::text, " + l.comment_author_column.quoted() + "::text FROM " +
-                            l.table.quoted() + " WHERE " + key_text(cfg_) + " = $1 FOR UPDATE",
+                            l.table.quoted() + " WHERE " + key_is("$1") + " FOR UPDATE",
                         {zoho_id});
     if (r.rows() == 0)
         return std::nullopt;
+    // Rendering one row's history into every row of the key would mix conversations: refuse,
+    // so the conversation is set aside with this line instead of being retried for ever.
+    if (r.rows() > 1)
+        throw error("legacy table " + l.table.display() + " has " + std::to_string(r.rows()) +
+                        " rows with " + l.key_column.name() + " '" + zoho_id +
+                        "' (legacy.key_column)",
+                    "one key must be one conversation: merge or re-key those rows, then run: "
+                    "CREATE UNIQUE INDEX CONCURRENTLY ON " +
+                        l.table.quoted() + " (" + l.key_column.quoted() + ")");
     return legacy_state{r.optional_text(0, 0), r.optional_text(0, 1), r.optional_text(0, 2),
                         r.optional_text(0, 3)};
 }
@@ -164,7 +205,7 @@ bool sync_repository::rewrite(const std::string& zoho_id, const std::string& his
                               const std::optional<std::string>& comment,
                               const std::optional<std::string>& author, bool backups) {
     const auto& l = cfg_.legacy;
-    const std::string row = l.table.quoted() + " WHERE " + key_text(cfg_) + " = $1";
+    const std::string row = l.table.quoted() + " WHERE " + key_is("$1");
     const std::string set = l.history_column.quoted() + " = $2, " + l.comment_column.quoted() +
                             " = $3, " + l.comment_author_column.quoted() + " = $4";
     // The stored text is compared on the server: sending it back would copy it again.
@@ -173,11 +214,10 @@ bool sync_repository::rewrite(const std::string& zoho_id, const std::string& his
                                   l.comment_column.quoted() + "::text AS c, " +
                                   l.comment_author_column.quoted() + "::text AS a";
     if (!backups) {
-        auto r =
-            conn_.exec("rewriting the legacy row",
-                       "WITH u AS (UPDATE " + l.table.quoted() + " SET " + set + " WHERE " +
-                           key_text(cfg_) + " = $1" + returning + ") SELECT h = $2::text FROM u",
-                       {zoho_id, history, comment, author});
+        auto r = conn_.exec("rewriting the legacy row",
+                            "WITH u AS (UPDATE " + l.table.quoted() + " SET " + set + " WHERE " +
+                                key_is("$1") + returning + ") SELECT h = $2::text FROM u",
+                            {zoho_id, history, comment, author});
         return r.rows() == 1 && r.boolean(0, 0);
     }
     // One statement, one snapshot: `before` reads the row as it was, `after` what the UPDATE
@@ -200,8 +240,7 @@ bool sync_repository::rewrite(const std::string& zoho_id, const std::string& his
             "::text, now(), 'before_update', " + l.history_column.quoted() + "::text, " +
             l.comment_column.quoted() + "::text, " + l.comment_author_column.quoted() +
             "::text, $5 FROM " + row + " RETURNING id), u AS (UPDATE " + l.table.quoted() +
-            " SET " + set + " WHERE " + key_text(cfg_) + " = $1" + returning + "), after AS (" +
-            backup +
+            " SET " + set + " WHERE " + key_is("$1") + returning + "), after AS (" + backup +
             "SELECT $1, n, now(), 'after_update', h, c, a, $5 FROM u, "
             "(SELECT count(*) FROM before) b), pruned AS (DELETE FROM " +
             t + " WHERE id IN (SELECT id FROM " + t + own +
@@ -215,6 +254,27 @@ bool sync_repository::rewrite(const std::string& zoho_id, const std::string& his
         {zoho_id, history, comment, author, std::string(backup_user), std::to_string(b.keep_last),
          std::to_string(b.max_age.count()), std::to_string(b.prune_batch)});
     return r.rows() == 1 && r.boolean(0, 0);
+}
+
+std::optional<std::string> sync_repository::legacy_key_equal_to(const std::string& zoho_id) {
+    const auto& l = cfg_.legacy;
+    const std::string key = l.key_column.quoted();
+    // In its own transaction: a value the type cannot read fails this statement alone.
+    try {
+        pg::transaction tx(conn_, "BEGIN READ ONLY");
+        auto r = conn_.exec("looking for the legacy key of an event",
+                            "SELECT " + key + "::text FROM " + l.table.quoted() + " WHERE " + key +
+                                " = $1::text::" + key_type() + " LIMIT 1",
+                            {zoho_id});
+        tx.commit();
+        if (r.rows() == 0)
+            return std::nullopt;
+        return std::string(r.text(0, 0));
+    } catch (const pg::connection_error&) {
+        throw;
+    } catch (const pg::db_error&) {
+        return std::nullopt;
+    }
 }
 
 std::vector<std::string> sync_repository::legacy_keys(const std::optional<std::string>& after,

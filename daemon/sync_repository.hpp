@@ -55,6 +55,9 @@ class sync_repository {
     login session_login();
     /// LISTEN on the ledger's wake-up channel (again after every reconnect).
     void listen();
+    /// NOTIFY on the wake-up channel with `payload`, in a transaction of its own: the probe
+    /// that tells whether notifications reach a listening connection.
+    void notify(const std::string& payload);
     /// Takes the conversation's advisory lock (shared with every ingester).
     void begin_conversation(const std::string& zoho_id);
     /// Conversations with queued work, oldest first, at most `limit`, leaving out `exclude`
@@ -101,12 +104,23 @@ class sync_repository {
                    const instance_counters& c);
     void forget_instance(const std::string& instance);
 
+    /// The text form of the legacy key equal to `zoho_id` in the key column's own type ('Z1'
+    /// for 'Z1      ' in char(8), '7' for '007' in integer); nullopt when none is or `zoho_id`
+    /// is no value of that type.
+    std::optional<std::string> legacy_key_equal_to(const std::string& zoho_id);
+
   private:
     std::vector<queue_event> claim(const std::string& zoho_id, bool writes_only, long long limit,
                                    const std::vector<long long>& exclude);
+    /// `<key> = $n::text::<key type> AND <key>::text = $n::text`: see key_type().
+    std::string key_is(const std::string& param);
+    /// The key column's type as format_type spells it (quoted where SQL needs it), read once:
+    /// comparing in the column's own type lets its index serve every lookup, whatever the type.
+    const std::string& key_type();
 
     pg::connection& conn_;
     const config& cfg_;
+    std::string key_type_;
 };
 
 /// Name of the operation_user column value in backup rows the daemon writes.

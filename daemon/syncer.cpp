@@ -60,8 +60,10 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     // the same row, so its event has a smaller id and is claimed by now.
     const bool partial = static_cast<long long>(w.events.size()) == max_events_per_sync;
     std::optional<legacy_state> row;
-    if (!partial)
+    if (!partial) {
         row = lock_row_and_claim_rest(w, out);
+        out.without_legacy_row = !row;
+    }
     out.captured += capture_comments(w);
     if (row)
         render(w, *row, out);

@@ -24,6 +24,8 @@ struct sync_outcome {
     long long captured = 0;       ///< messages appended from legacy writes
     long long events = 0;         ///< queue events consumed
     std::vector<double> lags_ms;  ///< enqueue-to-commit lag of each consumed event
+    /// The events were consumed with nothing to render: the legacy table has no row of the key.
+    bool without_legacy_row = false;
 };
 
 /// Captured legacy writes one sync transaction claims at most: a conversation's backlog after

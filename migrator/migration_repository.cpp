@@ -4,6 +4,9 @@
 
 #include <unordered_map>
 
+#include "config/error.hpp"
+#include "schema/apply.hpp"
+
 namespace chatledger::migrator {
 
 namespace {
@@ -14,6 +17,15 @@ std::vector<std::pair<long long, legacy_row>> numbered_rows(const pg::result& r)
     for (int i = 0; i < r.rows(); ++i)
         out.push_back({r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false}});
     return out;
+}
+
+[[noreturn]] void duplicate_key(const config& cfg, const std::string& key) {
+    const auto& l = cfg.legacy;
+    throw config_error("legacy table " + l.table.display() + " has more than one row with " +
+                           l.key_column.name() + " '" + key + "' (legacy.key_column)",
+                       "one key must be one conversation: merge or re-key those rows, then run: "
+                       "CREATE UNIQUE INDEX CONCURRENTLY ON " +
+                           l.table.quoted() + " (" + l.key_column.quoted() + ")");
 }
 
 /// The first column of every row.
@@ -61,6 +73,10 @@ std::vector<legacy_row> migration_repository::legacy_batch(
     std::vector<legacy_row> rows;
     long long bytes = 0;
     for (int i = 0; i < keys.rows(); ++i) {
+        // Keyset reads see one row per key: a second row (a key written since the check, or
+        // equal under the key type's own comparison) is an error, never skipped.
+        if (i > 0 && keys.text(i, 0) == keys.text(i - 1, 0))
+            duplicate_key(cfg_, std::string(keys.text(i, 0)));
         bytes += keys.integer(i, 1);
         if (i > 0 && bytes > max_bytes)
             break;
@@ -88,6 +104,18 @@ std::vector<legacy_row> migration_repository::legacy_batch(
             r.history = values.optional_text(it->second, 1);
     }
     return rows;
+}
+
+void migration_repository::require_unique_keys() {
+    if (!schema::key_index_problem(conn_, cfg_))
+        return;
+    const auto& l = cfg_.legacy;
+    const std::string key = l.key_column.quoted();
+    auto r = conn_.exec("looking for legacy keys shared by several rows",
+                        "SELECT " + key + "::text FROM " + l.table.quoted() + " WHERE " + key +
+                            " IS NOT NULL GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 1");
+    if (r.rows() > 0)
+        duplicate_key(cfg_, std::string(r.text(0, 0)));
 }
 
 long long migration_repository::legacy_row_count() {
@@ -155,6 +183,33 @@ std::vector<std::pair<long long, legacy_row>> migration_repository::backup_snaps
     return numbered_rows(r);
 }
 
+std::vector<std::string> migration_repository::keys_without_legacy_row(
+    const std::vector<std::string>& keys) {
+    const auto& l = cfg_.legacy;
+    const std::string key = l.key_column.quoted();
+    // An anti-join, one pass over the legacy keys per page: NOT IN would fall back to a scan
+    // per backup key once the keys outgrow work_mem. Compared as text: backup keys are any
+    // text, which a typed lookup on an integer key would fail to cast.
+    auto r = conn_.exec("looking up backup keys in " + l.table.display(),
+                        "SELECT DISTINCT k FROM unnest($1::text[]) AS k WHERE NOT EXISTS (SELECT "
+                        "FROM " +
+                            l.table.quoted() + " l WHERE l." + key + "::text = k) ORDER BY 1",
+                        {pg::array_literal(keys)});
+    return first_column(r);
+}
+
+std::optional<std::string> migration_repository::likely_legacy_key(const std::string& key) {
+    const auto& l = cfg_.legacy;
+    const std::string k = l.key_column.quoted() + "::text";
+    auto r = conn_.exec("looking for a legacy key like a backup key",
+                        "SELECT " + k + " FROM " + l.table.quoted() + " WHERE lower(btrim(" + k +
+                            ")) = lower(btrim($1)) ORDER BY 1 LIMIT 1",
+                        {key});
+    if (r.rows() == 0)
+        return std::nullopt;
+    return std::string(r.text(0, 0));
+}
+
 long long migration_repository::backup_row_count() {
     auto r =
         conn_.exec("counting backup rows", "SELECT count(*) FROM " + cfg_.backup.table.quoted());
@@ -171,13 +226,36 @@ std::vector<std::string> migration_repository::sample_keys(int n) {
     return first_column(r);
 }
 
+const std::string& migration_repository::key_type() {
+    if (!key_type_.empty())
+        return key_type_;
+    const auto& l = cfg_.legacy;
+    auto r = conn_.exec("reading the type of the legacy key column",
+                        "SELECT pg_catalog.format_type(atttypid, atttypmod) FROM "
+                        "pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
+                        "AND attnum > 0 AND NOT attisdropped",
+                        {l.table.quoted(), l.key_column.name()});
+    if (r.rows() == 0)
+        throw config_error(
+            "legacy table " + l.table.display() + " has no column \"" + l.key_column.name() +
+                "\" (legacy.key_column)",
+            "set legacy.key_column to the column's exact name, as psql's \\d shows it");
+    // format_type quotes every identifier of the name it returns: it is spliced as the server
+    // prints it, and nothing of the config is.
+    key_type_ = std::string(r.text(0, 0));
+    return key_type_;
+}
+
 std::vector<legacy_row> migration_repository::legacy_rows(const std::vector<std::string>& keys) {
     const auto& l = cfg_.legacy;
-    auto r = conn_.exec("reading legacy rows from " + l.table.display(),
-                        "SELECT " + l.key_column.quoted() + "::text, " + l.history_column.quoted() +
-                            "::text FROM " + l.table.quoted() + " WHERE " + l.key_column.quoted() +
-                            "::text = ANY($1::text[])",
-                        {pg::array_literal(keys)});
+    const std::string key = l.key_column.quoted();
+    // The keys come from the table's own ::text, so each casts back to the key type.
+    auto r =
+        conn_.exec("reading legacy rows from " + l.table.display(),
+                   "SELECT " + key + "::text, " + l.history_column.quoted() + "::text FROM " +
+                       l.table.quoted() + " WHERE " + key + " = ANY($1::text[]::" + key_type() +
+                       "[]) AND " + key + "::text = ANY($1::text[])",
+                   {pg::array_literal(keys)});
     std::vector<legacy_row> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1), false});

@@ -38,6 +38,10 @@ class migration_repository {
     /// their value.
     std::vector<legacy_row> legacy_batch(const std::optional<std::string>& after_key, int limit,
                                          bool skip_migrated, long long max_bytes = 8 << 20);
+    /// Throws config_error (exit 2) naming a key that two legacy rows share: keyset reads would
+    /// migrate and verify one of them only. Scans the table only when no unique index on the
+    /// key column rules duplicates out.
+    void require_unique_keys();
     /// Estimated and exact sizes of the legacy table.
     long long legacy_row_count();
     /// Records conversations as migrated (same transaction as their messages).
@@ -51,6 +55,11 @@ class migration_repository {
     std::vector<std::string> ledger_only_conversations(int limit);
     /// Backup snapshots (chat_history_backup values) with backup id > after_id, in id order.
     std::vector<std::pair<long long, legacy_row>> backup_snapshots(long long after_id, int limit);
+    /// Those of `keys` that no legacy row has (its key's text form differs from each).
+    std::vector<std::string> keys_without_legacy_row(const std::vector<std::string>& keys);
+    /// A legacy key equal to `key` once both are trimmed and case folded ("z00060" finds
+    /// "Z00060"), the first in key order; nullopt when none is.
+    std::optional<std::string> likely_legacy_key(const std::string& key);
     /// Rows in the backup table, for progress.
     long long backup_row_count();
     /// A random sample of legacy keys, for a quick `verify --sample N`.
@@ -59,9 +68,14 @@ class migration_repository {
     std::vector<legacy_row> legacy_rows(const std::vector<std::string>& keys);
 
   private:
+    /// The key column's type as format_type spells it, read once: a lookup in the column's own
+    /// type is an index lookup whatever the type (key::text scanned the table).
+    const std::string& key_type();
+
     pg::connection& conn_;
     const config& cfg_;
     const ledger::ledger_repository& ledger_;
+    std::string key_type_;
 };
 
 }  // namespace chatledger::migrator

@@ -1,10 +1,12 @@
 // `recover`: brings back messages the old system lost after its backups began. Every backup
-// snapshot is ingested with the ingest rule, so per conversation and message identity the ledger
-// ends with max(its count, the largest count in any one snapshot): re-running adds nothing.
+// snapshot of a conversation the legacy table has is ingested with the ingest rule, so per
+// conversation and message identity the ledger ends with max(its count, the largest count in any
+// one snapshot): re-running adds nothing. Snapshots under any other key are listed, not appended.
 #include <spdlog/spdlog.h>
 
 #include <map>
 #include <ostream>
+#include <unordered_set>
 
 #include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
@@ -28,6 +30,7 @@ int recover_command(const command_context& ctx) {
     }
     progress bar("recovering", total_rows);
     std::map<std::string, long long> recovered;
+    std::map<std::string, long long> unmatched;  // backup key -> snapshots left out
     long long snapshots = 0, unusable = 0, after = 0;
     // Pages commit one by one: the rule is a max, so page boundaries cannot change the result
     // and a crash only leaves work for the next run.
@@ -37,14 +40,26 @@ int recover_command(const command_context& ctx) {
         if (page.empty())
             break;
         after = page.back().first;
+        snapshots += static_cast<long long>(page.size());
+        bar.advance(static_cast<long long>(page.size()));
+        // A backup key no legacy row has ('z00060' beside 'Z00060', 'Z00061 ') would become a
+        // new conversation that no dashboard shows and the append-only ledger cannot drop.
+        std::vector<std::string> keys;
+        for (const auto& [id, row] : page) keys.push_back(row.zoho_id);
+        const auto missing = repo.keys_without_legacy_row(keys);
+        const std::unordered_set<std::string> skip(missing.begin(), missing.end());
+        std::erase_if(page, [&](const auto& p) {
+            if (!skip.count(p.second.zoho_id))
+                return false;
+            ++unmatched[p.second.zoho_id];
+            return true;
+        });
         const auto values = values_of(page);
         auto r = ledger::ingest(ledger, values, fields,
                                 {.source = core::message_source::backup, .skip_unparseable = true});
         tx.commit();
-        snapshots += static_cast<long long>(page.size());
         unusable += r.unparseable;
         for (const auto& [z, n] : r.per_conversation) recovered[z] += n;
-        bar.advance(static_cast<long long>(page.size()));
     }
     bar.finish();
 
@@ -58,10 +73,35 @@ int recover_command(const command_context& ctx) {
     }
     if (recovered.size() > max_listed)
         ctx.out << "  ... and " << recovered.size() - max_listed << " more conversation(s)\n";
+    listed = 0;
+    for (const auto& [z, n] : unmatched) {
+        if (listed++ >= max_listed) {
+            ctx.out << "  ... and " << unmatched.size() - max_listed
+                    << " more backup key(s) with no legacy row\n";
+            break;
+        }
+        std::optional<std::string> like;
+        {
+            pg::transaction tx(conn, "BEGIN READ ONLY");
+            like = repo.likely_legacy_key(z);
+            tx.commit();
+        }
+        ctx.out << "  '" << z << "': no legacy row has this key, " << n
+                << " snapshot(s) not recovered"
+                << (like ? "; likely '" + *like + "' (the same after trimming and case folding)"
+                         : std::string())
+                << "\n";
+    }
+    if (!unmatched.empty())
+        spdlog::warn(
+            "{} backup key(s) match no legacy row and were not recovered HINT: each is listed "
+            "above; fix the backup rows' zoho_id to the legacy key and run recover again",
+            unmatched.size());
     ctx.out << "backup snapshots read        " << snapshots << "\n"
             << "snapshots not a JSON array   " << unusable << "\n"
             << "conversations recovered      " << recovered.size() << "\n"
-            << "messages recovered           " << messages << "\n";
+            << "messages recovered           " << messages << "\n"
+            << "backup keys with no legacy row " << unmatched.size() << "\n";
     spdlog::info("recover finished: {} messages in {} conversations from {} snapshots", messages,
                  recovered.size(), snapshots);
     return 0;

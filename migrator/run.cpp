@@ -168,6 +168,7 @@ long long count_legacy(pg::connection& conn, ledger::ledger_repository& ledger,
                        migration_repository& repo, bool allow_missing_ledger) {
     pg::transaction tx(conn, "BEGIN READ ONLY");
     ledger.require_schema(allow_missing_ledger);
+    repo.require_unique_keys();
     const long long n = repo.legacy_row_count();
     tx.commit();
     return n;

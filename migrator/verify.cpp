@@ -104,6 +104,7 @@ int verify_command(const command_context& ctx) {
     // would otherwise show a difference that never existed.
     pg::transaction tx(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     ledger.require_schema();
+    repo.require_unique_keys();
     difference_totals d;
     ctx.out << "differences (first " << max_listed << "):\n";
     if (ctx.sample > 0) {

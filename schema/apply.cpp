@@ -53,6 +53,21 @@ void require_legacy_table(pg::connection& conn, const config& cfg) {
     check_legacy_table(repo, cfg);
 }
 
+std::optional<std::pair<std::string, std::string>> key_index_problem(pg::connection& conn,
+                                                                     const config& cfg) {
+    schema_repository repo(conn, cfg);
+    const auto& l = cfg.legacy;
+    if (repo.has_unique_index_on(l.table, l.key_column.name()))
+        return std::nullopt;
+    return std::make_pair(
+        "legacy table " + l.table.display() + " has no unique index on its key column \"" +
+            l.key_column.name() +
+            "\" (legacy.key_column): two rows sharing a key would lose one row's messages",
+        "run: CREATE UNIQUE INDEX CONCURRENTLY ON " + l.table.quoted() + " (" +
+            l.key_column.quoted() +
+            "); a key of several columns, a partial or an expression index does not count");
+}
+
 std::optional<std::string> capture_trigger_problem(pg::connection& conn, const config& cfg) {
     schema_repository repo(conn, cfg);
     auto problem = repo.capture_trigger_problem();
@@ -111,6 +126,8 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
     if (!dry_run)
         repo.lock();
     check_legacy_table(repo, cfg);
+    if (auto problem = key_index_problem(conn, cfg))
+        throw config_error(problem->first, problem->second);
     const bool existed = repo.history_exists();
     if (!dry_run)
         repo.bootstrap();

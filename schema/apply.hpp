@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -52,5 +53,11 @@ int latest_schema_version();
 /// Throws config_error (exit 2) naming the key when legacy.table or one of its configured
 /// columns does not exist, so every command reports a wrong name the same way.
 void require_legacy_table(pg::connection& conn, const config& cfg);
+
+/// What is wrong when legacy.key_column has no unique, non-partial index on exactly that column
+/// (two legacy rows could then share a key and one of them would be skipped): the line and its
+/// HINT naming the CREATE UNIQUE INDEX to run; nullopt when the index is there.
+std::optional<std::pair<std::string, std::string>> key_index_problem(pg::connection& conn,
+                                                                     const config& cfg);
 
 }  // namespace chatledger::schema

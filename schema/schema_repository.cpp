@@ -195,6 +195,20 @@ bool schema_repository::table_exists(const qualified_name& table) {
     return r.boolean(0, 0);
 }
 
+bool schema_repository::has_unique_index_on(const qualified_name& table,
+                                            const std::string& column) {
+    // Expression and partial indexes do not make the plain column unique, and a key of several
+    // columns (tenant_id, zoho_id) lets two rows share this one.
+    auto r = conn_.exec("checking the unique indexes of " + table.display(),
+                        "SELECT EXISTS (SELECT FROM pg_index i JOIN pg_attribute a "
+                        "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                        "WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid "
+                        "AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL "
+                        "AND a.attname = $2)",
+                        {literal_table(table), column});
+    return r.boolean(0, 0);
+}
+
 std::vector<std::string> schema_repository::missing_columns(const qualified_name& table,
                                                             const std::vector<std::string>& names) {
     auto r = conn_.exec("checking the columns of " + table.display(),

@@ -67,6 +67,9 @@ class schema_repository {
 
     /// True when `table` resolves to a table or view the session can see.
     bool table_exists(const qualified_name& table);
+    /// True when `table` has a valid, unique, non-partial index whose only key is `column`
+    /// (a primary key or unique constraint counts): only then is one key one legacy row.
+    bool has_unique_index_on(const qualified_name& table, const std::string& column);
     /// Columns of `names` that `table` lacks.
     std::vector<std::string> missing_columns(const qualified_name& table,
                                              const std::vector<std::string>& names);
