@@ -25,10 +25,10 @@ namespace chatledger::daemon {
 
 using clock = std::chrono::steady_clock;
 
+namespace {
+
 /// How often the queue is polled when notifications do not reach the daemon.
 constexpr std::chrono::milliseconds pooled_poll_interval{100};
-
-namespace {
 
 std::string hostname() {
     char buf[256] = {};
