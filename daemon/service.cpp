@@ -300,14 +300,10 @@ void service::drain_queue(syncer& s, sync_repository& repo) {
     }
 }
 
-bool service::serve_connection(bool& ready_sent) {
-    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd",
-                                     daemon_access(cfg_));
-    sync_repository repo(conn, cfg_);
+bool service::set_up_connection(pg::connection& conn, sync_repository& repo) {
     refuse_superuser(repo, cfg_);
     require_current_schema(conn, cfg_);
     warn_foreign_triggers(conn);
-    syncer s(conn, cfg_);
     metrics_->record_connected();
     // Failures recorded by an earlier run are tried first, and cleared when they succeed.
     for (const auto& [key, failures] : repo.recorded_failures())
@@ -325,67 +321,84 @@ bool service::serve_connection(bool& ready_sent) {
             "instead HINT: give the daemon a direct connection to PostgreSQL (or a pooler in "
             "session mode); see docs/operations.md",
             std::min(cfg_.daemon.poll_interval, pooled_poll_interval).count());
-    auto report = [&] {
-        repo.forget_stale_failures();
-        check_capture(conn);
-        auto [depth, age] = repo.backlog();
-        metrics_->set_backlog(depth, age);
-        if (server_)
-            if (auto failure = server_->failure())
-                spdlog::error("{}; restart the daemon to bring it back", *failure);
-        const auto c = metrics_->counters();
-        repo.heartbeat(metrics_->instance(), metrics_->started_at_iso(), c);
-        char status[256];
-        std::snprintf(
-            status, sizeof status,
-            "backlog %lld (oldest %.1f s), rewrites %lld, drifts healed %lld, lag p50 %.0f ms",
-            depth, age, c.rewrites, c.drifts_healed, c.lag_p50_ms.value_or(0));
-        return std::make_pair(std::string(status), depth);
-    };
+    return notified;
+}
+
+std::pair<std::string, long long> service::report(pg::connection& conn, sync_repository& repo) {
+    repo.forget_stale_failures();
+    check_capture(conn);
+    auto [depth, age] = repo.backlog();
+    metrics_->set_backlog(depth, age);
+    if (server_)
+        if (auto failure = server_->failure())
+            spdlog::error("{}; restart the daemon to bring it back", *failure);
+    const auto c = metrics_->counters();
+    repo.heartbeat(metrics_->instance(), metrics_->started_at_iso(), c);
+    char status[256];
+    std::snprintf(
+        status, sizeof status,
+        "backlog %lld (oldest %.1f s), rewrites %lld, drifts healed %lld, lag p50 %.0f ms", depth,
+        age, c.rewrites, c.drifts_healed, c.lag_p50_ms.value_or(0));
+    return {std::string(status), depth};
+}
+
+std::chrono::milliseconds service::poll_timeout(bool notified, bool more,
+                                                clock::time_point last_busy) const {
+    auto timeout = cfg_.daemon.poll_interval;
+    // Without notifications only polling notices new work: poll often.
+    if (!notified)
+        timeout = std::min(timeout, pooled_poll_interval);
+    // Right after work, poll briefly: writers skip NOTIFY while the queue looked busy, and one
+    // of them may have committed just after our last look.
+    if (clock::now() - last_busy < std::chrono::seconds(1))
+        timeout = std::min(timeout, std::chrono::milliseconds(10));
+    if (more)
+        timeout = std::chrono::milliseconds(0);
+    if (auto wd = notify_.watchdog_interval())
+        timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(*wd));
+    return timeout;
+}
+
+void service::wait_for_work(pg::connection& conn, std::chrono::milliseconds timeout) {
+    pollfd fds[2] = {{PQsocket(conn.native()), POLLIN, 0}, {signals_.fd(), POLLIN, 0}};
+    poll(fds, 2, static_cast<int>(timeout.count()));
+    if (fds[1].revents & POLLIN)
+        handle_signal(signals_.read());
+    if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+        if (PQconsumeInput(conn.native()) == 0)
+            throw pg::connection_error("the connection to the server was lost", "08006");
+        while (PGnotify* n = PQnotifies(conn.native())) PQfreemem(n);
+    }
+}
+
+bool service::serve_connection(bool& ready_sent) {
+    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd",
+                                     daemon_access(cfg_));
+    sync_repository repo(conn, cfg_);
+    const bool notified = set_up_connection(conn, repo);
+    syncer s(conn, cfg_);
     // READY=1 once listening, as the contract says; the backlog is then worked off one round
     // at a time, so heartbeats, STATUS= and signals keep coming however long it is, and a
     // queue that writers keep filling never holds the main loop.
     {
-        auto [status, depth] = report();
-        if (!ready_sent) {
+        auto [status, depth] = report(conn, repo);
+        const bool first = !ready_sent;
+        if (first)
             notify_.ready(status);
-            ready_sent = true;
-            spdlog::info("ready: listening on channel {}, {} events queued",
-                         cfg_.ledger.schema.name(), depth);
-        } else {
+        else
             notify_.status(status);
-            spdlog::info("reconnected: listening on channel {}, {} events queued",
-                         cfg_.ledger.schema.name(), depth);
-        }
+        ready_sent = true;
+        spdlog::info("{}: listening on channel {}, {} events queued",
+                     first ? "ready" : "reconnected", cfg_.ledger.schema.name(), depth);
     }
     bool catching_up = true;
     bool more = true;  // the last round did work: look again at once
     auto last_report = clock::now();
     auto last_busy = clock::now();
     while (!stop_ && !reconnect_) {
-        auto timeout = cfg_.daemon.poll_interval;
-        // Without notifications only polling notices new work: poll often.
-        if (!notified)
-            timeout = std::min(timeout, pooled_poll_interval);
-        // Right after work, poll briefly: writers skip NOTIFY while the queue looked busy, and
-        // one of them may have committed just after our last look.
-        if (clock::now() - last_busy < std::chrono::seconds(1))
-            timeout = std::min(timeout, std::chrono::milliseconds(10));
-        if (more)
-            timeout = std::chrono::milliseconds(0);
-        if (auto wd = notify_.watchdog_interval())
-            timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(*wd));
-        pollfd fds[2] = {{PQsocket(conn.native()), POLLIN, 0}, {signals_.fd(), POLLIN, 0}};
-        poll(fds, 2, static_cast<int>(timeout.count()));
-        if (fds[1].revents & POLLIN)
-            handle_signal(signals_.read());
+        wait_for_work(conn, poll_timeout(notified, more, last_busy));
         if (stop_)
             break;
-        if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-            if (PQconsumeInput(conn.native()) == 0)
-                throw pg::connection_error("the connection to the server was lost", "08006");
-            while (PGnotify* n = PQnotifies(conn.native())) PQfreemem(n);
-        }
         // Poll the queue on every wake-up, notified or not: NOTIFY is only a hint.
         const auto round = process_round(s, repo);
         more = round.synced > 0;
@@ -397,7 +410,7 @@ bool service::serve_connection(bool& ready_sent) {
         }
         notify_.watchdog();
         if (clock::now() - last_report > std::chrono::seconds(2)) {
-            notify_.status(report().first);
+            notify_.status(report(conn, repo).first);
             last_report = clock::now();
         }
     }

@@ -41,6 +41,16 @@ class service {
 
   private:
     bool serve_connection(bool& ready_sent);
+    /// Checks the login and the schema, LISTENs and probes that notifications arrive; returns
+    /// whether they do (behind a transaction pooler they do not).
+    bool set_up_connection(pg::connection& conn, sync_repository& repo);
+    /// Heartbeat, backlog and checks every few seconds; the STATUS= text and the queue depth.
+    std::pair<std::string, long long> report(pg::connection& conn, sync_repository& repo);
+    /// How long to wait for a notification or a signal before looking at the queue again.
+    std::chrono::milliseconds poll_timeout(bool notified, bool more,
+                                           std::chrono::steady_clock::time_point last_busy) const;
+    /// Waits on the database socket and the signalfd; handles a signal, drains notifications.
+    void wait_for_work(pg::connection& conn, std::chrono::milliseconds timeout);
     /// What one round over the queue did.
     struct round_result {
         long long listed = 0;  ///< conversations with queued events at the start of the round
