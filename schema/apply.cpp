@@ -116,6 +116,85 @@ int schema_version(pg::connection& conn, const config& cfg) {
     return steps.empty() ? 0 : steps.back().version;
 }
 
+namespace {
+
+/// Applies the versioned steps this database has not had yet; refuses a changed applied step.
+void apply_versioned_steps(schema_repository& repo, const std::vector<step>& steps,
+                           const std::vector<applied_step>& applied, const placeholder_map& values,
+                           bool dry_run, apply_report& report) {
+    for (const auto& s : steps) {
+        const std::string sum = repo.checksum(std::string(s.text));
+        auto done = std::find_if(applied.begin(), applied.end(),
+                                 [&](const applied_step& a) { return a.version == s.version; });
+        if (done != applied.end()) {
+            if (done->checksum != sum)
+                throw error("schema step " + step_label(s.version, s.name) +
+                                " was applied with checksum " + done->checksum.substr(0, 12) +
+                                " but this build's file has " + sum.substr(0, 12),
+                            "applied steps are immutable: restore the original file and add a "
+                            "new step for the change");
+            continue;
+        }
+        const std::string label = step_label(s.version, s.name);
+        const std::string sql = render(s.text, values);
+        if (dry_run) {
+            report.sql += "-- step " + label + "\n" + sql + "\n";
+        } else {
+            repo.run_step("applying schema step " + label, sql);
+            repo.record_step(s.version, s.name, sum);
+        }
+        report.applied.push_back(label);
+    }
+}
+
+/// (Re)installs the capture trigger when its rendered text changed, or when it is no longer
+/// in place: the table's owner can drop or disable it whatever the history says.
+void apply_capture_step(schema_repository& repo, const config& cfg, const placeholder_map& values,
+                        bool existed, bool dry_run, apply_report& report) {
+    const std::string capture_sql = render(capture_step_text(), values);
+    const std::string capture_sum = repo.checksum(capture_sql);
+    const std::string target = cfg.legacy.table.quoted();
+    auto state = existed ? repo.capture_state() : std::nullopt;
+    if (state && state->checksum == capture_sum && state->target == target) {
+        if (auto problem = repo.capture_trigger_problem(); !problem.empty())
+            report.restored = problem;
+    }
+    if (state && state->checksum == capture_sum && !report.restored)
+        return;
+    const std::string label = "capture trigger on " + cfg.legacy.table.display();
+    if (dry_run) {
+        report.sql += "-- " + label + "\n" + capture_sql + "\n";
+    } else {
+        if (state && state->target != target)
+            repo.drop_capture_trigger(state->target);
+        repo.run_step("installing the " + label, capture_sql);
+        repo.record_capture(capture_sum, target);
+    }
+    if (!report.restored)
+        report.applied.push_back(label);
+}
+
+/// A member of the owner role (the DBA) or a superuser can disable the ledger's own triggers;
+/// every run puts them back. Only steps that really ran count: a dry run applied none.
+void reenable_ledger_triggers(schema_repository& repo, const config& cfg, bool dry_run,
+                              apply_report& report) {
+    for (const auto& t :
+         repo.ledger_triggers(dry_run ? report.version_before : report.version_after)) {
+        if (t.enabled == "A")
+            continue;
+        if (!t.enabled)
+            throw error(ledger_trigger_problem(cfg, t),
+                        "it guards the append-only ledger and cannot be re-created by a "
+                        "step already applied: re-create it as schema/sql defines it (0001 or "
+                        "0005), then run schema again");
+        if (!dry_run)
+            repo.enable_ledger_trigger(t.name);
+        report.reenabled.push_back(ledger_trigger_problem(cfg, t));
+    }
+}
+
+}  // namespace
+
 apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run) {
     const auto steps = versioned_steps();
     const auto values = placeholders(cfg);
@@ -140,73 +219,11 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
         throw error("the ledger schema is at version " + std::to_string(report.version_before) +
                         " but this chatledger knows only " + std::to_string(steps.size()),
                     "run a chatledger at least as new as the one that upgraded the schema");
-
-    for (const auto& s : steps) {
-        const std::string sum = repo.checksum(std::string(s.text));
-        auto done = std::find_if(applied.begin(), applied.end(),
-                                 [&](const applied_step& a) { return a.version == s.version; });
-        if (done != applied.end()) {
-            if (done->checksum != sum)
-                throw error("schema step " + step_label(s.version, s.name) +
-                                " was applied with checksum " + done->checksum.substr(0, 12) +
-                                " but this build's file has " + sum.substr(0, 12),
-                            "applied steps are immutable: restore the original file and add a "
-                            "new step for the change");
-            continue;
-        }
-        const std::string label = step_label(s.version, s.name);
-        const std::string sql = render(s.text, values);
-        if (dry_run) {
-            report.sql += "-- step " + label + "\n" + sql + "\n";
-        } else {
-            repo.run_step("applying schema step " + label, sql);
-            repo.record_step(s.version, s.name, sum);
-        }
-        report.applied.push_back(label);
-    }
+    apply_versioned_steps(repo, steps, applied, values, dry_run, report);
     report.version_after = static_cast<int>(steps.size());
-
-    // The capture step depends on the configuration, so its rendered text is what is compared.
-    const std::string capture_sql = render(capture_step_text(), values);
-    const std::string capture_sum = repo.checksum(capture_sql);
-    const std::string target = cfg.legacy.table.quoted();
-    auto state = existed ? repo.capture_state() : std::nullopt;
-    // The table's owner can drop or disable the trigger whatever the history says: an up-to-date
-    // step is no proof that the trigger is still there.
-    if (state && state->checksum == capture_sum && state->target == target) {
-        if (auto problem = repo.capture_trigger_problem(); !problem.empty())
-            report.restored = problem;
-    }
-    if (!state || state->checksum != capture_sum || report.restored) {
-        const std::string label = "capture trigger on " + cfg.legacy.table.display();
-        if (dry_run) {
-            report.sql += "-- " + label + "\n" + capture_sql + "\n";
-        } else {
-            if (state && state->target != target)
-                repo.drop_capture_trigger(state->target);
-            repo.run_step("installing the " + label, capture_sql);
-            repo.record_capture(capture_sum, target);
-        }
-        if (!report.restored)
-            report.applied.push_back(label);
-    }
-    // A member of the owner role (the DBA) or a superuser can disable the ledger's own triggers;
-    // every run puts them back. Only steps that really ran count: a dry run applied none.
-    if (existed) {
-        for (const auto& t :
-             repo.ledger_triggers(dry_run ? report.version_before : report.version_after)) {
-            if (t.enabled == "A")
-                continue;
-            if (!t.enabled)
-                throw error(ledger_trigger_problem(cfg, t),
-                            "it guards the append-only ledger and cannot be re-created by a "
-                            "step already applied: re-create it as schema/sql defines it (0001 or "
-                            "0005), then run schema again");
-            if (!dry_run)
-                repo.enable_ledger_trigger(t.name);
-            report.reenabled.push_back(ledger_trigger_problem(cfg, t));
-        }
-    }
+    apply_capture_step(repo, cfg, values, existed, dry_run, report);
+    if (existed)
+        reenable_ledger_triggers(repo, cfg, dry_run, report);
     if (!dry_run)
         tx.commit();
     return report;
