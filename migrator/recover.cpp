@@ -15,6 +15,54 @@
 
 namespace chatledger::migrator {
 
+namespace {
+
+constexpr size_t max_listed = 50;
+
+/// Lists the conversations that got messages back; returns how many messages in all.
+long long print_recovered(std::ostream& out, const std::map<std::string, long long>& recovered) {
+    long long messages = 0;
+    size_t listed = 0;
+    for (const auto& [z, n] : recovered) {
+        messages += n;
+        if (listed++ < max_listed)
+            out << "  " << z << ": " << n << " message(s) recovered\n";
+    }
+    if (recovered.size() > max_listed)
+        out << "  ... and " << recovered.size() - max_listed << " more conversation(s)\n";
+    return messages;
+}
+
+/// Lists backup keys no legacy row has, each with the key it likely meant.
+void print_unmatched(pg::connection& conn, migration_repository& repo, std::ostream& out,
+                     const std::map<std::string, long long>& unmatched) {
+    size_t listed = 0;
+    for (const auto& [z, n] : unmatched) {
+        if (listed++ >= max_listed) {
+            out << "  ... and " << unmatched.size() - max_listed
+                << " more backup key(s) with no legacy row\n";
+            break;
+        }
+        std::optional<std::string> like;
+        {
+            pg::transaction tx(conn, "BEGIN READ ONLY");
+            like = repo.likely_legacy_key(z);
+            tx.commit();
+        }
+        out << "  '" << z << "': no legacy row has this key, " << n << " snapshot(s) not recovered"
+            << (like ? "; likely '" + *like + "' (the same after trimming and case folding)"
+                     : std::string())
+            << "\n";
+    }
+    if (!unmatched.empty())
+        spdlog::warn(
+            "{} backup key(s) match no legacy row and were not recovered HINT: each is listed "
+            "above; fix the backup rows' zoho_id to the legacy key and run recover again",
+            unmatched.size());
+}
+
+}  // namespace
+
 int recover_command(const command_context& ctx) {
     auto conn = open_connection(ctx, "recover");
     ledger::ledger_repository ledger(conn, ctx.cfg);
@@ -63,40 +111,8 @@ int recover_command(const command_context& ctx) {
     }
     bar.finish();
 
-    long long messages = 0;
-    constexpr size_t max_listed = 50;
-    size_t listed = 0;
-    for (const auto& [z, n] : recovered) {
-        messages += n;
-        if (listed++ < max_listed)
-            ctx.out << "  " << z << ": " << n << " message(s) recovered\n";
-    }
-    if (recovered.size() > max_listed)
-        ctx.out << "  ... and " << recovered.size() - max_listed << " more conversation(s)\n";
-    listed = 0;
-    for (const auto& [z, n] : unmatched) {
-        if (listed++ >= max_listed) {
-            ctx.out << "  ... and " << unmatched.size() - max_listed
-                    << " more backup key(s) with no legacy row\n";
-            break;
-        }
-        std::optional<std::string> like;
-        {
-            pg::transaction tx(conn, "BEGIN READ ONLY");
-            like = repo.likely_legacy_key(z);
-            tx.commit();
-        }
-        ctx.out << "  '" << z << "': no legacy row has this key, " << n
-                << " snapshot(s) not recovered"
-                << (like ? "; likely '" + *like + "' (the same after trimming and case folding)"
-                         : std::string())
-                << "\n";
-    }
-    if (!unmatched.empty())
-        spdlog::warn(
-            "{} backup key(s) match no legacy row and were not recovered HINT: each is listed "
-            "above; fix the backup rows' zoho_id to the legacy key and run recover again",
-            unmatched.size());
+    const long long messages = print_recovered(ctx.out, recovered);
+    print_unmatched(conn, repo, ctx.out, unmatched);
     ctx.out << "backup snapshots read        " << snapshots << "\n"
             << "snapshots not a JSON array   " << unusable << "\n"
             << "conversations recovered      " << recovered.size() << "\n"
