@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "chatledger/version.hpp"
+#include "config/command_line.hpp"
 #include "config/error.hpp"
 #include "config/logging.hpp"
 #include "config/target.hpp"
@@ -41,22 +42,9 @@ std::vector<std::string> option_names() {
 
 int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
     const po::options_description opts = visible_options();
-    // Boost drops positional words unless they are declared; collecting them lets a stray
-    // `chatledger-syncd bogus` fail instead of starting as if it were not there.
-    po::options_description hidden;
-    hidden.add_options()("argument", po::value<std::vector<std::string>>());
-    po::options_description all;
-    all.add(opts).add(hidden);
-    po::positional_options_description pos;
-    pos.add("argument", -1);
     try {
-        po::variables_map vm;
-        try {
-            po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-            po::notify(vm);
-        } catch (const po::error& e) {
-            throw usage_error(e.what(), "run chatledger-syncd --help");
-        }
+        const auto vm = parse_command_line(argc, argv, opts, "argument", "chatledger-syncd");
+        // A stray `chatledger-syncd bogus` fails instead of starting as if it were not there.
         if (vm.count("argument"))
             throw usage_error("unexpected argument \"" +
                                   vm["argument"].as<std::vector<std::string>>().front() + "\"",

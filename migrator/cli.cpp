@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "chatledger/version.hpp"
+#include "config/command_line.hpp"
 #include "config/error.hpp"
 #include "config/logging.hpp"
 #include "config/target.hpp"
@@ -129,21 +130,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> command_option_tab
 
 int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
     const po::options_description opts = visible_options();
-    po::options_description hidden;
-    hidden.add_options()("command", po::value<std::vector<std::string>>());
-    po::options_description all;
-    all.add(opts).add(hidden);
-    po::positional_options_description pos;
-    pos.add("command", -1);
-
     try {
-        po::variables_map vm;
-        try {
-            po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-            po::notify(vm);
-        } catch (const po::error& e) {
-            throw usage_error(e.what(), "run chatledger-migrate --help");
-        }
+        const auto vm = parse_command_line(argc, argv, opts, "command", "chatledger-migrate");
         if (vm.count("help")) {
             out << usage_text << opts;
             return 0;

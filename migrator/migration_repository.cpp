@@ -6,6 +6,7 @@
 
 #include "config/error.hpp"
 #include "schema/apply.hpp"
+#include "schema/schema_repository.hpp"
 
 namespace chatledger::migrator {
 
@@ -227,22 +228,8 @@ std::vector<std::string> migration_repository::sample_keys(int n) {
 }
 
 const std::string& migration_repository::key_type() {
-    if (!key_type_.empty())
-        return key_type_;
-    const auto& l = cfg_.legacy;
-    auto r = conn_.exec("reading the type of the legacy key column",
-                        "SELECT pg_catalog.format_type(atttypid, atttypmod) FROM "
-                        "pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
-                        "AND attnum > 0 AND NOT attisdropped",
-                        {l.table.quoted(), l.key_column.name()});
-    if (r.rows() == 0)
-        throw config_error(
-            "legacy table " + l.table.display() + " has no column \"" + l.key_column.name() +
-                "\" (legacy.key_column)",
-            "set legacy.key_column to the column's exact name, as psql's \\d shows it");
-    // format_type quotes every identifier of the name it returns: it is spliced as the server
-    // prints it, and nothing of the config is.
-    key_type_ = std::string(r.text(0, 0));
+    if (key_type_.empty())
+        key_type_ = schema::schema_repository(conn_, cfg_).key_column_type();
     return key_type_;
 }
 

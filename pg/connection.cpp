@@ -57,16 +57,6 @@ void log_notice(void*, const char* message) {
     spdlog::debug("server: {}", first_line(message));
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /// The text and, when it decodes, the %-decoded text: libpq may quote either.
 void add_secret(std::vector<std::string>& out, std::string_view raw) {
     if (raw.empty())
@@ -74,9 +64,11 @@ void add_secret(std::vector<std::string>& out, std::string_view raw) {
     out.emplace_back(raw);
     std::string decoded;
     for (size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] == '%' && i + 2 < raw.size() && hex_digit(raw[i + 1]) >= 0 &&
-            hex_digit(raw[i + 2]) >= 0) {
-            decoded += static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2]));
+        unsigned byte = 0;
+        const char* hex = raw.data() + i + 1;
+        if (raw[i] == '%' && i + 2 < raw.size() &&
+            std::from_chars(hex, hex + 2, byte, 16).ptr == hex + 2) {
+            decoded += static_cast<char>(byte);
             i += 2;
         } else {
             decoded += raw[i];

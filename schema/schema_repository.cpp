@@ -2,6 +2,8 @@
 // values travel as bound parameters, so no configured text is ever spliced raw.
 #include "schema/schema_repository.hpp"
 
+#include "config/error.hpp"
+
 #include "chatledger/version.hpp"
 
 namespace chatledger::schema {
@@ -219,6 +221,23 @@ std::vector<std::string> schema_repository::missing_columns(const qualified_name
     std::vector<std::string> missing;
     for (int i = 0; i < r.rows(); ++i) missing.emplace_back(r.text(i, 0));
     return missing;
+}
+
+std::string schema_repository::key_column_type() {
+    const auto& l = cfg_.legacy;
+    auto r = conn_.exec("reading the type of the legacy key column",
+                        "SELECT pg_catalog.format_type(atttypid, atttypmod) FROM "
+                        "pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
+                        "AND attnum > 0 AND NOT attisdropped",
+                        {l.table.quoted(), l.key_column.name()});
+    if (r.rows() == 0)
+        throw config_error(
+            "legacy table " + l.table.display() + " has no column \"" + l.key_column.name() +
+                "\" (legacy.key_column)",
+            "set legacy.key_column to the column's exact name, as psql's \\d shows it");
+    // format_type quotes every identifier of the name it returns: it is spliced as the server
+    // prints it, and nothing of the config is.
+    return std::string(r.text(0, 0));
 }
 
 }  // namespace chatledger::schema

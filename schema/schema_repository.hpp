@@ -33,6 +33,9 @@ class schema_repository {
 
     /// Serializes concurrent `schema` runs on this database until the transaction ends.
     void lock();
+    /// The legacy key column's type as format_type() prints it (identifiers quoted by the
+    /// server), for lookups in the column's own type; config_error when the column is missing.
+    std::string key_column_type();
     /// True when <ledger>.schema_history exists (the ledger was set up before).
     bool history_exists();
     /// Creates the ledger schema and the history tables if missing.

@@ -1,0 +1,17 @@
+// Command-line parsing shared by both executables: declared options plus the positional words,
+// so a stray word is seen, and Boost's errors turned into usage errors (exit 2).
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <string>
+
+namespace chatledger {
+
+/// Parses `argv` against `visible`; positional words are collected under `positional` (a
+/// std::vector<std::string>). Throws usage_error with a HINT naming `program --help`.
+boost::program_options::variables_map parse_command_line(
+    int argc, const char* const argv[], const boost::program_options::options_description& visible,
+    const char* positional, const std::string& program);
+
+}  // namespace chatledger
