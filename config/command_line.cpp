@@ -29,4 +29,10 @@ po::variables_map parse_command_line(int argc, const char* const argv[],
     return vm;
 }
 
+std::vector<std::string> long_names(const po::options_description& options) {
+    std::vector<std::string> out;
+    for (const auto& o : options.options()) out.push_back(o->long_name());
+    return out;
+}
+
 }  // namespace chatledger

@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 
 #include <string>
+#include <vector>
 
 namespace chatledger {
 
@@ -13,5 +14,8 @@ namespace chatledger {
 boost::program_options::variables_map parse_command_line(
     int argc, const char* const argv[], const boost::program_options::options_description& visible,
     const char* positional, const std::string& program);
+
+/// The long names of `options`, in order (for the reference's test).
+std::vector<std::string> long_names(const boost::program_options::options_description& options);
 
 }  // namespace chatledger

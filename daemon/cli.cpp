@@ -34,10 +34,7 @@ po::options_description visible_options() {
 }  // namespace
 
 std::vector<std::string> option_names() {
-    const po::options_description opts = visible_options();  // outlives the loop
-    std::vector<std::string> out;
-    for (const auto& o : opts.options()) out.push_back(o->long_name());
-    return out;
+    return long_names(visible_options());
 }
 
 int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {

@@ -78,4 +78,12 @@ class migration_repository {
     std::string key_type_;
 };
 
+/// The two repositories a migrate command works through, on one connection.
+struct command_repositories {
+    command_repositories(pg::connection& conn, const config& cfg)
+        : ledger(conn, cfg), migration(conn, cfg, ledger) {}
+    ledger::ledger_repository ledger;
+    migration_repository migration;
+};
+
 }  // namespace chatledger::migrator

@@ -65,8 +65,8 @@ void print_unmatched(pg::connection& conn, migration_repository& repo, std::ostr
 
 int recover_command(const command_context& ctx) {
     auto conn = open_connection(ctx, "recover");
-    ledger::ledger_repository ledger(conn, ctx.cfg);
-    migration_repository repo(conn, ctx.cfg, ledger);
+    command_repositories repos(conn, ctx.cfg);
+    auto& [ledger, repo] = repos;
     const auto& fields = ctx.cfg.legacy.fields;
 
     long long total_rows = 0;

@@ -176,8 +176,8 @@ long long count_legacy(pg::connection& conn, ledger::ledger_repository& ledger,
 
 /// `plan`: every batch counted in one read-only snapshot, so the counts add up.
 totals plan_walk(pg::connection& conn, const command_context& ctx) {
-    ledger::ledger_repository ledger(conn, ctx.cfg);
-    migration_repository repo(conn, ctx.cfg, ledger);
+    command_repositories repos(conn, ctx.cfg);
+    auto& [ledger, repo] = repos;
     totals t;
     t.conversations = count_legacy(conn, ledger, repo, true);
     progress bar("planning", t.conversations);
@@ -243,8 +243,8 @@ void ingest_captured_writes(pg::connection& conn, ledger::ledger_repository& led
 /// `run`: this connection reads batches while `workers` connections load them, so parsing,
 /// the server's COPY work and the next read overlap and both cores are busy.
 totals run_walk(pg::connection& conn, const command_context& ctx) {
-    ledger::ledger_repository ledger(conn, ctx.cfg);
-    migration_repository repo(conn, ctx.cfg, ledger);
+    command_repositories repos(conn, ctx.cfg);
+    auto& [ledger, repo] = repos;
     totals t;
     t.conversations = count_legacy(conn, ledger, repo, false);
     progress bar("migrating", t.conversations);

@@ -96,8 +96,8 @@ void write_report(const std::string& path, const command_context& ctx, const dif
 
 int verify_command(const command_context& ctx) {
     auto conn = open_connection(ctx, "verify");
-    ledger::ledger_repository ledger(conn, ctx.cfg);
-    migration_repository repo(conn, ctx.cfg, ledger);
+    command_repositories repos(conn, ctx.cfg);
+    auto& [ledger, repo] = repos;
     const auto& fields = ctx.cfg.legacy.fields;
 
     // One snapshot: a conversation written between reading its legacy row and its ledger rows
