@@ -76,7 +76,13 @@ bool notifier::status(std::string_view status) const {
 }
 
 bool notifier::watchdog() const {
-    return !watchdog_ || send("WATCHDOG=1");
+    if (!watchdog_)
+        return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (last_watchdog_ && now - *last_watchdog_ < *watchdog_ / 4)
+        return true;
+    last_watchdog_ = now;
+    return send("WATCHDOG=1");
 }
 
 bool notifier::stopping() const {

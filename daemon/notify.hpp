@@ -25,12 +25,15 @@ class notifier {
     bool send(std::string_view message) const;
     bool ready(std::string_view status) const;
     bool status(std::string_view status) const;
+    /// WATCHDOG=1, at most once per quarter of the watchdog timeout: the main loop calls it on
+    /// every turn (every 10 ms when busy), and systemd needs far fewer.
     bool watchdog() const;
     bool stopping() const;
 
   private:
     std::string path_;
     std::optional<std::chrono::microseconds> watchdog_;
+    mutable std::optional<std::chrono::steady_clock::time_point> last_watchdog_;
 };
 
 }  // namespace chatledger::daemon

@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 namespace chatledger::daemon {
 namespace {
@@ -91,6 +92,22 @@ TEST(notifier, reads_the_environment) {
     unsetenv("NOTIFY_SOCKET");
     unsetenv("WATCHDOG_USEC");
     unsetenv("WATCHDOG_PID");
+}
+
+// The main loop pings on every turn; systemd got a datagram every 10 ms from a busy daemon.
+TEST(notifier, sends_the_watchdog_at_most_once_per_quarter_of_its_timeout) {
+    auto path =
+        (std::filesystem::temp_directory_path() / ("cl_wd_" + std::to_string(getpid()))).string();
+    fake_systemd systemd(path);
+    notifier n(path, std::chrono::microseconds(400000));  // 400 ms: at most every 100 ms
+    for (int i = 0; i < 100; ++i) EXPECT_TRUE(n.watchdog());
+    EXPECT_TRUE(n.status("marker"));
+    EXPECT_EQ(systemd.receive(), "WATCHDOG=1");
+    EXPECT_EQ(systemd.receive(), "STATUS=marker");  // not a second WATCHDOG=1
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    EXPECT_TRUE(n.watchdog());
+    EXPECT_EQ(systemd.receive(), "WATCHDOG=1");
+    std::filesystem::remove(path);
 }
 
 }  // namespace
