@@ -516,6 +516,14 @@ int service::run_once() {
     }
     drain_queue(s, repo);
     const auto c = metrics_->counters();
+    if (stop_) {
+        // An interrupted pass is no clean one: say how far it got, and do not exit 0.
+        spdlog::warn(
+            "reconcile stopped by a signal after {} conversation(s), {} rewrites, {} drifts "
+            "healed, {} messages captured HINT: run --once again to finish the pass",
+            done, c.rewrites, c.drifts_healed, c.messages_captured);
+        return 1;
+    }
     spdlog::info(
         "reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
         done, c.rewrites, c.drifts_healed, c.messages_captured);

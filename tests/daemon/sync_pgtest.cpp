@@ -877,6 +877,28 @@ TEST_F(sync_pgtest, a_repeated_comment_only_write_is_a_new_message) {
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);
 }
 
+// SIGTERM during --once used to end with "reconcile finished" and exit 0, as if the pass had
+// completed.
+TEST_F(sync_pgtest, once_stopped_by_sigterm_says_so_and_does_not_exit_0) {
+    legacy("a", R"(["m1"])");
+    legacy("b", R"(["n1"])");
+    migrate("schema");
+    migrate("run");
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
+                                << "\"\n  lock_timeout_ms: 100\n";
+    // A writer holds a row: the pass retries it for a second, long enough to be interrupted.
+    auto holder = connect();
+    sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
+    daemon_process d(config_path_, log_path_, {"--once"});
+    // The first lock timeout (logged at debug) means the pass is under way and retrying.
+    ASSERT_TRUE(wait_log("lock timeout", 20s)) << log();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(10s), 1) << log();
+    EXPECT_NE(log().find("reconcile stopped by a signal after"), std::string::npos) << log();
+    EXPECT_EQ(log().find("reconcile finished"), std::string::npos) << log();
+    sql(holder, "COMMIT");
+}
+
 // The ledger holds only values it can render: a sent_at of infinity stopped every sync of its
 // conversation ("cannot convert infinity to bigint").
 TEST_F(sync_pgtest, an_infinite_sent_at_is_refused_at_insert) {
