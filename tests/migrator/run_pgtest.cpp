@@ -297,9 +297,10 @@ std::string migrate_binary() {
 // Guards against `run` losing or duplicating messages when killed mid-walk (a batch committed
 // without its checkpoint, or a checkpoint without its batch). It must kill a `run` that is still
 // running whatever the build's speed: a fixed delay once let a fast build finish all 3,000
-// conversations before the first SIGKILL. So one un-killed `run` is timed first, the data set
-// doubled until that takes at least a second, and each kill lands at a random fraction of the
-// time the rest should take.
+// conversations before the first SIGKILL, and a kill timed from a measured run missed every run
+// once the machine got faster after measuring. So the data set is doubled until an un-killed
+// `run` takes at least a second, and each kill lands when a random share of the rest has been
+// checkpointed.
 TEST_F(run_pgtest, kill_9_at_random_points_then_run_again_gives_the_exact_result) {
     long long conversations = 0;
     auto grow_to = [&](long long n) {
@@ -343,10 +344,18 @@ TEST_F(run_pgtest, kill_9_at_random_points_then_run_again_gives_the_exact_result
         const long long before = migrated();
         if (before == conversations)
             break;
-        const auto rest = full * (conversations - before) / conversations;
+        // Killed by progress, not by time: a timed kill missed every run when the machine was
+        // busy while the first run was timed. The kill lands once a random share of the rest
+        // has been checkpointed, or when the run looks done.
+        const long long target =
+            before +
+            std::max(1LL, static_cast<long long>(static_cast<double>(conversations - before) *
+                                                 fraction(rng)));
         testing::child_process run(migrate_binary(), {"--config", config_path_, "run"},
                                    "/dev/null");
-        std::this_thread::sleep_for(rest * fraction(rng));
+        const auto give_up = std::chrono::steady_clock::now() + full * 4 + std::chrono::seconds(5);
+        while (migrated() < target && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         run.signal(SIGKILL);
         if (run.wait_exit(std::chrono::seconds(10)) != 128 + SIGKILL)
             continue;
