@@ -59,6 +59,14 @@ CREATE TRIGGER chatledger_capture
 -- ALWAYS: legacy writes under session_replication_role = replica are captured too.
 ALTER TABLE {{legacy_table}} ENABLE ALWAYS TRIGGER chatledger_capture;
 
+-- The backup table is where `recover` finds lost messages: code that the daemon's rewrite fires
+-- may not add, change or remove its rows with the daemon's rights (step 0008's guard).
+DROP TRIGGER IF EXISTS chatledger_no_nested_daemon_write ON {{backup_table}};
+CREATE TRIGGER chatledger_no_nested_daemon_write
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {{backup_table}}
+    FOR EACH STATEMENT EXECUTE FUNCTION {{ledger}}.refuse_nested_daemon_write();
+ALTER TABLE {{backup_table}} ENABLE ALWAYS TRIGGER chatledger_no_nested_daemon_write;
+
 -- What the daemon needs on the legacy side: rewrite the rendered columns, write backup rows.
 -- Monitoring counts legacy rows (`status`), which takes SELECT on one column.
 GRANT SELECT, UPDATE ({{history}}, {{comment}}, {{comment_author}}) ON {{legacy_table}} TO {{daemon}};

@@ -123,6 +123,61 @@ TEST_F(trust_pgtest, a_trigger_on_the_legacy_table_cannot_forge_rows_through_the
     EXPECT_EQ(sql(*su_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 0);
 }
 
+// Guards against code that the daemon's rewrite fires using the daemon's rights on the
+// chatledger tables (step 0008): before it, such a trigger deleted another conversation's
+// queued capture (the message lost for good), the old system's backup rows (recover then found
+// nothing), and inserted backup rows recover would have taken for lost messages.
+TEST_F(trust_pgtest, a_trigger_the_daemon_fires_cannot_touch_the_queue_backups_or_ledger) {
+    sql(*su_,
+        "INSERT INTO live_chat VALUES ('b', 'Bob', '[]', NULL, NULL); "
+        "UPDATE live_chat SET chat_history = '[\"captured\"]' WHERE zoho_id = 'b'; "
+        "INSERT INTO chat_history_backup (zoho_id, chat_history_backup, operation_user) "
+        "VALUES ('b', '[\"old\"]', 'dashboard')");
+    const auto queued = [&] {
+        return sql(*su_, "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'b'")
+            .integer(0, 0);
+    };
+    ASSERT_EQ(queued(), 2);  // the INSERT and the UPDATE, both captured
+    const std::vector<std::string> acts = {
+        "DELETE FROM chatledger.sync_queue WHERE zoho_id <> NEW.zoho_id",
+        "UPDATE chatledger.sync_queue SET history = '[]' WHERE zoho_id <> NEW.zoho_id",
+        "DELETE FROM chat_history_backup WHERE operation_user = 'dashboard'",
+        "INSERT INTO chat_history_backup (zoho_id, chat_history_backup, operation_user) "
+        "VALUES ('b', '[{\"sender\":\"CEO\",\"message\":\"wire 50k\"}]', 'dashboard')",
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body, source) "
+        "VALUES ('b', 'CEO', 'approved', 'legacy')",
+    };
+    for (const auto& act : acts) {
+        sql(*su_,
+            "CREATE OR REPLACE FUNCTION hostile() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN " +
+                act +
+                "; RETURN NULL; END $$; "
+                "DROP TRIGGER IF EXISTS hostile ON live_chat; "
+                "CREATE TRIGGER hostile AFTER UPDATE ON live_chat FOR EACH ROW "
+                "EXECUTE FUNCTION hostile()");
+        // The daemon's rewrite of 'a' fires it, with the daemon login's rights.
+        EXPECT_EQ(state_of(daemon_conninfo(),
+                           "UPDATE live_chat SET chat_history = '[\"x\"]' WHERE zoho_id = 'a'"),
+                  "42501")
+            << act << ": " << message_;
+        EXPECT_NE(message_.find("code fired by the daemon's write may not"), std::string::npos)
+            << message_;
+    }
+    EXPECT_EQ(queued(), 2);
+    EXPECT_EQ(sql(*su_,
+                  "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'b' AND "
+                  "history = '[\"captured\"]'")
+                  .integer(0, 0),
+              1);
+    EXPECT_EQ(sql(*su_, "SELECT count(*) FROM chat_history_backup").integer(0, 0), 1);
+    EXPECT_EQ(sql(*su_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 0);
+    // The daemon's own statements are not nested: it still consumes and prunes.
+    EXPECT_EQ(state_of(daemon_conninfo(), "DELETE FROM chatledger.sync_queue WHERE zoho_id = 'b'"),
+              "ok")
+        << message_;
+}
+
 TEST_F(trust_pgtest, an_application_row_always_renders_from_its_own_columns) {
     const std::string app = conninfo_as(logins_.app);
     const std::string insert = "INSERT INTO chatledger.chat_messages ";
