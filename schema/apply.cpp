@@ -185,8 +185,8 @@ void reenable_ledger_triggers(schema_repository& repo, const config& cfg, bool d
         if (!t.enabled)
             throw error(ledger_trigger_problem(cfg, t),
                         "it guards the append-only ledger and cannot be re-created by a "
-                        "step already applied: re-create it as schema/sql defines it (0001 or "
-                        "0005), then run schema again");
+                        "step already applied: re-create it as schema/sql defines it (0001, "
+                        "0005 or 0008), then run schema again");
         if (!dry_run)
             repo.enable_ledger_trigger(t.name);
         report.reenabled.push_back(ledger_trigger_problem(cfg, t));

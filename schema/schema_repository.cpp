@@ -172,6 +172,8 @@ std::vector<schema_repository::ledger_trigger> schema_repository::ledger_trigger
                  "chat_messages_enqueue"};
     if (version >= 5)
         names.emplace_back("chat_messages_daemon_source");
+    if (version >= 8)
+        names.emplace_back("chat_messages_no_nested_daemon_write");
     if (names.empty())
         return {};
     auto r = conn_.exec("checking the ledger's triggers",

@@ -67,6 +67,10 @@ class keys_pgtest : public testing::pg_test {
                 break;
             std::this_thread::sleep_for(std::chrono::milliseconds(25));
         }
+        // This backend's own pending counts (the index build's heap scan among them) are
+        // flushed lazily: force them out now, or they land between two readings (seen in CI).
+        sql(*conn_, "SELECT pg_stat_force_next_flush()");
+        sql(*conn_, "SELECT 1");
         sql(*conn_, "SELECT pg_stat_clear_snapshot()");
         auto r = sql(*conn_,
                      "SELECT seq_scan, idx_scan FROM pg_stat_user_tables WHERE relid = "
