@@ -80,7 +80,7 @@ namespace {
 
 std::string ledger_trigger_problem(const config& cfg, const schema_repository::ledger_trigger& t) {
     const std::string name =
-        "the ledger trigger " + t.name + " on " + cfg.ledger.schema.name() + ".chat_messages";
+        "the ledger trigger " + t.name + " on " + cfg.ledger.schema.name() + "." + t.table;
     if (!t.enabled)
         return name + " is missing";
     if (*t.enabled == "D")
@@ -188,7 +188,7 @@ void reenable_ledger_triggers(schema_repository& repo, const config& cfg, bool d
                         "step already applied: re-create it as schema/sql defines it (0001, "
                         "0005 or 0008), then run schema again");
         if (!dry_run)
-            repo.enable_ledger_trigger(t.name);
+            repo.enable_ledger_trigger(t);
         report.reenabled.push_back(ledger_trigger_problem(cfg, t));
     }
 }

@@ -166,31 +166,43 @@ std::vector<std::string> schema_repository::foreign_triggers() {
 }
 
 std::vector<schema_repository::ledger_trigger> schema_repository::ledger_triggers(int version) {
-    std::vector<std::string> names;
-    if (version >= 1)
-        names = {"chat_messages_append_only_row", "chat_messages_append_only_statement",
-                 "chat_messages_enqueue"};
+    std::vector<std::string> tables, names;
+    auto expect = [&](const char* table, const char* name) {
+        tables.emplace_back(table);
+        names.emplace_back(name);
+    };
+    if (version >= 1) {
+        expect("chat_messages", "chat_messages_append_only_row");
+        expect("chat_messages", "chat_messages_append_only_statement");
+        expect("chat_messages", "chat_messages_enqueue");
+    }
     if (version >= 5)
-        names.emplace_back("chat_messages_daemon_source");
-    if (version >= 8)
-        names.emplace_back("chat_messages_no_nested_daemon_write");
+        expect("chat_messages", "chat_messages_daemon_source");
+    if (version >= 8) {
+        expect("chat_messages", "chat_messages_no_nested_daemon_write");
+        expect("sync_queue", "sync_queue_no_nested_daemon_write");
+    }
     if (names.empty())
         return {};
-    auto r = conn_.exec("checking the ledger's triggers",
-                        "SELECT n, (SELECT tgenabled::text FROM pg_catalog.pg_trigger WHERE "
-                        "tgrelid = to_regclass($1) AND tgname = n) FROM unnest($2::text[]) AS n",
-                        {cfg_.ledger.schema.quoted() + ".chat_messages", pg::array_literal(names)});
+    auto r = conn_.exec(
+        "checking the ledger's triggers",
+        "SELECT t, n, (SELECT tgenabled::text FROM pg_catalog.pg_trigger WHERE "
+        "tgrelid = to_regclass($1 || '.' || t) AND tgname = n) "
+        "FROM unnest($2::text[], $3::text[]) AS x(t, n)",
+        {cfg_.ledger.schema.quoted(), pg::array_literal(tables), pg::array_literal(names)});
     std::vector<ledger_trigger> out;
     for (int i = 0; i < r.rows(); ++i)
-        out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1)});
+        out.push_back(
+            {std::string(r.text(i, 0)), std::string(r.text(i, 1)), r.optional_text(i, 2)});
     return out;
 }
 
-void schema_repository::enable_ledger_trigger(const std::string& name) {
-    // `name` is one of the fixed names above, never configuration text; quoted all the same.
-    conn_.exec("enabling the ledger trigger " + name, "ALTER TABLE " + cfg_.ledger.schema.quoted() +
-                                                          ".chat_messages ENABLE ALWAYS TRIGGER " +
-                                                          identifier(name).quoted());
+void schema_repository::enable_ledger_trigger(const ledger_trigger& t) {
+    // Table and trigger are fixed names from ledger_triggers(), never configuration text; quoted
+    // all the same.
+    conn_.exec("enabling the ledger trigger " + t.name,
+               "ALTER TABLE " + cfg_.ledger.schema.quoted() + "." + identifier(t.table).quoted() +
+                   " ENABLE ALWAYS TRIGGER " + identifier(t.name).quoted());
 }
 
 bool schema_repository::table_exists(const qualified_name& table) {

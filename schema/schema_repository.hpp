@@ -58,15 +58,17 @@ class schema_repository {
     /// Every other trigger and rule on the legacy table, as "trigger audit" or "rule r".
     std::vector<std::string> foreign_triggers();
 
-    /// One of the ledger's own triggers on chat_messages and its pg_trigger.tgenabled.
+    /// One of the ledger's own triggers and its pg_trigger.tgenabled.
     struct ledger_trigger {
+        std::string table;  ///< chat_messages or sync_queue
         std::string name;
         std::optional<std::string> enabled;  ///< nullopt when it is missing
     };
-    /// The triggers the steps up to `version` put on chat_messages, each with its state.
+    /// The triggers the steps up to `version` put on chat_messages and sync_queue, each with
+    /// its state.
     std::vector<ledger_trigger> ledger_triggers(int version);
-    /// ALTER TABLE chat_messages ENABLE ALWAYS TRIGGER `name` (a name from ledger_triggers()).
-    void enable_ledger_trigger(const std::string& name);
+    /// ALTER TABLE ... ENABLE ALWAYS TRIGGER for one of ledger_triggers().
+    void enable_ledger_trigger(const ledger_trigger& t);
 
     /// True when `table` resolves to a table or view the session can see.
     bool table_exists(const qualified_name& table);

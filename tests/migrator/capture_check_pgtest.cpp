@@ -99,19 +99,23 @@ TEST_F(capture_check_pgtest, status_names_every_way_the_trigger_is_undone_and_sc
 
 TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_again) {
     // A member of the owner role (the DBA) may do this; so may a superuser.
-    for (const char* trigger :
-         {"chat_messages_append_only_row", "chat_messages_append_only_statement",
-          "chat_messages_enqueue", "chat_messages_daemon_source"}) {
+    for (const auto& [table, trigger] : std::vector<std::pair<std::string, std::string>>{
+             {"chat_messages", "chat_messages_append_only_row"},
+             {"chat_messages", "chat_messages_append_only_statement"},
+             {"chat_messages", "chat_messages_enqueue"},
+             {"chat_messages", "chat_messages_daemon_source"},
+             {"chat_messages", "chat_messages_no_nested_daemon_write"},
+             {"sync_queue", "sync_queue_no_nested_daemon_write"}}) {
         for (const std::string how : {"DISABLE", "ENABLE", "ENABLE REPLICA"}) {
-            sql(*su_, "ALTER TABLE chatledger.chat_messages " + how + " TRIGGER " + trigger);
+            sql(*su_, "ALTER TABLE chatledger." + table + " " + how + " TRIGGER " + trigger);
             EXPECT_EQ(migrate("status"), 1) << trigger << " " << how;
-            EXPECT_NE(out_.str().find(std::string("the ledger trigger ") + trigger +
-                                      " on chatledger.chat_messages is " +
-                                      (how == "DISABLE" ? "disabled" : "not ENABLE ALWAYS")),
-                      std::string::npos)
+            EXPECT_NE(
+                out_.str().find("the ledger trigger " + trigger + " on chatledger." + table +
+                                " is " + (how == "DISABLE" ? "disabled" : "not ENABLE ALWAYS")),
+                std::string::npos)
                 << out_.str();
             EXPECT_EQ(migrate("schema"), 0) << err_.str();
-            EXPECT_NE(out_.str().find(std::string("enabled again: the ledger trigger ") + trigger),
+            EXPECT_NE(out_.str().find("enabled again: the ledger trigger " + trigger),
                       std::string::npos)
                 << out_.str();
             EXPECT_EQ(migrate("status"), 0) << out_.str();
