@@ -19,7 +19,7 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
             rendered.push_back(*m.payload);
         else
             rendered.push_back(render_element(m.author, m.body, m.sent_at_us, fields));
-        auto id = identity_of_element(rendered.back());
+        auto id = m.identity ? *m.identity : identity_of_element(rendered.back());
         if (m.shown_before)
             ++want_shown[id];
         ++want[std::move(id)];

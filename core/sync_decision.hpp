@@ -20,6 +20,8 @@ struct stored_message {
     /// The legacy column should already show it: neither appended in this sync nor announced
     /// by an event this sync consumes. Only such messages count as drift when missing.
     bool shown_before = false;
+    /// Its identity (stored_identity()), when the caller computed it already; else computed.
+    std::optional<std::string> identity;
 };
 
 /// The legacy row's rendered columns as read under its lock.

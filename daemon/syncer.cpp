@@ -38,6 +38,9 @@ struct syncer::work {
     /// up to date with what this transaction appends: one read serves the late ingest, the
     /// comment check and the render.
     std::optional<std::vector<ledger::ledger_message>> ledger;
+    /// The identities of the messages read, in the same order: the render reuses them instead
+    /// of canonicalizing every message a second time.
+    std::vector<std::string> identities;
 };
 
 syncer::syncer(pg::connection& conn, const config& cfg)
@@ -114,7 +117,12 @@ void syncer::read_ledger(work& w) {
     // The late ingest counts identities from this read instead of reading again.
     auto& counts = w.cache.counts[w.zoho_id];
     counts.clear();
-    for (const auto& m : *w.ledger) ++counts[ledger::ledger_identity(m, cfg_.legacy.fields)];
+    w.identities.clear();
+    w.identities.reserve(w.ledger->size());
+    for (const auto& m : *w.ledger) {
+        w.identities.push_back(ledger::ledger_identity(m, cfg_.legacy.fields));
+        ++counts[w.identities.back()];
+    }
 }
 
 std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w, sync_outcome& out) {
@@ -191,11 +199,16 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
         if (e.first_ledger_id)
             first_announced = std::min(first_announced, *e.first_ledger_id);
     std::vector<core::stored_message> ledger;
-    for (auto& m : *w.ledger) {
+    for (size_t i = 0; i < w.ledger->size(); ++i) {
+        auto& m = (*w.ledger)[i];
         const bool from_legacy_value = m.payload && m.source == "legacy";
         const bool shown = from_legacy_value || (!m.this_transaction && m.id < first_announced);
-        ledger.push_back(
-            {std::move(m.payload), std::move(m.author), std::move(m.body), m.sent_at_us, shown});
+        // Rows appended after the read have no identity yet: decide_render computes theirs.
+        std::optional<std::string> id;
+        if (i < w.identities.size())
+            id = std::move(w.identities[i]);
+        ledger.push_back({std::move(m.payload), std::move(m.author), std::move(m.body),
+                          m.sent_at_us, shown, std::move(id)});
     }
     const auto d = core::decide_render(ledger, {row.history, row.comments, row.comments_entered_by},
                                        cfg_.legacy.fields);

@@ -13,11 +13,12 @@ const field_names fields;
 
 stored_message element(std::string payload, bool shown = true) {
     auto f = extract_fields(payload, fields);
-    return {std::move(payload), f.author, f.body, f.sent_at_us, shown};
+    return {std::move(payload), f.author, f.body, f.sent_at_us, shown, std::nullopt};
 }
 
 stored_message app_row(std::string author, std::string body, bool shown) {
-    return {std::nullopt, std::move(author), std::move(body), 1700000000000000, shown};
+    return {std::nullopt, std::move(author), std::move(body), 1700000000000000,
+            shown,        std::nullopt};
 }
 
 TEST(decide_render, a_column_holding_every_message_with_current_comments_is_left_alone) {
@@ -84,6 +85,16 @@ TEST(decide_render, a_repeated_message_counts_as_many_times_as_it_stands) {
     EXPECT_TRUE(d.rewrite);
     EXPECT_EQ(d.missing, 1);
     EXPECT_EQ(d.history, R"(["ok","ok"])");
+}
+
+// The daemon hands over the identities it computed when it read the ledger, so a long
+// conversation is not canonicalized twice per sync: a given identity is the one compared.
+TEST(decide_render, an_identity_the_caller_computed_is_used_as_given) {
+    auto m = element(R"("m1")");
+    m.identity = identity_of_element(R"("other")");
+    const auto d = decide_render({m}, {R"(["other"])", "m1", std::nullopt}, fields);
+    EXPECT_TRUE(d.history_in_step);
+    EXPECT_FALSE(d.rewrite);
 }
 
 TEST(decide_render, a_conversation_the_ledger_does_not_know_is_left_alone) {
