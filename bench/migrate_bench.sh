@@ -43,7 +43,7 @@ GROUP BY i;
 VACUUM ANALYZE live_chat;
 SQL
 cfg=$work/chatledger.yaml
-printf 'database:\n  conninfo: ""\nlogging:\n  level: warn\nmigrate:\n  workers: %s\n' "${CHATLEDGER_BENCH_WORKERS:-2}" >"$cfg"
+printf 'database:\n  conninfo: ""\nmigrate:\n  workers: %s\n' "${CHATLEDGER_BENCH_WORKERS:-2}" >"$cfg"
 "$migrate" --config "$cfg" schema >/dev/null
 psql -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE SCHEMA bench;
