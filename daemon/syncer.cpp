@@ -208,7 +208,7 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
         if (i < w.identities.size())
             id = std::move(w.identities[i]);
         ledger.push_back({std::move(m.payload), std::move(m.author), std::move(m.body),
-                          m.sent_at_us, shown, std::move(id)});
+                          m.sent_at_us, shown, std::move(id), m.source == "backup"});
     }
     const auto d = core::decide_render(ledger, {row.history, row.comments, row.comments_entered_by},
                                        cfg_.legacy.fields);
