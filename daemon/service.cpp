@@ -14,6 +14,7 @@
 
 #include "config/error.hpp"
 #include "config/logging.hpp"
+#include "config/progress.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/sync_repository.hpp"
@@ -477,10 +478,14 @@ int service::run_once() {
     std::optional<std::string> after;
     long long done = 0;
     std::vector<std::string> skipped;
+    std::optional<progress> bar;
     while (!stop_) {
         std::vector<std::string> keys;
         {
             pg::transaction tx(conn, "BEGIN READ ONLY");
+            // No thread of its own: a SIGHUP may swap the logger it would write to.
+            if (!bar)
+                bar.emplace("reconciling", repo.legacy_row_count(), false);
             keys = repo.legacy_keys(after, 500);
             tx.commit();
         }
@@ -493,6 +498,7 @@ int service::run_once() {
                 ++done;
             else if (r == sync_result::locked)
                 skipped.push_back(z);
+            bar->advance(1);
             pollfd pfd{signals_.fd(), POLLIN, 0};
             if (poll(&pfd, 1, 0) > 0)
                 handle_signal(signals_.read());
@@ -515,18 +521,28 @@ int service::run_once() {
         skipped = std::move(still);
     }
     drain_queue(s, repo);
+    if (bar && !stop_)
+        bar->finish();
     const auto c = metrics_->counters();
+    const auto counts = {log_field{"conversations", done}, log_field{"rewrites", c.rewrites},
+                         log_field{"drifts_healed", c.drifts_healed},
+                         log_field{"messages_captured", c.messages_captured}};
     if (stop_) {
         // An interrupted pass is no clean one: say how far it got, and do not exit 0.
-        spdlog::warn(
-            "reconcile stopped by a signal after {} conversation(s), {} rewrites, {} drifts "
-            "healed, {} messages captured HINT: run --once again to finish the pass",
-            done, c.rewrites, c.drifts_healed, c.messages_captured);
+        log_with_fields(
+            spdlog::level::warn, "reconcile stopped by a signal",
+            fmt::format("reconcile stopped by a signal after {} conversation(s), {} rewrites, {} "
+                        "drifts healed, {} messages captured HINT: run --once again to finish "
+                        "the pass",
+                        done, c.rewrites, c.drifts_healed, c.messages_captured),
+            counts);
         return 1;
     }
-    spdlog::info(
-        "reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
-        done, c.rewrites, c.drifts_healed, c.messages_captured);
+    log_with_fields(spdlog::level::info, "reconcile finished",
+                    fmt::format("reconcile finished: {} conversations, {} rewrites, {} drifts "
+                                "healed, {} messages captured",
+                                done, c.rewrites, c.drifts_healed, c.messages_captured),
+                    counts);
     // Every conversation that could not be synced is named on stderr, and the pass says so.
     for (const auto& z : skipped)
         spdlog::error("could not sync {}: a legacy writer kept its row locked", z);
