@@ -466,6 +466,48 @@ int service::run() {
     return 0;
 }
 
+namespace {
+
+/// The closing lines of a --once pass and its exit status: 1 when a signal stopped it or some
+/// conversation could not be synced (each named), else 0.
+int end_of_pass(bool stopped, long long done, const instance_counters& c,
+                const std::vector<std::string>& skipped, const set_aside& aside) {
+    const auto counts = {log_field{"conversations", done}, log_field{"rewrites", c.rewrites},
+                         log_field{"drifts_healed", c.drifts_healed},
+                         log_field{"messages_captured", c.messages_captured}};
+    if (stopped) {
+        // An interrupted pass is no clean one: say how far it got, and do not exit 0.
+        log_with_fields(
+            spdlog::level::warn, "reconcile stopped by a signal",
+            fmt::format("reconcile stopped by a signal after {} conversation(s), {} rewrites, {} "
+                        "drifts healed, {} messages captured HINT: run --once again to finish "
+                        "the pass",
+                        done, c.rewrites, c.drifts_healed, c.messages_captured),
+            counts);
+        return 1;
+    }
+    log_with_fields(spdlog::level::info, "reconcile finished",
+                    fmt::format("reconcile finished: {} conversations, {} rewrites, {} drifts "
+                                "healed, {} messages captured",
+                                done, c.rewrites, c.drifts_healed, c.messages_captured),
+                    counts);
+    // Every conversation that could not be synced is named on stderr, and the pass says so.
+    for (const auto& z : skipped)
+        spdlog::error("could not sync {}: a legacy writer kept its row locked", z);
+    for (const auto& [z, e] : aside.entries()) spdlog::error("could not sync {}: {}", z, e.error);
+    const size_t failed = skipped.size() + aside.entries().size();
+    if (failed == 0)
+        return 0;
+    spdlog::error(
+        "reconcile could not sync {} conversation(s) HINT: fix what each line above names (a "
+        "legacy trigger or constraint, a writer holding the row), then run --once again; the "
+        "daemon retries them with a backoff",
+        failed);
+    return 1;
+}
+
+}  // namespace
+
 int service::run_once() {
     auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd once",
                                      daemon_access(cfg_));
@@ -523,39 +565,7 @@ int service::run_once() {
     drain_queue(s, repo);
     if (bar && !stop_)
         bar->finish();
-    const auto c = metrics_->counters();
-    const auto counts = {log_field{"conversations", done}, log_field{"rewrites", c.rewrites},
-                         log_field{"drifts_healed", c.drifts_healed},
-                         log_field{"messages_captured", c.messages_captured}};
-    if (stop_) {
-        // An interrupted pass is no clean one: say how far it got, and do not exit 0.
-        log_with_fields(
-            spdlog::level::warn, "reconcile stopped by a signal",
-            fmt::format("reconcile stopped by a signal after {} conversation(s), {} rewrites, {} "
-                        "drifts healed, {} messages captured HINT: run --once again to finish "
-                        "the pass",
-                        done, c.rewrites, c.drifts_healed, c.messages_captured),
-            counts);
-        return 1;
-    }
-    log_with_fields(spdlog::level::info, "reconcile finished",
-                    fmt::format("reconcile finished: {} conversations, {} rewrites, {} drifts "
-                                "healed, {} messages captured",
-                                done, c.rewrites, c.drifts_healed, c.messages_captured),
-                    counts);
-    // Every conversation that could not be synced is named on stderr, and the pass says so.
-    for (const auto& z : skipped)
-        spdlog::error("could not sync {}: a legacy writer kept its row locked", z);
-    for (const auto& [z, e] : aside_.entries()) spdlog::error("could not sync {}: {}", z, e.error);
-    const size_t failed = skipped.size() + aside_.entries().size();
-    if (failed == 0)
-        return 0;
-    spdlog::error(
-        "reconcile could not sync {} conversation(s) HINT: fix what each line above names (a "
-        "legacy trigger or constraint, a writer holding the row), then run --once again; the "
-        "daemon retries them with a backoff",
-        failed);
-    return 1;
+    return end_of_pass(stop_, done, metrics_->counters(), skipped, aside_);
 }
 
 }  // namespace chatledger::daemon

@@ -136,7 +136,6 @@ totals migrate_batch(pg::connection& conn, ledger::ledger_repository& ledger,
     auto result = ledger::ingest(ledger, values, fields,
                                  {.source = core::message_source::migration, .dry_run = dry_run});
     t += result;
-    t.unparseable_keys = result.unparseable_keys;
     t.migrated += static_cast<long long>(values.size());
     if (!dry_run) {
         std::vector<std::pair<std::string, int>> counts;
@@ -151,6 +150,7 @@ totals migrate_batch(pg::connection& conn, ledger::ledger_repository& ledger,
         repo.mark_migrated(counts, unparseable);
         tx->commit();
     }
+    t.unparseable_keys = std::move(result.unparseable_keys);
     return t;
 }
 
