@@ -212,7 +212,10 @@ service::sync_result service::sync_one(syncer& s, sync_repository& repo,
     if (auto failures = aside_.succeeded(zoho_id)) {
         repo.clear_failure(zoho_id);
         metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
-        spdlog::info("synced {} again after {} failed attempt(s)", zoho_id, *failures);
+        log_with_fields(
+            spdlog::level::info, "synced again",
+            fmt::format("synced {} again after {} failed attempt(s)", zoho_id, *failures),
+            {{"zoho_id", zoho_id}, {"failures", static_cast<long long>(*failures)}});
     }
     return sync_result::synced;
 }
@@ -266,9 +269,16 @@ void service::set_aside_failure(sync_repository& repo, const std::string& zoho_i
     const auto& e = aside_.failed(zoho_id, sqlstate, line, clock::now());
     metrics_->record_sync_failure(static_cast<long long>(aside_.entries().size()));
     // Once per backoff step, so a conversation failing for hours logs a handful of lines.
-    spdlog::error("cannot sync {}{}: {}; set aside, next attempt in {} s (failure {})", zoho_id,
-                  sqlstate.empty() ? "" : " (SQLSTATE " + sqlstate + ")", line, e.backoff.count(),
-                  e.failures);
+    log_with_fields(
+        spdlog::level::err, "cannot sync; set aside",
+        fmt::format("cannot sync {}{}: {}; set aside, next attempt in {} s (failure {})", zoho_id,
+                    sqlstate.empty() ? "" : " (SQLSTATE " + sqlstate + ")", line, e.backoff.count(),
+                    e.failures),
+        {{"zoho_id", zoho_id},
+         {"sqlstate", sqlstate},
+         {"error", line},
+         {"next_attempt_s", static_cast<long long>(e.backoff.count())},
+         {"failures", static_cast<long long>(e.failures)}});
     repo.record_failure(zoho_id, metrics_->instance(), e.failures, sqlstate, line, e.backoff);
 }
 
@@ -389,8 +399,12 @@ bool service::serve_connection(bool& ready_sent) {
         else
             notify_.status(status);
         ready_sent = true;
-        spdlog::info("{}: listening on channel {}, {} events queued",
-                     first ? "ready" : "reconnected", cfg_.ledger.schema.name(), depth);
+        log_with_fields(
+            spdlog::level::info, first ? "ready" : "reconnected",
+            fmt::format("{}: listening on channel {}, {} events queued",
+                        first ? "ready" : "reconnected", cfg_.ledger.schema.name(), depth),
+            {{"channel", cfg_.ledger.schema.name()},
+             {"events_queued", static_cast<long long>(depth)}});
     }
     bool catching_up = true;
     bool more = true;  // the last round did work: look again at once

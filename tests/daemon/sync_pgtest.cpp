@@ -917,6 +917,24 @@ TEST_F(sync_pgtest, once_reports_its_progress_against_the_total) {
         << log();
 }
 
+// JSON log lines carried their counters inside msg; tools read them as members now.
+TEST_F(sync_pgtest, once_json_log_lines_carry_counters_as_fields) {
+    legacy("a", R"(["m1"])");
+    legacy("b", R"(["n1"])");
+    migrate("schema");
+    migrate("run");
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
+                                << "\"\nlogging:\n  format: json\n";
+    daemon_process d(config_path_, log_path_, {"--once"});
+    ASSERT_EQ(d.wait_exit(30s), 0) << log();
+    EXPECT_NE(log().find("\"msg\":\"reconciling\",\"done\":2,\"total\":2,\"percent\":100.000,"),
+              std::string::npos)
+        << log();
+    EXPECT_NE(log().find("\"msg\":\"reconcile finished\",\"conversations\":2,\"rewrites\":"),
+              std::string::npos)
+        << log();
+}
+
 // The ledger holds only values it can render: a sent_at of infinity stopped every sync of its
 // conversation ("cannot convert infinity to bigint").
 TEST_F(sync_pgtest, an_infinite_sent_at_is_refused_at_insert) {
