@@ -2,11 +2,10 @@
 // Messages never carry conninfo or message bodies; callers log names, counts and keys only.
 #include "config/logging.hpp"
 
-#include "core/json.hpp"
-
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -67,15 +66,25 @@ std::string iso_time(std::chrono::system_clock::time_point when) {
     return buf;
 }
 
+/// The fields of the record log_with_fields() is logging on this thread. A thread-local
+/// rather than a marker in the text, so no key or value in a message can pose as fields; the
+/// loggers are synchronous, so the formatter runs on the logging thread.
+struct pending_fields {
+    std::string_view text, msg, json;
+};
+thread_local const pending_fields* pending = nullptr;
+
 class line_formatter final : public spdlog::formatter {
   public:
     line_formatter(logging_config cfg, std::string program, bool journal)
         : cfg_(std::move(cfg)), program_(std::move(program)), journal_(journal) {}
 
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-        auto line =
-            format_log_line(cfg_, program_, journal_, msg.level,
-                            std::string_view(msg.payload.data(), msg.payload.size()), msg.time);
+        const std::string_view text(msg.payload.data(), msg.payload.size());
+        const bool fields = pending && pending->text == text;
+        auto line = format_log_line(cfg_, program_, journal_, msg.level, text, msg.time,
+                                    fields ? pending->msg : std::string_view(),
+                                    fields ? pending->json : std::string_view());
         dest.append(line.data(), line.data() + line.size());
     }
 
@@ -102,9 +111,38 @@ spdlog::level::level_enum parse_level(const std::string& level) {
                        "use trace, debug, info, warn, error, critical or off");
 }
 
+std::string json_fields(std::initializer_list<log_field> fields) {
+    std::string out;
+    for (const auto& f : fields) {
+        out += ',';
+        core::encode_string(out, f.name);
+        out += ':';
+        if (const auto* i = std::get_if<long long>(&f.value)) {
+            out += std::to_string(*i);
+        } else if (const auto* d = std::get_if<double>(&f.value)) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%.3f", std::isfinite(*d) ? *d : 0.0);
+            out += buf;
+        } else {
+            core::encode_string(out, std::get<std::string_view>(f.value));
+        }
+    }
+    return out;
+}
+
+void log_with_fields(spdlog::level::level_enum level, std::string_view msg, std::string_view text,
+                     std::initializer_list<log_field> fields) {
+    const std::string json = json_fields(fields);
+    const pending_fields p{text, msg, json};
+    pending = &p;
+    spdlog::log(level, "{}", text);
+    pending = nullptr;
+}
+
 std::string format_log_line(const logging_config& cfg, std::string_view program, bool journal,
                             spdlog::level::level_enum level, std::string_view message,
-                            std::chrono::system_clock::time_point when) {
+                            std::chrono::system_clock::time_point when, std::string_view msg,
+                            std::string_view fields) {
     std::string out;
     if (cfg.format == "json") {
         if (journal)
@@ -113,7 +151,8 @@ std::string format_log_line(const logging_config& cfg, std::string_view program,
                "\",\"program\":";
         core::encode_string(out, program);
         out += ",\"msg\":";
-        core::encode_string(out, message);
+        core::encode_string(out, msg.empty() ? message : msg);
+        out += fields;
         out += "}\n";
         return out;
     }

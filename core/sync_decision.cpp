@@ -2,9 +2,31 @@
 // without a server; the daemon's syncer only gathers their inputs and applies their outputs.
 #include "core/sync_decision.hpp"
 
+#include <algorithm>
+
 #include "core/json.hpp"
 
 namespace chatledger::core {
+
+std::vector<size_t> render_order(const std::vector<stored_message>& ledger) {
+    std::vector<size_t> others, placed, out;
+    out.reserve(ledger.size());
+    for (size_t i = 0; i < ledger.size(); ++i)
+        (ledger[i].placed_by_time && ledger[i].sent_at_us ? placed : others).push_back(i);
+    std::stable_sort(placed.begin(), placed.end(), [&](size_t a, size_t b) {
+        return *ledger[a].sent_at_us < *ledger[b].sent_at_us;
+    });
+    size_t p = 0;
+    for (size_t o : others) {
+        // Others keep id order even when their times do not; one without a time decides nothing.
+        const auto& at = ledger[o].sent_at_us;
+        while (at && p < placed.size() && *ledger[placed[p]].sent_at_us < *at)
+            out.push_back(placed[p++]);
+        out.push_back(o);
+    }
+    out.insert(out.end(), placed.begin() + static_cast<std::ptrdiff_t>(p), placed.end());
+    return out;
+}
 
 render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                               const field_names& fields) {
@@ -14,7 +36,9 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
     std::vector<std::string> rendered;
     rendered.reserve(ledger.size());
     identity_counts want, want_shown;
-    for (const auto& m : ledger) {
+    const auto order = render_order(ledger);
+    for (size_t i : order) {
+        const auto& m = ledger[i];
         if (m.payload && is_valid_json(*m.payload))
             rendered.push_back(*m.payload);
         else
@@ -32,7 +56,7 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         if (n > h)
             d.missing += n - h;
     }
-    const auto& latest = ledger.back();
+    const auto& latest = ledger[order.back()];
     d.comment = latest.body;
     d.comment_author = latest.author;
     d.history_in_step = have == want;

@@ -22,6 +22,9 @@ struct stored_message {
     bool shown_before = false;
     /// Its identity (stored_identity()), when the caller computed it already; else computed.
     std::optional<std::string> identity;
+    /// Recovered from a backup: shown where its sent_at puts it, before the first other
+    /// message sent later, not after messages it preceded.
+    bool placed_by_time = false;
 };
 
 /// The legacy row's rendered columns as read under its lock.
@@ -41,9 +44,15 @@ struct render_decision {
 /// Decides the legacy columns of a conversation from its ledger messages.
 ///
 /// A history column holding exactly the ledger's messages (as identities, any order or
-/// formatting) keeps its text; otherwise the ledger is rendered in id order, elements with a
-/// payload keeping their exact text. The comment columns follow the latest message. With no
-/// messages nothing is decided (a conversation the ledger does not know is left alone).
+/// formatting) keeps its text; otherwise the ledger is rendered in render_order(), elements
+/// with a payload keeping their exact text. The comment columns follow the last message of
+/// that order. With no messages nothing is decided (a conversation the ledger does not know is
+/// left alone).
+/// Indexes of `ledger` in the order the history column shows them: id order, except that each
+/// message placed_by_time (with a sent_at) stands before the first other message sent later;
+/// those among themselves by sent_at, then id.
+std::vector<size_t> render_order(const std::vector<stored_message>& ledger);
+
 render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                               const field_names& fields);
 

@@ -25,7 +25,7 @@ po::options_description visible_options() {
     po::options_description opts("usage: chatledger-syncd [--config FILE] [options]\n\noptions");
     opts.add_options()("config,c", po::value<std::string>(),
                        "YAML configuration file (default: built-in defaults)")(
-        "once", "one full reconcile of every conversation, then exit")(
+        "once", "one full reconcile of every conversation (with progress), then exit")(
         "log-level", po::value<std::string>(), "override logging.level (trace ... off)")(
         "help,h", "print this help")("version", "print the version");
     return opts;

@@ -14,6 +14,7 @@
 
 #include "config/error.hpp"
 #include "config/logging.hpp"
+#include "config/progress.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/sync_repository.hpp"
@@ -211,7 +212,10 @@ service::sync_result service::sync_one(syncer& s, sync_repository& repo,
     if (auto failures = aside_.succeeded(zoho_id)) {
         repo.clear_failure(zoho_id);
         metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
-        spdlog::info("synced {} again after {} failed attempt(s)", zoho_id, *failures);
+        log_with_fields(
+            spdlog::level::info, "synced again",
+            fmt::format("synced {} again after {} failed attempt(s)", zoho_id, *failures),
+            {{"zoho_id", zoho_id}, {"failures", static_cast<long long>(*failures)}});
     }
     return sync_result::synced;
 }
@@ -265,9 +269,16 @@ void service::set_aside_failure(sync_repository& repo, const std::string& zoho_i
     const auto& e = aside_.failed(zoho_id, sqlstate, line, clock::now());
     metrics_->record_sync_failure(static_cast<long long>(aside_.entries().size()));
     // Once per backoff step, so a conversation failing for hours logs a handful of lines.
-    spdlog::error("cannot sync {}{}: {}; set aside, next attempt in {} s (failure {})", zoho_id,
-                  sqlstate.empty() ? "" : " (SQLSTATE " + sqlstate + ")", line, e.backoff.count(),
-                  e.failures);
+    log_with_fields(
+        spdlog::level::err, "cannot sync; set aside",
+        fmt::format("cannot sync {}{}: {}; set aside, next attempt in {} s (failure {})", zoho_id,
+                    sqlstate.empty() ? "" : " (SQLSTATE " + sqlstate + ")", line, e.backoff.count(),
+                    e.failures),
+        {{"zoho_id", zoho_id},
+         {"sqlstate", sqlstate},
+         {"error", line},
+         {"next_attempt_s", static_cast<long long>(e.backoff.count())},
+         {"failures", static_cast<long long>(e.failures)}});
     repo.record_failure(zoho_id, metrics_->instance(), e.failures, sqlstate, line, e.backoff);
 }
 
@@ -388,8 +399,12 @@ bool service::serve_connection(bool& ready_sent) {
         else
             notify_.status(status);
         ready_sent = true;
-        spdlog::info("{}: listening on channel {}, {} events queued",
-                     first ? "ready" : "reconnected", cfg_.ledger.schema.name(), depth);
+        log_with_fields(
+            spdlog::level::info, first ? "ready" : "reconnected",
+            fmt::format("{}: listening on channel {}, {} events queued",
+                        first ? "ready" : "reconnected", cfg_.ledger.schema.name(), depth),
+            {{"channel", cfg_.ledger.schema.name()},
+             {"events_queued", static_cast<long long>(depth)}});
     }
     bool catching_up = true;
     bool more = true;  // the last round did work: look again at once
@@ -465,6 +480,48 @@ int service::run() {
     return 0;
 }
 
+namespace {
+
+/// The closing lines of a --once pass and its exit status: 1 when a signal stopped it or some
+/// conversation could not be synced (each named), else 0.
+int end_of_pass(bool stopped, long long done, const instance_counters& c,
+                const std::vector<std::string>& skipped, const set_aside& aside) {
+    const auto counts = {log_field{"conversations", done}, log_field{"rewrites", c.rewrites},
+                         log_field{"drifts_healed", c.drifts_healed},
+                         log_field{"messages_captured", c.messages_captured}};
+    if (stopped) {
+        // An interrupted pass is no clean one: say how far it got, and do not exit 0.
+        log_with_fields(
+            spdlog::level::warn, "reconcile stopped by a signal",
+            fmt::format("reconcile stopped by a signal after {} conversation(s), {} rewrites, {} "
+                        "drifts healed, {} messages captured HINT: run --once again to finish "
+                        "the pass",
+                        done, c.rewrites, c.drifts_healed, c.messages_captured),
+            counts);
+        return 1;
+    }
+    log_with_fields(spdlog::level::info, "reconcile finished",
+                    fmt::format("reconcile finished: {} conversations, {} rewrites, {} drifts "
+                                "healed, {} messages captured",
+                                done, c.rewrites, c.drifts_healed, c.messages_captured),
+                    counts);
+    // Every conversation that could not be synced is named on stderr, and the pass says so.
+    for (const auto& z : skipped)
+        spdlog::error("could not sync {}: a legacy writer kept its row locked", z);
+    for (const auto& [z, e] : aside.entries()) spdlog::error("could not sync {}: {}", z, e.error);
+    const size_t failed = skipped.size() + aside.entries().size();
+    if (failed == 0)
+        return 0;
+    spdlog::error(
+        "reconcile could not sync {} conversation(s) HINT: fix what each line above names (a "
+        "legacy trigger or constraint, a writer holding the row), then run --once again; the "
+        "daemon retries them with a backoff",
+        failed);
+    return 1;
+}
+
+}  // namespace
+
 int service::run_once() {
     auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd once",
                                      daemon_access(cfg_));
@@ -477,10 +534,14 @@ int service::run_once() {
     std::optional<std::string> after;
     long long done = 0;
     std::vector<std::string> skipped;
+    std::optional<progress> bar;
     while (!stop_) {
         std::vector<std::string> keys;
         {
             pg::transaction tx(conn, "BEGIN READ ONLY");
+            // No thread of its own: a SIGHUP may swap the logger it would write to.
+            if (!bar)
+                bar.emplace("reconciling", repo.legacy_row_count(), false);
             keys = repo.legacy_keys(after, 500);
             tx.commit();
         }
@@ -493,6 +554,7 @@ int service::run_once() {
                 ++done;
             else if (r == sync_result::locked)
                 skipped.push_back(z);
+            bar->advance(1);
             pollfd pfd{signals_.fd(), POLLIN, 0};
             if (poll(&pfd, 1, 0) > 0)
                 handle_signal(signals_.read());
@@ -515,31 +577,9 @@ int service::run_once() {
         skipped = std::move(still);
     }
     drain_queue(s, repo);
-    const auto c = metrics_->counters();
-    if (stop_) {
-        // An interrupted pass is no clean one: say how far it got, and do not exit 0.
-        spdlog::warn(
-            "reconcile stopped by a signal after {} conversation(s), {} rewrites, {} drifts "
-            "healed, {} messages captured HINT: run --once again to finish the pass",
-            done, c.rewrites, c.drifts_healed, c.messages_captured);
-        return 1;
-    }
-    spdlog::info(
-        "reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
-        done, c.rewrites, c.drifts_healed, c.messages_captured);
-    // Every conversation that could not be synced is named on stderr, and the pass says so.
-    for (const auto& z : skipped)
-        spdlog::error("could not sync {}: a legacy writer kept its row locked", z);
-    for (const auto& [z, e] : aside_.entries()) spdlog::error("could not sync {}: {}", z, e.error);
-    const size_t failed = skipped.size() + aside_.entries().size();
-    if (failed == 0)
-        return 0;
-    spdlog::error(
-        "reconcile could not sync {} conversation(s) HINT: fix what each line above names (a "
-        "legacy trigger or constraint, a writer holding the row), then run --once again; the "
-        "daemon retries them with a backoff",
-        failed);
-    return 1;
+    if (bar && !stop_)
+        bar->finish();
+    return end_of_pass(stop_, done, metrics_->counters(), skipped, aside_);
 }
 
 }  // namespace chatledger::daemon

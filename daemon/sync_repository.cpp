@@ -264,6 +264,15 @@ std::optional<std::string> sync_repository::legacy_key_equal_to(const std::strin
     }
 }
 
+long long sync_repository::legacy_row_count() {
+    const auto& l = cfg_.legacy;
+    return conn_
+        .exec("counting legacy conversations", "SELECT count(*) FROM " + l.table.quoted() +
+                                                   " WHERE " + l.key_column.quoted() +
+                                                   " IS NOT NULL")
+        .integer(0, 0);
+}
+
 std::vector<std::string> sync_repository::legacy_keys(const std::optional<std::string>& after,
                                                       int limit) {
     const auto& l = cfg_.legacy;

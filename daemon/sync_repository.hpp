@@ -96,6 +96,8 @@ class sync_repository {
     bool rewrite(const std::string& zoho_id, const std::string& history,
                  const std::optional<std::string>& comment,
                  const std::optional<std::string>& author, bool backups);
+    /// Legacy rows with a key: the total of a full reconcile's progress.
+    long long legacy_row_count();
     /// Legacy keys after `after` in key order, for a full reconcile.
     std::vector<std::string> legacy_keys(const std::optional<std::string>& after, int limit);
     /// Queue depth and the oldest event's age in seconds.

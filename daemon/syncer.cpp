@@ -8,6 +8,8 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "config/logging.hpp"
+
 namespace chatledger::daemon {
 
 namespace {
@@ -81,8 +83,11 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
             .count();
     for (const auto& e : w.events) out.lags_ms.push_back(e.age_ms + took_ms);
     if (out.drift)
-        spdlog::warn("healed drift in {}: the legacy column lacked {} ledger message(s)", zoho_id,
-                     out.missing);
+        log_with_fields(spdlog::level::warn, "healed drift",
+                        fmt::format("healed drift in {}: the legacy column lacked {} ledger "
+                                    "message(s)",
+                                    zoho_id, out.missing),
+                        {{"zoho_id", zoho_id}, {"missing", static_cast<long long>(out.missing)}});
     return out;
 }
 
@@ -208,7 +213,7 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
         if (i < w.identities.size())
             id = std::move(w.identities[i]);
         ledger.push_back({std::move(m.payload), std::move(m.author), std::move(m.body),
-                          m.sent_at_us, shown, std::move(id)});
+                          m.sent_at_us, shown, std::move(id), m.source == "backup"});
     }
     const auto d = core::decide_render(ledger, {row.history, row.comments, row.comments_entered_by},
                                        cfg_.legacy.fields);

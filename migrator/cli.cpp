@@ -35,6 +35,10 @@ constexpr const char* usage_text =
     "  recover  append messages found in the backup table but missing from the ledger\n"
     "  status   schema version, ledger size, sync queue depth and age\n"
     "           [--json]\n"
+    "  history ZOHO_ID\n"
+    "           one conversation's timeline: each message's source, when the ledger got it,\n"
+    "           the legacy writes that dropped it and when it was put back; writes nothing\n"
+    "           [--json]\n"
     "an option a command does not take is an error (exit 2), never ignored\n"
     "\n";
 
@@ -43,8 +47,9 @@ struct command_spec {
     const char* name;
     int (*run)(const command_context&);
     std::vector<std::string> options;
-    const char* instead;  ///< what to do instead of --dry-run; nullptr for schema, which has one
-    bool prints_target;   ///< its text output opens with the "target:" line
+    const char* instead;     ///< what to do instead of --dry-run; nullptr for schema, which has one
+    bool prints_target;      ///< its text output opens with the "target:" line
+    bool takes_key = false;  ///< a conversation's key follows the command
 };
 
 const std::vector<command_spec>& commands() {
@@ -60,6 +65,7 @@ const std::vector<command_spec>& commands() {
          "ledger lacks, and re-running it adds nothing",
          false},
         {"status", status_command, {"json"}, "status writes nothing", true},
+        {"history", history_command, {"json"}, "history writes nothing", true, true},
     };
     return table;
 }
@@ -105,8 +111,8 @@ po::options_description visible_options() {
                        "YAML configuration file (default: built-in defaults)")(
         "log-level", po::value<std::string>(), "override logging.level (trace ... off)")(
         "dry-run", "schema: print the SQL that would run and change nothing")(
-        "json", "status: print one JSON object")("sample", po::value<int>(),
-                                                 "verify: check only N random conversations")(
+        "json", "status, history: print one JSON object")(
+        "sample", po::value<int>(), "verify: check only N random conversations")(
         "report", po::value<std::string>(),
         "plan, run, verify: also write the summary counts as JSON to FILE")(
         "help,h", "print this help")("version", "print the version");
@@ -143,10 +149,17 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
             throw usage_error("no command given",
                               "run chatledger-migrate --help for the list of commands");
         const command_spec& cmd = find_command(words.front());
-        if (words.size() > 1)
-            throw usage_error(
-                "unexpected argument \"" + words[1] + "\" after the command " + cmd.name,
-                "give exactly one command; run chatledger-migrate --help");
+        if (cmd.takes_key && words.size() < 2)
+            throw usage_error(std::string(cmd.name) + " needs the conversation's key",
+                              "run chatledger-migrate history ZOHO_ID");
+        const size_t expected = cmd.takes_key ? 2 : 1;
+        if (words.size() > expected)
+            throw usage_error("unexpected argument \"" + words[expected] + "\" after " +
+                                  (cmd.takes_key ? std::string("the key")
+                                                 : "the command " + std::string(cmd.name)),
+                              cmd.takes_key
+                                  ? "give one key; run chatledger-migrate --help"
+                                  : "give exactly one command; run chatledger-migrate --help");
         // Checked before the config is read or the database is reached, so a refused option
         // never leaves anything half done.
         check_options(cmd, vm);
@@ -159,7 +172,7 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         if (auto warning = permission_warning(cfg))
             spdlog::warn("{}", *warning);
 
-        command_context ctx{cfg, out, false, false, 0, {}};
+        command_context ctx{cfg, out, false, false, 0, {}, {}};
         ctx.dry_run = vm.count("dry-run") > 0;
         ctx.json = vm.count("json") > 0;
         if (vm.count("sample")) {
@@ -169,6 +182,8 @@ int run_cli(int argc, const char* const argv[], std::ostream& out, std::ostream&
         }
         if (vm.count("report"))
             ctx.report_path = vm["report"].as<std::string>();
+        if (cmd.takes_key)
+            ctx.key = words[1];
         // Before any work, so even a failed connection shows which server was meant. JSON
         // output carries the same facts as fields instead.
         if (cmd.prints_target && !ctx.json)

@@ -18,6 +18,7 @@ struct command_context {
     bool json = false;        ///< status: one JSON object instead of a table
     int sample = 0;           ///< verify: check only this many random conversations (0 = all)
     std::string report_path;  ///< plan, run, verify: also write the summary counts as JSON here
+    std::string key;          ///< history: the conversation's key
 };
 
 /// `schema`: create or upgrade the ledger schema and the capture trigger.
@@ -32,6 +33,8 @@ int verify_command(const command_context& ctx);
 int recover_command(const command_context& ctx);
 /// `status`: schema version, ledger size, sync backlog and lag.
 int status_command(const command_context& ctx);
+/// `history ZOHO_ID`: one conversation's timeline (sources, drops from the legacy column).
+int history_command(const command_context& ctx);
 
 /// Who runs `command` (docs/reference.md, Roles), for the HINT of a permission error: the
 /// monitoring login granted the reader role for status, the DBA for everything else.

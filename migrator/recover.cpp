@@ -8,10 +8,11 @@
 #include <ostream>
 #include <unordered_set>
 
+#include "config/logging.hpp"
+#include "config/progress.hpp"
 #include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
 #include "migrator/migration_repository.hpp"
-#include "migrator/progress.hpp"
 
 namespace chatledger::migrator {
 
@@ -118,8 +119,14 @@ int recover_command(const command_context& ctx) {
             << "conversations recovered      " << recovered.size() << "\n"
             << "messages recovered           " << messages << "\n"
             << "backup keys with no legacy row " << unmatched.size() << "\n";
-    spdlog::info("recover finished: {} messages in {} conversations from {} snapshots", messages,
-                 recovered.size(), snapshots);
+    const auto conversations = static_cast<long long>(recovered.size());
+    log_with_fields(spdlog::level::info, "recover finished",
+                    fmt::format("recover finished: {} messages in {} conversations from {} "
+                                "snapshots",
+                                messages, conversations, snapshots),
+                    {{"messages", messages},
+                     {"conversations", conversations},
+                     {"snapshots", static_cast<long long>(snapshots)}});
     return 0;
 }
 

@@ -8,17 +8,23 @@
 #include <fstream>
 #include <mutex>
 #include <ostream>
+#include <set>
 #include <thread>
 
 #include "config/error.hpp"
+#include "config/logging.hpp"
+#include "config/progress.hpp"
+#include "core/json.hpp"
 #include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
 #include "migrator/migration_repository.hpp"
-#include "migrator/progress.hpp"
 
 namespace chatledger::migrator {
 
 namespace {
+
+/// Unparseable keys the table names; --report lists them all, as pgloader's reject file would.
+constexpr size_t keys_listed = 20;
 
 /// Totals of a `run` or `plan`, printed as a table and optionally written as JSON.
 struct totals : ledger::ingest_counts {
@@ -28,14 +34,36 @@ struct totals : ledger::ingest_counts {
     long long captured_writes = 0;
     long long captured_appended = 0;
     double seconds = 0;
+    /// Conversations whose value became an `unparseable` row: every one with --report (a key
+    /// each, even for a million), else the first keys_listed.
+    std::set<std::string> unparseable_keys;
+    bool all_keys = false;
 
     /// Adds a worker's totals: its conversations and what it ingested.
-    void merge(const totals& o) {
+    void merge(totals o) {
         already_migrated += o.already_migrated;
         migrated += o.migrated;
         *this += static_cast<const ledger::ingest_counts&>(o);
+        unparseable_keys.merge(o.unparseable_keys);
+        while (!all_keys && unparseable_keys.size() > keys_listed)
+            unparseable_keys.erase(std::prev(unparseable_keys.end()));
     }
 };
+
+/// The unparseable values' keys under the table: the first ones, and how to get the rest.
+void print_unparseable_keys(std::ostream& out, const totals& t) {
+    if (t.unparseable_keys.empty())
+        return;
+    out << "    keys:";
+    size_t n = 0;
+    for (auto it = t.unparseable_keys.begin(); it != t.unparseable_keys.end() && n < keys_listed;
+         ++it, ++n)
+        out << (n ? ", " : " ") << *it;
+    const long long more = t.unparseable - static_cast<long long>(n);
+    if (more > 0)
+        out << " and " << more << " more (--report FILE lists them all)";
+    out << "\n";
+}
 
 void print_table(std::ostream& out, const char* title, const totals& t, bool dry_run) {
     auto row = [&](const char* label, long long v) {
@@ -50,6 +78,7 @@ void print_table(std::ostream& out, const char* title, const totals& t, bool dry
     row("empty or blank values", t.blank_values);
     row("[] values", t.empty_arrays);
     row("unparseable values", t.unparseable);
+    print_unparseable_keys(out, t);
     row(dry_run ? "ledger rows to append" : "ledger rows appended", t.appended);
     row("messages without a timestamp", t.no_timestamp);
     if (!dry_run) {
@@ -61,18 +90,31 @@ void print_table(std::ostream& out, const char* title, const totals& t, bool dry
     }
 }
 
-void write_report(const std::string& path, const char* command, const totals& t) {
+/// The --report file. plan's counts say what would be done (to_migrate, to_append): a plan
+/// that wrote nothing must not read as "migrated".
+void write_report(const std::string& path, bool dry_run, const totals& t) {
     std::ofstream f(path);
     if (!f)
         throw usage_error("cannot write the report file " + path,
                           "check that its directory exists and is writable");
-    f << "{\"command\":\"" << command << "\",\"conversations\":" << t.conversations
-      << ",\"already_migrated\":" << t.already_migrated << ",\"migrated\":" << t.migrated
-      << ",\"elements\":" << t.elements << ",\"appended\":" << t.appended
-      << ",\"null_values\":" << t.null_values << ",\"blank_values\":" << t.blank_values
-      << ",\"empty_arrays\":" << t.empty_arrays << ",\"unparseable\":" << t.unparseable
-      << ",\"no_timestamp\":" << t.no_timestamp << ",\"captured_writes\":" << t.captured_writes
-      << ",\"captured_appended\":" << t.captured_appended << ",\"seconds\":" << t.seconds << "}\n";
+    f << "{\"command\":\"" << (dry_run ? "plan" : "run")
+      << "\",\"dry_run\":" << (dry_run ? "true" : "false")
+      << ",\"conversations\":" << t.conversations << ",\"already_migrated\":" << t.already_migrated
+      << (dry_run ? ",\"to_migrate\":" : ",\"migrated\":") << t.migrated
+      << ",\"elements\":" << t.elements << (dry_run ? ",\"to_append\":" : ",\"appended\":")
+      << t.appended << ",\"null_values\":" << t.null_values
+      << ",\"blank_values\":" << t.blank_values << ",\"empty_arrays\":" << t.empty_arrays
+      << ",\"unparseable\":" << t.unparseable << ",\"unparseable_keys\":[";
+    size_t n = 0;
+    for (const auto& k : t.unparseable_keys) f << (n++ ? "," : "") << core::json_string(k);
+    f << "],\"no_timestamp\":" << t.no_timestamp;
+    if (!dry_run)
+        f << ",\"captured_writes\":" << t.captured_writes
+          << ",\"captured_appended\":" << t.captured_appended << ",\"seconds\":" << t.seconds;
+    f << "}\n";
+    if (!f.flush())
+        throw usage_error("cannot write the report file " + path,
+                          "check the free space and permissions of its directory");
 }
 
 /// Ingests one batch; for `run` in its own transaction together with its checkpoint.
@@ -108,6 +150,7 @@ totals migrate_batch(pg::connection& conn, ledger::ledger_repository& ledger,
         repo.mark_migrated(counts, unparseable);
         tx->commit();
     }
+    t.unparseable_keys = std::move(result.unparseable_keys);
     return t;
 }
 
@@ -179,6 +222,7 @@ totals plan_walk(pg::connection& conn, const command_context& ctx) {
     command_repositories repos(conn, ctx.cfg);
     auto& [ledger, repo] = repos;
     totals t;
+    t.all_keys = !ctx.report_path.empty();
     t.conversations = count_legacy(conn, ledger, repo, true);
     progress bar("planning", t.conversations);
     pg::transaction snapshot(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -212,7 +256,7 @@ void load_batches(const command_context& ctx, int worker, batch_queue& queue, st
             const auto n = static_cast<long long>(batch->size());
             auto part = migrate_batch(c, l, r, std::move(*batch), ctx.cfg.legacy.fields, false);
             std::lock_guard lock(mu);
-            t.merge(part);
+            t.merge(std::move(part));
             bar.advance(n);
         }
     } catch (...) {
@@ -246,6 +290,7 @@ totals run_walk(pg::connection& conn, const command_context& ctx) {
     command_repositories repos(conn, ctx.cfg);
     auto& [ledger, repo] = repos;
     totals t;
+    t.all_keys = !ctx.report_path.empty();
     t.conversations = count_legacy(conn, ledger, repo, false);
     progress bar("migrating", t.conversations);
     std::mutex mu;
@@ -287,9 +332,16 @@ int run_command(const command_context& ctx) {
     auto t = run_walk(conn, ctx);
     print_table(ctx.out, "migration finished", t, false);
     if (!ctx.report_path.empty())
-        write_report(ctx.report_path, "run", t);
-    spdlog::info("migration finished: {} conversations, {} rows appended in {:.1f} s", t.migrated,
-                 t.appended, t.seconds);
+        write_report(ctx.report_path, false, t);
+    log_with_fields(
+        spdlog::level::info, "migration finished",
+        fmt::format("migration finished: {} conversations, {} rows appended in {:.1f} s",
+                    t.migrated, t.appended, t.seconds),
+        {{"conversations", t.migrated},
+         {"appended", t.appended},
+         {"unparseable", t.unparseable},
+         {"captured_appended", t.captured_appended},
+         {"seconds", t.seconds}});
     return 0;
 }
 
@@ -298,7 +350,7 @@ int plan_command(const command_context& ctx) {
     auto t = plan_walk(conn, ctx);
     print_table(ctx.out, "plan (dry run, nothing was written)", t, true);
     if (!ctx.report_path.empty())
-        write_report(ctx.report_path, "plan", t);
+        write_report(ctx.report_path, true, t);
     return 0;
 }
 

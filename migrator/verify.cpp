@@ -2,16 +2,17 @@
 // message identities, in one read-only snapshot. Exit 1 lists the first differences.
 #include <spdlog/spdlog.h>
 
+#include <climits>
 #include <fstream>
 #include <ostream>
 #include <unordered_map>
 
 #include "config/error.hpp"
-
+#include "config/progress.hpp"
+#include "core/json.hpp"
 #include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
 #include "migrator/migration_repository.hpp"
-#include "migrator/progress.hpp"
 
 namespace chatledger::migrator {
 
@@ -22,10 +23,19 @@ constexpr int max_listed = 20;
 struct difference_totals {
     long long conversations_checked = 0;
     long long conversations_differing = 0;
-    long long missing = 0;      ///< in the legacy column, not in the ledger: a loss risk
-    long long extra = 0;        ///< in the ledger, not in the legacy column: needs a re-render
-    long long ledger_only = 0;  ///< ledger conversations with no legacy row
+    long long missing = 0;           ///< in the legacy column, not in the ledger: a loss risk
+    long long extra = 0;             ///< in the ledger, not in the legacy column: needs a re-render
+    long long ledger_only = 0;       ///< ledger conversations with no legacy row
+    bool ledger_only_exact = false;  ///< every orphan was counted (--report), not max_listed + 1
     int listed = 0;
+    /// With --report, every differing conversation, so the report holds what the screen cuts.
+    bool keep_all = false;
+    struct conversation {
+        std::string zoho_id;
+        long long missing, extra;
+    };
+    std::vector<conversation> all;
+    std::vector<std::string> ledger_only_keys;
 };
 
 /// Compares one batch and prints differences until max_listed lines were printed.
@@ -59,10 +69,28 @@ void compare(ledger::ledger_repository& repo, const std::vector<legacy_row>& row
         ++d.conversations_differing;
         d.missing += missing;
         d.extra += extra;
+        if (d.keep_all)
+            d.all.push_back({r.zoho_id, missing, extra});
         if (d.listed++ < max_listed)
             out << "  " << r.zoho_id << ": " << missing << " missing from the ledger, " << extra
                 << " in the ledger but not in the legacy column\n";
     }
+}
+
+/// Whether the ledger-only count stopped at max_listed + 1 (without --report it is not read whole).
+bool lower_bound(const difference_totals& d) {
+    return !d.ledger_only_exact && d.ledger_only > max_listed;
+}
+
+/// The last lines of the list: how many were left out and how to see them all.
+void print_left_out(std::ostream& out, const difference_totals& d, bool report) {
+    if (d.listed <= max_listed)
+        return;
+    out << "  ... " << (lower_bound(d) ? "at least " : "") << d.listed - max_listed
+        << " more not listed"
+        << (report ? " (the report file lists them all)"
+                   : " (verify --report FILE writes them all to FILE)")
+        << "\n";
 }
 
 /// The --report file: the summary counts for tools. ledger_only is a lower bound when more
@@ -85,8 +113,15 @@ void write_report(const std::string& path, const command_context& ctx, const dif
         f << "null";
     else
         f << d.ledger_only;
-    f << ",\"ledger_only_is_lower_bound\":" << (d.ledger_only > max_listed ? "true" : "false")
-      << ",\"clean\":" << (clean ? "true" : "false") << "}\n";
+    f << ",\"ledger_only_is_lower_bound\":" << (lower_bound(d) ? "true" : "false")
+      << ",\"clean\":" << (clean ? "true" : "false") << ",\"differences\":[";
+    for (size_t i = 0; i < d.all.size(); ++i)
+        f << (i ? "," : "") << "{\"zoho_id\":" << core::json_string(d.all[i].zoho_id)
+          << ",\"missing\":" << d.all[i].missing << ",\"extra\":" << d.all[i].extra << "}";
+    f << "],\"ledger_only_keys\":[";
+    for (size_t i = 0; i < d.ledger_only_keys.size(); ++i)
+        f << (i ? "," : "") << core::json_string(d.ledger_only_keys[i]);
+    f << "]}\n";
     if (!f.flush())
         throw usage_error("cannot write the report file " + path,
                           "check the free space and permissions of its directory");
@@ -106,6 +141,7 @@ int verify_command(const command_context& ctx) {
     ledger.require_schema();
     repo.require_unique_keys();
     difference_totals d;
+    d.keep_all = !ctx.report_path.empty();
     ctx.out << "differences (first " << max_listed << "):\n";
     if (ctx.sample > 0) {
         auto keys = repo.sample_keys(ctx.sample);
@@ -127,21 +163,24 @@ int verify_command(const command_context& ctx) {
             bar.advance(static_cast<long long>(rows.size()));
         }
         bar.finish();
-        auto orphans = repo.ledger_only_conversations(max_listed + 1);
+        auto orphans = repo.ledger_only_conversations(d.keep_all ? INT_MAX : max_listed + 1);
         d.ledger_only = static_cast<long long>(orphans.size());
+        d.ledger_only_exact = d.keep_all;
         for (const auto& z : orphans)
             if (d.listed++ < max_listed)
                 ctx.out << "  " << z << ": in the ledger but the legacy table has no such row\n";
+        if (d.keep_all)
+            d.ledger_only_keys = std::move(orphans);
     }
     tx.commit();
     if (d.listed == 0)
         ctx.out << "  none\n";
+    print_left_out(ctx.out, d, d.keep_all);
     ctx.out << "conversations checked     " << d.conversations_checked << "\n"
             << "conversations differing   " << d.conversations_differing << "\n"
             << "messages missing          " << d.missing << "\n"
             << "messages extra            " << d.extra << "\n"
-            << "ledger-only conversations " << d.ledger_only
-            << (d.ledger_only > max_listed ? "+" : "") << "\n";
+            << "ledger-only conversations " << d.ledger_only << (lower_bound(d) ? "+" : "") << "\n";
     const bool clean = d.conversations_differing == 0 && d.ledger_only == 0;
     if (!ctx.report_path.empty())
         write_report(ctx.report_path, ctx, d, clean);

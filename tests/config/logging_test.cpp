@@ -31,6 +31,21 @@ TEST(logging, json_lines_escape_their_text) {
               "\"msg\":\"a\\\"b\\\\c\\n\\u0001\"}\n");
 }
 
+TEST(logging, json_lines_carry_counters_as_fields_and_text_lines_as_words) {
+    logging_config cfg;
+    cfg.format = "json";
+    const auto fields = json_fields({{"done", 5LL}, {"rate_per_s", 2.5}, {"key", "a\"b"}});
+    EXPECT_EQ(fields, ",\"done\":5,\"rate_per_s\":2.500,\"key\":\"a\\\"b\"");
+    EXPECT_EQ(format_log_line(cfg, "p", false, spdlog::level::info, "migrating: 5/9", when,
+                              "migrating", fields),
+              "{\"ts\":\"2024-03-01T12:34:56.123Z\",\"level\":\"info\",\"program\":\"p\","
+              "\"msg\":\"migrating\",\"done\":5,\"rate_per_s\":2.500,\"key\":\"a\\\"b\"}\n");
+    cfg.format = "text";
+    EXPECT_EQ(format_log_line(cfg, "p", false, spdlog::level::info, "migrating: 5/9", when,
+                              "migrating", fields),
+              "2024-03-01T12:34:56.123Z info p: migrating: 5/9\n");
+}
+
 TEST(logging, levels_parse_and_bad_ones_are_config_errors) {
     EXPECT_EQ(parse_level("debug"), spdlog::level::debug);
     EXPECT_EQ(parse_level("error"), spdlog::level::err);

@@ -21,6 +21,39 @@ stored_message app_row(std::string author, std::string body, bool shown) {
             shown,        std::nullopt};
 }
 
+/// A message recover appended from a backup snapshot.
+stored_message recovered(std::string payload) {
+    auto m = element(std::move(payload), false);
+    m.placed_by_time = true;
+    return m;
+}
+
+TEST(decide_render, a_recovered_message_stands_where_its_time_puts_it_not_at_the_end) {
+    const std::string jan1 = R"({"sender":"a","message":"1","timestamp":"2024-01-01T10:00:00Z"})";
+    const std::string jan2 = R"({"sender":"b","message":"2","timestamp":"2024-01-02T10:00:00Z"})";
+    const std::string jan3 = R"({"sender":"c","message":"3","timestamp":"2024-01-03T10:00:00Z"})";
+    const std::string jan4 = R"({"sender":"d","message":"4","timestamp":"2024-01-04T10:00:00Z"})";
+    // The legacy write that lost jan2 left jan1 and jan3; recover appended jan2 after them.
+    const std::vector<stored_message> ledger = {element(jan1), element(jan3), recovered(jan2)};
+    const auto d = decide_render(ledger, {"[" + jan1 + "," + jan3 + "]", "3", "c"}, fields);
+    EXPECT_TRUE(d.rewrite);
+    EXPECT_EQ(d.history, "[" + jan1 + "," + jan2 + "," + jan3 + "]");
+    // The comment columns stay with the latest message, not the recovered older one.
+    EXPECT_EQ(d.comment, "3");
+    EXPECT_EQ(d.comment_author, "c");
+
+    // Recovered messages among themselves by time; one later than every other goes last; an
+    // other message without a time decides nothing, and a recovered one without a time stays
+    // where it was appended.
+    stored_message untimed = element(R"({"sender":"x","message":"no time"})");
+    stored_message untimed_recovered = recovered(R"({"sender":"y","message":"when?"})");
+    const std::vector<stored_message> mixed = {element(jan1),   untimed,           element(jan3),
+                                               recovered(jan4), untimed_recovered, recovered(jan2)};
+    EXPECT_EQ(render_order(mixed), (std::vector<size_t>{0, 1, 5, 2, 4, 3}));
+    const auto m = decide_render(mixed, {std::nullopt, std::nullopt, std::nullopt}, fields);
+    EXPECT_EQ(m.comment, "4");
+}
+
 TEST(decide_render, a_column_holding_every_message_with_current_comments_is_left_alone) {
     const std::vector<stored_message> ledger = {element(R"({"sender":"a","message":"1"})"),
                                                 element(R"({"sender":"b","message":"2"})")};

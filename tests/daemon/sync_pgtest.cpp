@@ -899,6 +899,42 @@ TEST_F(sync_pgtest, once_stopped_by_sigterm_says_so_and_does_not_exit_0) {
     sql(holder, "COMMIT");
 }
 
+// --once used to be silent until its last line (30 s for 20,000 conversations): it reports
+// conversations done of the total, the rate and the ETA (every 10 s, and when the pass ends).
+TEST_F(sync_pgtest, once_reports_its_progress_against_the_total) {
+    legacy("a", R"(["m1"])");
+    legacy("b", R"(["n1"])");
+    legacy("c", "[]");
+    migrate("schema");
+    migrate("run");
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo() << "\"\n";
+    daemon_process d(config_path_, log_path_, {"--once"});
+    ASSERT_EQ(d.wait_exit(30s), 0) << log();
+    EXPECT_NE(log().find(" info chatledger-syncd: reconciling: 3/3 (100%), "), std::string::npos)
+        << log();
+    EXPECT_NE(log().find("/s, eta done\n"), std::string::npos) << log();
+    EXPECT_LT(log().find("reconciling: 3/3"), log().find("reconcile finished: 3 conversations"))
+        << log();
+}
+
+// JSON log lines carried their counters inside msg; tools read them as members now.
+TEST_F(sync_pgtest, once_json_log_lines_carry_counters_as_fields) {
+    legacy("a", R"(["m1"])");
+    legacy("b", R"(["n1"])");
+    migrate("schema");
+    migrate("run");
+    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
+                                << "\"\nlogging:\n  format: json\n";
+    daemon_process d(config_path_, log_path_, {"--once"});
+    ASSERT_EQ(d.wait_exit(30s), 0) << log();
+    EXPECT_NE(log().find("\"msg\":\"reconciling\",\"done\":2,\"total\":2,\"percent\":100.000,"),
+              std::string::npos)
+        << log();
+    EXPECT_NE(log().find("\"msg\":\"reconcile finished\",\"conversations\":2,\"rewrites\":"),
+              std::string::npos)
+        << log();
+}
+
 // The ledger holds only values it can render: a sent_at of infinity stopped every sync of its
 // conversation ("cannot convert infinity to bigint").
 TEST_F(sync_pgtest, an_infinite_sent_at_is_refused_at_insert) {

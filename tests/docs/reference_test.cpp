@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -146,6 +148,24 @@ TEST(reference, names_every_source_the_ledger_accepts_and_every_exit_status) {
         std::vector<std::string> statuses;
         for (const auto& r : table(exe, "Exit status")) statuses.push_back(r.at(0));
         EXPECT_EQ(statuses, (std::vector<std::string>{"0", "1", "2", "3"})) << exe;
+    }
+}
+
+// Users get the repository, not the project's contract: README and docs point only at files
+// they have (README once sent them to CONTRACT.md "in the project's shared folder").
+TEST(reference, readme_and_docs_name_no_file_outside_the_repository) {
+    std::vector<std::filesystem::path> files = {std::filesystem::path(CHATLEDGER_SOURCE_DIR) /
+                                                "README.md"};
+    for (const auto& e : std::filesystem::recursive_directory_iterator(
+             std::filesystem::path(CHATLEDGER_SOURCE_DIR) / "docs"))
+        if (e.is_regular_file())
+            files.push_back(e.path());
+    for (const auto& f : files) {
+        std::ifstream in(f);
+        std::ostringstream text;
+        text << in.rdbuf();
+        for (const char* outside : {"CONTRACT", "shared folder", "contract section"})
+            EXPECT_EQ(text.str().find(outside), std::string::npos) << f << " names " << outside;
     }
 }
 
