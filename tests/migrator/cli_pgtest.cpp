@@ -16,8 +16,11 @@
 namespace chatledger::migrator {
 namespace {
 
+// The public case: the legacy table in public, where the DBA may create, and the config keeps
+// the default table names.
 class cli_pgtest : public testing::pg_test {
   protected:
+    cli_pgtest() { legacy_schema_ = "public"; }
     void SetUp() override {
         pg_test::SetUp();
         if (HasFatalFailure())
@@ -176,7 +179,7 @@ TEST_F(cli_pgtest, status_shows_the_schema_history_stale_daemons_and_a_missing_l
 TEST_F(cli_pgtest, schema_behind_an_open_writer_transaction_fails_with_a_hint) {
     auto conn = connect();
     create_legacy_table(conn);
-    auto writer = connect();
+    auto writer = connect_legacy();
     sql(writer, "BEGIN; INSERT INTO live_chat (zoho_id) VALUES ('w')");
     auto cfg =
         write_config("database:\n  conninfo: \"" + conninfo() + "\"\n  lock_timeout_ms: 200\n");
@@ -309,8 +312,7 @@ TEST_F(cli_pgtest, plan_run_and_status_open_with_their_target_and_no_password) {
                             " password=s3cret-pw\"\nlegacy:\n  table: public.live_chat\n");
     const std::string target =
         "target: config " + cfg + ", database host=" + std::getenv("PGHOST") +
-        " port=" + std::getenv("PGPORT") + " dbname=" + dbname_ + " user=" + std::getenv("PGUSER") +
-        ", legacy table public.live_chat, ledger schema chatledger\n";
+        " port=" + std::getenv("PGPORT") + " dbname=" + dbname_ + " user=" + logins().dba + ", legacy table public.live_chat, ledger schema chatledger\n";
     ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
     EXPECT_EQ(out_.str().find("target:"), std::string::npos) << out_.str();
     for (const char* command : {"plan", "run", "status"}) {
@@ -322,7 +324,7 @@ TEST_F(cli_pgtest, plan_run_and_status_open_with_their_target_and_no_password) {
     const std::string json = out_.str();
     EXPECT_EQ(json.find("{\"target\":{\"config\":\"" + cfg + "\",\"host\":\"" +
                         std::getenv("PGHOST") + "\",\"port\":\"" + std::getenv("PGPORT") +
-                        "\",\"dbname\":\"" + dbname_ + "\",\"user\":\"" + std::getenv("PGUSER") +
+                        "\",\"dbname\":\"" + dbname_ + "\",\"user\":\"" + logins().dba +
                         "\",\"legacy_table\":\"public.live_chat\"},"),
               0u)
         << json;
@@ -338,8 +340,7 @@ TEST_F(cli_pgtest, plan_run_and_status_open_with_their_target_and_no_password) {
     EXPECT_NE(text.find(std::string(" info chatledger-migrate: chatledger-migrate ") + version +
                         " starting verify: config " + cfg + ", database host=" +
                         std::getenv("PGHOST") + " port=" + std::getenv("PGPORT") +
-                        " dbname=" + dbname_ + " user=" + std::getenv("PGUSER") +
-                        ", legacy table public.live_chat, ledger schema chatledger\n"),
+                        " dbname=" + dbname_ + " user=" + logins().dba + ", legacy table public.live_chat, ledger schema chatledger\n"),
               std::string::npos)
         << text;
     EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
