@@ -122,7 +122,8 @@ TEST_F(migrate_guarantees_pgtest,
               2);
     // The dashboard's next write shows "ok" twice: a second message with the same text.
     auto dashboard = connect_legacy();
-    sql(dashboard, "UPDATE live_chat SET chat_history = '[\"ok\", \"ok\"]' WHERE zoho_id = 'later'");
+    sql(dashboard,
+        "UPDATE live_chat SET chat_history = '[\"ok\", \"ok\"]' WHERE zoho_id = 'later'");
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'later'"), 2);
     // Nothing more on a re-run, nor for the same value written back once more.
@@ -154,9 +155,9 @@ TEST_F(migrate_guarantees_pgtest,
         "UPDATE " +
             legacy_table() +
             " SET chat_history = '[\"a1-1\",\"a1-late\"]' WHERE zoho_id = 'a1'; "
-        "RETURN NULL; END $$; "
-        "CREATE TRIGGER late_write AFTER INSERT ON chatledger.migrated_conversations "
-        "FOR EACH ROW WHEN (NEW.zoho_id = 'a1') EXECUTE FUNCTION late_write()");
+            "RETURN NULL; END $$; "
+            "CREATE TRIGGER late_write AFTER INSERT ON chatledger.migrated_conversations "
+            "FOR EACH ROW WHEN (NEW.zoho_id = 'a1') EXECUTE FUNCTION late_write()");
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE payload::text = "
                     "'\"a1-late\"' AND source = 'legacy'"),

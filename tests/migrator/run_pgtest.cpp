@@ -41,8 +41,8 @@ class run_pgtest : public testing::pg_test {
     }
 
     void write_config(int batch_rows) {
-        std::ofstream(config_path_) << config_yaml() << "migrate:\n  batch_rows: " << batch_rows
-                                    << "\n";
+        std::ofstream(config_path_)
+            << config_yaml() << "migrate:\n  batch_rows: " << batch_rows << "\n";
     }
 
     int migrate(const std::string& command, std::vector<std::string> extra = {}) {

@@ -104,8 +104,9 @@ std::string pg_test::legacy_table_yaml() const {
     return legacy_schema_ == "public" ? "" : "  table: " + legacy_table() + "\n";
 }
 
-std::string pg_test::config_yaml(const std::string& conninfo) const {
-    std::string yaml = "database:\n  conninfo: \"" + conninfo + "\"\n";
+std::string pg_test::config_yaml(const std::string& conninfo,
+                                 const std::string& database_keys) const {
+    std::string yaml = "database:\n  conninfo: \"" + conninfo + "\"\n" + database_keys;
     if (legacy_schema_ != "public")
         yaml += "legacy:\n" + legacy_table_yaml() + "backup:\n  table: " + legacy_schema_ +
                 ".chat_history_backup\n";

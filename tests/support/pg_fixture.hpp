@@ -50,9 +50,11 @@ class pg_test : public ::testing::Test {
     /// legacy_schema_ (qualified unless it is public).
     config make_config() const;
     /// The YAML of make_config() for a config file: database.conninfo (`conninfo`, the DBA's
-    /// by default), legacy.table and backup.table. Further sections may follow; a test that
-    /// writes its own `legacy:` section uses legacy_table_yaml() inside it instead.
-    std::string config_yaml(const std::string& conninfo) const;
+    /// by default) followed by `database_keys` ("  lock_timeout_ms: 100\n"), legacy.table and
+    /// backup.table. Further sections may follow; a test that writes its own `legacy:` section
+    /// uses legacy_table_yaml() inside it instead.
+    std::string config_yaml(const std::string& conninfo,
+                            const std::string& database_keys = "") const;
     std::string config_yaml() const { return config_yaml(conninfo()); }
     /// "  table: crm.live_chat\n" (nothing for public): the table line of a `legacy:` section.
     std::string legacy_table_yaml() const;
