@@ -136,6 +136,45 @@ TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_ag
     EXPECT_NE(migrate("schema"), 0);
 }
 
+// Guards against the backup table's guard (legacy_capture.sql: chatledger_no_nested_daemon_write,
+// which keeps code the daemon's rewrite fires from deleting or forging the old system's backup
+// rows) going unchecked: its owner dropped or disabled it, status said all was well and schema
+// left it so.
+TEST_F(capture_check_pgtest, the_backup_tables_guard_trigger_is_checked_and_restored) {
+    const std::string backup = legacy_schema_ + ".chat_history_backup";
+    const std::string name = "the guard trigger chatledger_no_nested_daemon_write on " + backup;
+    for (const auto& [statement, said] : std::vector<std::pair<std::string, std::string>>{
+             {"DROP TRIGGER chatledger_no_nested_daemon_write ON chat_history_backup",
+              "is missing"},
+             {"ALTER TABLE chat_history_backup DISABLE TRIGGER chatledger_no_nested_daemon_write",
+              "is disabled"},
+             {"ALTER TABLE chat_history_backup ENABLE TRIGGER chatledger_no_nested_daemon_write",
+              "is not ENABLE ALWAYS"},
+             {"DROP TRIGGER chatledger_no_nested_daemon_write ON chat_history_backup; CREATE "
+              "TRIGGER chatledger_no_nested_daemon_write BEFORE TRUNCATE ON chat_history_backup "
+              "FOR EACH STATEMENT EXECUTE FUNCTION chatledger.refuse_nested_daemon_write(); ALTER "
+              "TABLE chat_history_backup ENABLE ALWAYS TRIGGER chatledger_no_nested_daemon_write",
+              "is not chatledger's"}}) {
+        sql(*dba_, statement);
+        EXPECT_EQ(migrate("status"), 1) << statement << "\n" << out_.str();
+        EXPECT_NE(out_.str().find(name + " " + said), std::string::npos) << statement << "\n"
+                                                                         << out_.str();
+        EXPECT_EQ(migrate("schema"), 0) << err_.str();
+        EXPECT_NE(out_.str().find("restored the guard trigger on " + backup), std::string::npos)
+            << statement << "\n"
+            << out_.str();
+        EXPECT_EQ(migrate("status"), 0) << statement << "\n" << out_.str();
+        EXPECT_EQ(sql(*dba_,
+                      "SELECT tgenabled FROM pg_trigger WHERE tgrelid = "
+                      "'chat_history_backup'::regclass AND tgname = "
+                      "'chatledger_no_nested_daemon_write'")
+                      .text(0, 0),
+                  "A");
+        EXPECT_EQ(migrate("schema"), 0);
+        EXPECT_NE(out_.str().find("up to date"), std::string::npos) << out_.str();
+    }
+}
+
 TEST_F(capture_check_pgtest, status_as_the_reader_lists_other_triggers_and_rules_on_the_table) {
     sql(*dba_,
         "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END "
