@@ -34,11 +34,13 @@ int schema_command(const command_context& ctx) {
     auto report = schema::apply_schema(conn, ctx.cfg, ctx.dry_run);
     if (ctx.dry_run) {
         ctx.out << report.sql;
-        if (report.restored)
-            ctx.out << "-- " << *report.restored << "; the capture step above would restore it\n";
+        for (const auto& why : {report.restored, report.guard_restored})
+            if (why)
+                ctx.out << "-- " << *why << "; the capture step above would restore it\n";
         for (const auto& problem : report.reenabled)
             ctx.out << "-- " << problem << "; would be enabled again (ENABLE ALWAYS)\n";
-        ctx.out << "-- dry run: " << report.applied.size() + (report.restored ? 1 : 0)
+        const bool restoring = report.restored || report.guard_restored;
+        ctx.out << "-- dry run: " << report.applied.size() + (restoring ? 1 : 0)
                 << " step(s) would be applied; nothing was changed\n";
         return 0;
     }
@@ -47,11 +49,16 @@ int schema_command(const command_context& ctx) {
         spdlog::warn("{}; restoring it", *report.restored);
         ctx.out << "restored the capture trigger on " << ctx.cfg.legacy.table.display() << "\n";
     }
+    if (report.guard_restored) {
+        spdlog::warn("{}; restoring it", *report.guard_restored);
+        ctx.out << "restored the guard trigger on " << ctx.cfg.backup.table.display() << "\n";
+    }
     for (const auto& problem : report.reenabled) {
         spdlog::warn("{}; enabling it again", problem);
         ctx.out << "enabled again: " << problem << "\n";
     }
-    if (report.applied.empty() && (report.restored || !report.reenabled.empty())) {
+    if (report.applied.empty() &&
+        (report.restored || report.guard_restored || !report.reenabled.empty())) {
         ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " is at version "
                 << report.version_after << "\n";
     } else if (report.applied.empty()) {

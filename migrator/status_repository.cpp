@@ -77,6 +77,12 @@ void status_repository::read_trust(status_figures& f) {
         f.capture_problem = schema::capture_trigger_problem(conn_, cfg_);
         f.foreign_triggers = schema::foreign_triggers(conn_, cfg_);
     }
+    // The guard's function comes with step 0008; the capture step puts the trigger on the
+    // backup table. Listed with the ledger's triggers: schema puts each back.
+    if (f.schema_version >= 8) {
+        if (auto problem = schema::backup_guard_problem(conn_, cfg_))
+            f.ledger_problems.push_back(*problem);
+    }
 }
 
 void status_repository::read_daemons(status_figures& f) {

@@ -22,7 +22,8 @@ struct status_figures {
     long long conversations_migrated = 0;
     /// What is wrong with the capture trigger; nullopt when it is in place (or no ledger yet).
     std::optional<std::string> capture_problem;
-    /// The ledger's own triggers found missing or not ENABLE ALWAYS.
+    /// The ledger's own triggers, and the backup table's guard, found missing or not ENABLE
+    /// ALWAYS.
     std::vector<std::string> ledger_problems;
     /// Logins holding the daemon role, directly or through other roles: their legacy writes are
     /// taken for the daemon's own and not captured, so there should be only the daemon's.

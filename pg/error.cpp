@@ -39,11 +39,14 @@ std::string permission_hint(const access_context& ctx, const std::string& login,
         return default_hint("42501");
     // The DBA's commands: a grant of a ledger role would not help, the login itself must change.
     std::string hint = "run " + ctx.work + " as the DBA: a login that owns the legacy table";
+    // schema also creates the backup table and its index when missing, in the legacy schema:
+    // PostgreSQL 15 grants nobody CREATE on public, so a DBA may lack just that.
     if (ctx.creates_roles)
         hint +=
-            ", has CREATEROLE and may create schemas in the database (a superuser can give "
-            "them: ALTER ROLE " +
-            login + " CREATEROLE; GRANT CREATE ON DATABASE " + database + " TO " + login + ")";
+            " and the backup table, has CREATEROLE, may create schemas in the database (a "
+            "superuser can give them: ALTER ROLE " +
+            login + " CREATEROLE; GRANT CREATE ON DATABASE " + database + " TO " + login +
+            ") and, while the backup table or its index is missing, may create in its schema";
     return hint + "; " + login + " is not one, so name that login in database.conninfo";
 }
 

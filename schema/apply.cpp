@@ -99,6 +99,14 @@ std::vector<std::string> ledger_trigger_problems(pg::connection& conn, const con
     return out;
 }
 
+std::optional<std::string> backup_guard_problem(pg::connection& conn, const config& cfg) {
+    schema_repository repo(conn, cfg);
+    auto problem = repo.backup_guard_problem();
+    if (problem.empty())
+        return std::nullopt;
+    return problem;
+}
+
 std::vector<std::string> foreign_triggers(pg::connection& conn, const config& cfg) {
     schema_repository repo(conn, cfg);
     return repo.foreign_triggers();
@@ -147,8 +155,9 @@ void apply_versioned_steps(schema_repository& repo, const std::vector<step>& ste
     }
 }
 
-/// (Re)installs the capture trigger when its rendered text changed, or when it is no longer
-/// in place: the table's owner can drop or disable it whatever the history says.
+/// (Re)installs the capture trigger when its rendered text changed, or when it or the backup
+/// table's guard is no longer in place: the owners of those tables can drop or disable them
+/// whatever the history says.
 void apply_capture_step(schema_repository& repo, const config& cfg, const placeholder_map& values,
                         bool existed, bool dry_run, apply_report& report) {
     const std::string capture_sql = render(capture_step_text(), values);
@@ -158,8 +167,11 @@ void apply_capture_step(schema_repository& repo, const config& cfg, const placeh
     if (state && state->checksum == capture_sum && state->target == target) {
         if (auto problem = repo.capture_trigger_problem(); !problem.empty())
             report.restored = problem;
+        if (auto problem = repo.backup_guard_problem(); !problem.empty())
+            report.guard_restored = problem;
     }
-    if (state && state->checksum == capture_sum && !report.restored)
+    const bool restoring = report.restored || report.guard_restored;
+    if (state && state->checksum == capture_sum && !restoring)
         return;
     const std::string label = "capture trigger on " + cfg.legacy.table.display();
     if (dry_run) {
@@ -170,7 +182,7 @@ void apply_capture_step(schema_repository& repo, const config& cfg, const placeh
         repo.run_step("installing the " + label, capture_sql);
         repo.record_capture(capture_sum, target);
     }
-    if (!report.restored)
+    if (!restoring)
         report.applied.push_back(label);
 }
 

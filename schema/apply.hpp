@@ -20,6 +20,9 @@ struct apply_report {
     std::vector<std::string> applied;  ///< "0001 ledger", "capture trigger on public.live_chat"
     /// Why the capture trigger was put back though its step was up to date ("... is disabled").
     std::optional<std::string> restored;
+    /// Why the backup table's guard trigger was put back (by the capture step) though it was up
+    /// to date.
+    std::optional<std::string> guard_restored;
     /// The ledger's own triggers found not ENABLE ALWAYS, and so enabled again.
     std::vector<std::string> reenabled;
     std::string sql;  ///< with dry_run: the SQL that would run
@@ -39,6 +42,10 @@ std::optional<std::string> capture_trigger_problem(pg::connection& conn, const c
 /// What is wrong with the ledger's own triggers on chat_messages (append-only, enqueue, the
 /// daemon's source check): each one missing or not ENABLE ALWAYS; empty when all are in place.
 std::vector<std::string> ledger_trigger_problems(pg::connection& conn, const config& cfg);
+
+/// What is wrong with the guard trigger on the backup table (missing, disabled, not ENABLE
+/// ALWAYS, re-created differently), which the capture step installs; nullopt when it is in place.
+std::optional<std::string> backup_guard_problem(pg::connection& conn, const config& cfg);
 
 /// The other triggers and rules on the legacy table ("trigger audit", "rule r"): the daemon's
 /// rewrites fire them with its login's privileges.

@@ -151,6 +151,33 @@ std::string schema_repository::capture_trigger_problem() {
     return {};
 }
 
+std::string schema_repository::backup_guard_problem() {
+    const auto& b = cfg_.backup.table;
+    // tgtype 62 is BEFORE STATEMENT INSERT OR UPDATE OR DELETE OR TRUNCATE.
+    auto r = conn_.exec(
+        "checking the backup table's guard trigger",
+        "SELECT to_regclass($1) IS NOT NULL, t.tgenabled::text, t.tgfoid = to_regprocedure($2) "
+        "AND t.tgtype = 62 AND t.tgqual IS NULL FROM (SELECT) x LEFT JOIN pg_catalog.pg_trigger "
+        "t ON t.tgrelid = to_regclass($1) AND t.tgname = 'chatledger_no_nested_daemon_write'",
+        {b.quoted(), cfg_.ledger.schema.quoted() + ".refuse_nested_daemon_write()"});
+    if (!r.boolean(0, 0))
+        return "the backup table " + b.display() + " is missing";
+    const std::string name =
+        "the guard trigger chatledger_no_nested_daemon_write on " + b.display();
+    const std::string why = ": code the daemon's rewrite fires could change backup rows";
+    if (r.is_null(0, 1))
+        return name + " is missing" + why;
+    if (!r.boolean(0, 2))
+        return name +
+               " is not chatledger's: it was re-created with another function, events "
+               "or WHEN clause";
+    if (r.text(0, 1) == "D")
+        return name + " is disabled" + why;
+    if (r.text(0, 1) != "A")
+        return name + " is not ENABLE ALWAYS" + why;
+    return {};
+}
+
 std::vector<std::string> schema_repository::foreign_triggers() {
     auto r = conn_.exec(
         "listing triggers and rules on the legacy table",

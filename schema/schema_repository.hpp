@@ -55,6 +55,10 @@ class schema_repository {
     /// What is wrong with chatledger_capture on the legacy table; "" when it is there, ENABLE
     /// ALWAYS and still chatledger's (its function, events, columns, no WHEN clause).
     std::string capture_trigger_problem();
+    /// What is wrong with chatledger_no_nested_daemon_write on the backup table (the capture
+    /// step's guard of the old system's backup rows); "" when it is there, ENABLE ALWAYS and
+    /// still chatledger's.
+    std::string backup_guard_problem();
     /// Every other trigger and rule on the legacy table, as "trigger audit" or "rule r".
     std::vector<std::string> foreign_triggers();
 

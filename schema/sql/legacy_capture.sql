@@ -2,22 +2,36 @@
 -- Re-applied whenever its rendered text changes (a new legacy table or column in the config).
 -- Placeholders in double braces are replaced by quoted identifiers and literals from the configuration.
 
--- The legacy-compatible backup table, created with the seed's columns only when missing.
-CREATE TABLE IF NOT EXISTS {{backup_table}} (
-    id                         serial PRIMARY KEY,
-    zoho_id                    text,
-    full_name                  text,
-    backup_timestamp           timestamptz DEFAULT now(),
-    operation_type             text,
-    chat_history_backup        text,
-    comments_backup            text,
-    comments_entered_by_backup text,
-    operation_user             text
-);
-
--- The daemon prunes its own backup rows per conversation after each rewrite; without this
--- index every prune scanned the whole backup table, which every_rewrite mode keeps growing.
-CREATE INDEX IF NOT EXISTS chatledger_backup_by_conversation ON {{backup_table}} (zoho_id, id);
+-- The legacy-compatible backup table, created with the seed's columns only when missing, and
+-- its index. Only what is missing is created: CREATE ... IF NOT EXISTS checks CREATE on the
+-- schema before it looks, and a DBA who owns both tables need not keep that right for this
+-- step to restore the capture trigger.
+DO $chatledger$
+BEGIN
+    IF pg_catalog.to_regclass({{backup_table_literal}}) IS NULL THEN
+        CREATE TABLE {{backup_table}} (
+            id                         serial PRIMARY KEY,
+            zoho_id                    text,
+            full_name                  text,
+            backup_timestamp           timestamptz DEFAULT now(),
+            operation_type             text,
+            chat_history_backup        text,
+            comments_backup            text,
+            comments_entered_by_backup text,
+            operation_user             text
+        );
+    END IF;
+    -- The daemon prunes its own backup rows per conversation after each rewrite; without this
+    -- index every prune scanned the whole backup table, which every_rewrite mode keeps growing.
+    -- Looked up by name in the table's schema, as IF NOT EXISTS did.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                   WHERE c.relname = 'chatledger_backup_by_conversation'
+                     AND c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class
+                                           WHERE oid = {{backup_table_literal}}::regclass)) THEN
+        CREATE INDEX chatledger_backup_by_conversation ON {{backup_table}} (zoho_id, id);
+    END IF;
+END
+$chatledger$;
 
 -- Runs as the ledger owner so legacy writers need no privilege on the ledger schema.
 CREATE OR REPLACE FUNCTION {{ledger}}.capture_legacy_write() RETURNS trigger

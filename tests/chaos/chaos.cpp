@@ -36,15 +36,29 @@ namespace {
 
 constexpr int conversations = 40;
 
-/// What the run was asked for and where it keeps its things.
+/// What the run was asked for and where it keeps its things. Each component logs in as
+/// CONTRACT section 7 deploys it; only the database and the DBA login are the superuser's work.
 struct options {
     int seconds = 60;
     std::string db;             ///< the chaos database, named after the process
     std::filesystem::path dir;  ///< holds the configuration and the daemon log
-    std::string config, log;
+    std::string config, log;    ///< the DBA's configuration (schema, run, verify)
+    std::string dba_login;      ///< CREATEROLE, CREATE on the database, owns crm.live_chat
     std::string daemon_login;   ///< granted chatledger_daemon only, as deployments do
+    std::string app_login;      ///< granted chatledger_writer only
+    std::string legacy_login;   ///< privileges on crm.live_chat only
     std::string daemon_config;  ///< the configuration the daemons log in with
 };
+
+/// libpq conninfo of the chaos database as `login` (no superuser).
+std::string conninfo_as(const options& o, const std::string& login) {
+    return "dbname=" + o.db + " user=" + login;
+}
+
+/// The checks' session: the DBA, with crm on its search_path so their SQL may say live_chat.
+std::string checker(const options& o) {
+    return conninfo_as(o, o.dba_login) + " options='-c search_path=crm,public'";
+}
 
 /// What the run did and found; passed and failed make the last line CI reads.
 struct results {
@@ -81,9 +95,9 @@ void record_write(ledger_log& written, const std::string& body, F write) {
     }
 }
 
-pg::connection open_db(const std::string& db) {
+pg::connection open_as(const std::string& conninfo) {
     database_config c;
-    c.conninfo = "dbname=" + db;
+    c.conninfo = conninfo;
     c.lock_timeout = std::chrono::milliseconds(0);
     return pg::connection::open(c, "chatledger-chaos");
 }
@@ -98,15 +112,16 @@ std::string key_of(int i) {
     return "k" + std::to_string(i % conversations);
 }
 
-/// Runs `body` in a loop until `stop`, reconnecting after errors (restarts are expected).
+/// Runs `body` in a session of `conninfo` in a loop until `stop`, reconnecting after errors
+/// (restarts are expected).
 template <typename F>
-std::thread worker(const std::string& db, std::atomic<bool>& stop, F body) {
-    return std::thread([db, &stop, body]() mutable {
+std::thread worker(const std::string& conninfo, std::atomic<bool>& stop, F body) {
+    return std::thread([conninfo, &stop, body]() mutable {
         std::unique_ptr<pg::connection> c;
         for (long i = 0; !stop; ++i) {
             try {
                 if (!c || !c->ok())
-                    c = std::make_unique<pg::connection>(open_db(db));
+                    c = std::make_unique<pg::connection>(open_as(conninfo));
                 body(*c, i);
             } catch (const std::exception&) {
                 c.reset();
@@ -148,58 +163,70 @@ options parse_options(int argc, char** argv) {
     o.dir = std::filesystem::temp_directory_path() / o.db;
     o.config = (o.dir / "chatledger.yaml").string();
     o.log = (o.dir / "syncd.log").string();
+    o.dba_login = o.db + "_dba";
     o.daemon_login = o.db + "_daemon";
+    o.app_login = o.db + "_app";
+    o.legacy_login = o.db + "_legacy";
     o.daemon_config = (o.dir / "syncd.yaml").string();
     return o;
 }
 
-/// Creates and seeds the chaos database, then migrates it; false when the migration failed.
+/// The configuration logging in as `login`, the legacy side in crm.
+std::string config_for(const options& o, const std::string& login) {
+    return "database:\n  conninfo: \"" + conninfo_as(o, login) +
+           "\"\n  lock_timeout_ms: 300\nlegacy:\n  table: crm.live_chat\nbackup:\n  table: "
+           "crm.chat_history_backup\nlogging:\n  level: info\n"
+           "daemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
+           "  reconnect_max_ms: 1000\n";
+}
+
+/// Creates and seeds the chaos database as docs/operations.md deploys one, then migrates it as
+/// the DBA; false when the migration failed.
 bool set_up(const options& o) {
     std::filesystem::create_directories(o.dir);
-    std::ofstream(o.config) << "database:\n  conninfo: \"dbname=" << o.db
-                            << "\"\n  lock_timeout_ms: 300\nlogging:\n  level: info\n"
-                               "daemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
-                               "  reconnect_max_ms: 1000\n";
+    std::ofstream(o.config) << config_for(o, o.dba_login);
+    std::ofstream(o.daemon_config) << config_for(o, o.daemon_login);
     {
+        // The superuser's part: the database and the DBA login, no more.
         auto a = open_admin();
         a.exec("creating the chaos database", "CREATE DATABASE " + o.db);
-        auto c = open_db(o.db);
+        a.exec_script("creating the DBA login", "CREATE ROLE " + o.dba_login +
+                                                    " LOGIN CREATEROLE; GRANT CREATE ON DATABASE " +
+                                                    o.db + " TO " + o.dba_login);
+        // The DBA's: the CRM's schema, table and legacy writers' login.
+        auto c = open_as(conninfo_as(o, o.dba_login));
         c.exec_script(
             "seeding",
-            "CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, "
-            "chat_history text, comments text, comments_entered_by text);"
-            "INSERT INTO live_chat (zoho_id, full_name, chat_history) "
+            "CREATE SCHEMA crm; CREATE TABLE crm.live_chat (zoho_id text PRIMARY KEY, "
+            "full_name text, chat_history text, comments text, comments_entered_by text);"
+            "INSERT INTO crm.live_chat (zoho_id, full_name, chat_history) "
             "SELECT 'k' || i, 'E' || i, '[{\"sender\":\"seed\",\"message\":\"seed ' || i || "
             "'\"}]' FROM generate_series(0, " +
-                std::to_string(conversations - 1) + ") i");
+                std::to_string(conversations - 1) + ") i; CREATE ROLE " + o.legacy_login +
+                " LOGIN; ALTER ROLE " + o.legacy_login +
+                " SET search_path = crm, public; GRANT USAGE ON SCHEMA crm TO " + o.legacy_login +
+                "; GRANT SELECT, INSERT, UPDATE, DELETE ON crm.live_chat TO " + o.legacy_login);
     }
     if (migrate(o.config, "schema") != 0 || migrate(o.config, "run") != 0)
         return false;
-    // The daemon runs as a deployment runs it: a login granted chatledger_daemon only.
-    {
-        auto c = open_db(o.db);
-        c.exec_script("creating the daemon login", "CREATE ROLE " + o.daemon_login +
-                                                       " LOGIN; GRANT chatledger_daemon TO " +
-                                                       o.daemon_login);
-        std::ifstream in(o.config);
-        std::stringstream text;
-        text << in.rdbuf();
-        std::string yaml = text.str();
-        const std::string from = "dbname=" + o.db + "\"";
-        yaml.replace(yaml.find(from), from.size(),
-                     "dbname=" + o.db + " user=" + o.daemon_login + "\"");
-        std::ofstream(o.daemon_config) << yaml;
-    }
+    // The DBA gives the daemon and the applications one login each, holding one role.
+    auto c = open_as(conninfo_as(o, o.dba_login));
+    c.exec_script("creating the daemon and application logins",
+                  "CREATE ROLE " + o.daemon_login + " LOGIN; GRANT chatledger_daemon TO " +
+                      o.daemon_login + "; CREATE ROLE " + o.app_login +
+                      " LOGIN; GRANT chatledger_writer TO " + o.app_login);
     return true;
 }
 
-/// Starts every kind of writer the legacy table and the ledger see in production.
-std::vector<std::thread> start_writers(const std::string& db, std::atomic<bool>& stop,
+/// Starts every kind of writer the legacy table and the ledger see in production, each as its
+/// own login.
+std::vector<std::thread> start_writers(const options& o, std::atomic<bool>& stop,
                                        ledger_log& written) {
     std::vector<std::thread> threads;
+    const std::string legacy = conninfo_as(o, o.legacy_login), app = conninfo_as(o, o.app_login);
     // Naive read-modify-write legacy writers, as the old dashboard wrote.
     for (int w = 0; w < 2; ++w) {
-        threads.push_back(worker(db, stop, [&written, w](pg::connection& c, long i) {
+        threads.push_back(worker(legacy, stop, [&written, w](pg::connection& c, long i) {
             const std::string key = key_of(static_cast<int>(i * 7 + w));
             const std::string body = "rmw" + std::to_string(w) + "-" + std::to_string(i);
             auto h = std::string(
@@ -217,7 +244,7 @@ std::vector<std::thread> start_writers(const std::string& db, std::atomic<bool>&
         }));
     }
     // A writer that re-serializes the whole array as JSON.parse + JSON.stringify would.
-    threads.push_back(worker(db, stop, [&written](pg::connection& c, long i) {
+    threads.push_back(worker(legacy, stop, [&written](pg::connection& c, long i) {
         const std::string key = key_of(static_cast<int>(i * 3));
         const std::string body = "reser-" + std::to_string(i);
         auto h = std::string(
@@ -233,7 +260,7 @@ std::vector<std::thread> start_writers(const std::string& db, std::atomic<bool>&
         });
     }));
     // The older write path: only the comment columns.
-    threads.push_back(worker(db, stop, [&written](pg::connection& c, long i) {
+    threads.push_back(worker(legacy, stop, [&written](pg::connection& c, long i) {
         const std::string body = "comment-" + std::to_string(i);
         record_write(written, body, [&] {
             c.exec(
@@ -243,7 +270,7 @@ std::vector<std::thread> start_writers(const std::string& db, std::atomic<bool>&
         });
     }));
     // Applications appending to the ledger.
-    threads.push_back(worker(db, stop, [&written](pg::connection& c, long i) {
+    threads.push_back(worker(app, stop, [&written](pg::connection& c, long i) {
         const std::string body = "app-" + std::to_string(i);
         record_write(written, body, [&] {
             c.exec("append",
@@ -292,7 +319,7 @@ int inject_faults(const options& o, daemons& d) {
                 break;
             case 3: {  // a legacy writer holds a row lock for seconds
                 try {
-                    auto c = open_db(o.db);
+                    auto c = open_as(conninfo_as(o, o.legacy_login));
                     c.exec_script("holding a row lock",
                                   "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'k1' FOR UPDATE; "
                                   "SELECT pg_sleep(2); COMMIT");
@@ -317,7 +344,7 @@ bool drain_queue(pg::connection& c, const options& o) {
             converged =
                 c.exec("queue", "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 0;
         } catch (const std::exception&) {
-            c = open_db(o.db);
+            c = open_as(checker(o));
         }
         if (!converged)
             std::this_thread::sleep_for(100ms);
@@ -395,7 +422,8 @@ void clean_up(const options& o, const results& r) {
     if (r.failed == 0) {
         auto a = open_admin();
         a.exec("dropping the chaos database", "DROP DATABASE IF EXISTS " + o.db + " WITH (FORCE)");
-        a.exec("dropping the daemon login", "DROP ROLE IF EXISTS " + o.daemon_login);
+        for (const auto* login : {&o.daemon_login, &o.app_login, &o.legacy_login, &o.dba_login})
+            a.exec("dropping a login", "DROP ROLE IF EXISTS " + *login);
         std::filesystem::remove_all(o.dir);
     } else {
         std::cout << "database kept for inspection: " << o.db << "\n";
@@ -414,7 +442,7 @@ int main(int argc, char** argv) {
 
     ledger_log written;
     std::atomic<bool> stop{false};
-    auto writers = start_writers(o.db, stop, written);
+    auto writers = start_writers(o, stop, written);
     results r;
     daemons d;
     d.first = start_daemon(o);
@@ -423,7 +451,7 @@ int main(int argc, char** argv) {
     for (auto& t : writers) t.join();
     d.second.reset();
 
-    auto c = open_db(o.db);
+    auto c = open_as(checker(o));
     const bool converged = drain_queue(c, o);
     std::this_thread::sleep_for(500ms);
     d.first.reset();

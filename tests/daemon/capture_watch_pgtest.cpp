@@ -24,17 +24,17 @@ class capture_watch_pgtest : public testing::pg_test {
         pg_test::SetUp();
         if (HasFatalFailure())
             return;
-        su_.emplace(connect());
-        create_legacy_table(*su_);
-        schema::apply_schema(*su_, make_config(), false);
+        dba_.emplace(connect());
+        create_legacy_table(*dba_);
+        schema::apply_schema(*dba_, make_config(), false);
         base_ = (std::filesystem::temp_directory_path() / dbname_).string();
-        std::ofstream(base_ + ".yaml") << "database:\n  conninfo: \"" << daemon_conninfo()
-                                       << "\"\ndaemon:\n  poll_interval_ms: 200\n";
+        std::ofstream(base_ + ".yaml")
+            << config_yaml(daemon_conninfo()) << "daemon:\n  poll_interval_ms: 200\n";
     }
     void TearDown() override {
         std::filesystem::remove(base_ + ".yaml");
         std::filesystem::remove(base_ + ".log");
-        su_.reset();
+        dba_.reset();
         pg_test::TearDown();
     }
     std::string log() const { return testing::read_file(base_ + ".log"); }
@@ -49,48 +49,49 @@ class capture_watch_pgtest : public testing::pg_test {
         return false;
     }
 
-    std::optional<pg::connection> su_;
+    std::optional<pg::connection> dba_;
     std::string base_;
 };
 
 TEST_F(capture_watch_pgtest, the_daemon_reports_the_trigger_at_once_and_names_foreign_ones) {
-    sql(*su_,
+    sql(*dba_,
         "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END "
         "$$; CREATE TRIGGER audit AFTER UPDATE ON live_chat FOR EACH ROW EXECUTE FUNCTION "
         "audit(); ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture");
     testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", base_ + ".yaml"}, base_ + ".log");
     ASSERT_TRUE(wait_log("ready:")) << log();
-    EXPECT_NE(log().find("warn chatledger-syncd: legacy table live_chat also has trigger audit: "
-                         "the daemon's rewrites fire them with its login's privileges"),
+    EXPECT_NE(log().find("warn chatledger-syncd: legacy table " + legacy_table() +
+                         " also has trigger audit: the daemon's rewrites fire them with its "
+                         "login's privileges"),
               std::string::npos)
         << log();
-    EXPECT_NE(log().find("error chatledger-syncd: the capture trigger chatledger_capture on "
-                         "live_chat is disabled"),
+    EXPECT_NE(log().find("error chatledger-syncd: the capture trigger chatledger_capture on " +
+                         legacy_table() + " is disabled"),
               std::string::npos)
         << log();
     EXPECT_NE(log().find("HINT: run: chatledger-migrate --config FILE schema"), std::string::npos)
         << log();
     // Put back by hand: the next heartbeat says so; dropped: the next one reports it.
-    sql(*su_, "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture");
-    EXPECT_TRUE(wait_log("the capture trigger on live_chat is back in place")) << log();
+    sql(*dba_, "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture");
+    EXPECT_TRUE(wait_log("the capture trigger on " + legacy_table() + " is back in place"))
+        << log();
     const size_t mark = log().size();
-    sql(*su_, "DROP TRIGGER chatledger_capture ON live_chat");
-    EXPECT_TRUE(
-        wait_log("error chatledger-syncd: the capture trigger chatledger_capture on live_chat is "
-                 "missing",
-                 mark))
+    sql(*dba_, "DROP TRIGGER chatledger_capture ON live_chat");
+    EXPECT_TRUE(wait_log("error chatledger-syncd: the capture trigger chatledger_capture on " +
+                             legacy_table() + " is missing",
+                         mark))
         << log();
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(10s), 0) << log();
 }
 
 TEST_F(capture_watch_pgtest, once_reports_it_too) {
-    sql(*su_, "ALTER TABLE live_chat ENABLE REPLICA TRIGGER chatledger_capture");
+    sql(*dba_, "ALTER TABLE live_chat ENABLE REPLICA TRIGGER chatledger_capture");
     testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", base_ + ".yaml", "--once"},
                              base_ + ".log");
     EXPECT_EQ(d.wait_exit(30s), 0) << log();
-    EXPECT_NE(log().find("error chatledger-syncd: the capture trigger chatledger_capture on "
-                         "live_chat fires only in replica sessions"),
+    EXPECT_NE(log().find("error chatledger-syncd: the capture trigger chatledger_capture on " +
+                         legacy_table() + " fires only in replica sessions"),
               std::string::npos)
         << log();
 }

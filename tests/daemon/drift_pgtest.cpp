@@ -54,7 +54,8 @@ class drift_pgtest : public testing::pg_test {
 // Guards against counting the rows a sync itself appended (comment captures) as lost: the old
 // syncer re-read them with ids below its "first new id" and reported drift.
 TEST_F(drift_pgtest, a_comment_only_capture_is_not_drift) {
-    sql(*conn_, "UPDATE live_chat SET comments = 'call me', comments_entered_by = 'c'");
+    auto writer = connect_legacy();
+    sql(writer, "UPDATE live_chat SET comments = 'call me', comments_entered_by = 'c'");
     const auto steps = sync_all("a");
     ASSERT_EQ(steps.size(), 1u);
     EXPECT_EQ(steps[0].captured, 1);
@@ -87,9 +88,10 @@ TEST_F(drift_pgtest, a_backlog_of_appends_larger_than_one_claim_is_not_drift) {
 
 // The case drift exists for: a racing writer dropped a message another write had shown.
 TEST_F(drift_pgtest, a_message_a_racing_writer_dropped_is_drift) {
-    sql(*conn_, R"(UPDATE live_chat SET chat_history =
+    auto writer = connect_legacy();
+    sql(writer, R"(UPDATE live_chat SET chat_history =
                    '[{"sender":"s","message":"m0"},{"sender":"x","message":"m1"}]')");
-    sql(*conn_, R"(UPDATE live_chat SET chat_history = '[{"sender":"s","message":"m0"}]')");
+    sql(writer, R"(UPDATE live_chat SET chat_history = '[{"sender":"s","message":"m0"}]')");
     const auto steps = sync_all("a");
     ASSERT_EQ(steps.size(), 1u);
     EXPECT_TRUE(steps[0].drift);

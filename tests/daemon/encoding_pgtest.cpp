@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "daemon/syncer.hpp"
-#include "migrator/cli.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
@@ -19,30 +19,38 @@ class encoding_pgtest : public testing::pg_test {
         if (HasFatalFailure())
             return;
         ascii_ = dbname_ + "_ascii";
-        auto admin = connect();
+        // The superuser's part, as for the scratch database: the DBA may create in it.
+        auto admin = connect_superuser();
         sql(admin, "CREATE DATABASE " + ascii_ +
                        " ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
                        "TEMPLATE template0");
+        sql(admin, "GRANT CREATE ON DATABASE " + ascii_ + " TO " + logins().dba);
+        database_config db;
+        db.conninfo = "dbname=" + ascii_;
+        auto su = pg::connection::open(db, "chatledger-tests");
+        sql(su, "GRANT CREATE ON SCHEMA public TO " + logins().dba);
     }
     void TearDown() override {
         if (!ascii_.empty()) {
-            auto admin = connect();
+            auto admin = connect_superuser();
             sql(admin, "DROP DATABASE IF EXISTS " + ascii_ + " WITH (FORCE)");
         }
         pg_test::TearDown();
     }
+    /// A session of the SQL_ASCII database as `user`, the DBA by default.
     pg::connection open_ascii(const std::string& user = "") {
         database_config db;
-        db.conninfo = "dbname=" + ascii_ + (user.empty() ? "" : " user=" + user);
+        db.conninfo = "dbname=" + ascii_ + " user=" + (user.empty() ? logins().dba : user);
         return pg::connection::open(db, "chatledger-tests");
     }
+    /// A migrate command as the DBA.
     int migrate(const std::string& command) {
         const std::string path = "/tmp/" + ascii_ + ".yaml";
-        std::ofstream(path) << "database:\n  conninfo: \"dbname=" << ascii_ << "\"\n";
-        std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", path.c_str(), command.c_str()};
-        const int rc = migrator::run_cli(4, argv, out, err);
-        EXPECT_EQ(rc, 0) << out.str() << err.str();
+        std::ofstream(path) << "database:\n  conninfo: \"dbname=" << ascii_
+                            << " user=" << logins().dba << "\"\n";
+        std::string output;
+        const int rc = testing::migrate_cli(path, {command}, output);
+        EXPECT_EQ(rc, 0) << output;
         std::remove(path.c_str());
         return rc;
     }
@@ -72,8 +80,8 @@ TEST_F(encoding_pgtest, a_sql_ascii_database_migrates_and_syncs_byte_for_byte) {
         "'ok')");
     const auto& l = provision_logins();
     auto d = open_ascii(l.daemon);
-    config cfg = make_config();
-    cfg.database.conninfo = "dbname=" + ascii_;
+    config cfg;  // the default names: the table is in public
+    cfg.database.conninfo = "dbname=" + ascii_ + " user=" + l.daemon;
     syncer s(d, cfg);
     EXPECT_TRUE(s.sync("a").rewritten);
     const std::string now(sql(c, "SELECT chat_history FROM live_chat").text(0, 0));

@@ -10,8 +10,8 @@
 #include <sstream>
 #include <thread>
 
-#include "migrator/cli.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
@@ -31,11 +31,10 @@ class syncd_guarantees_pgtest : public testing::pg_test {
         config_path_ = base.string() + ".yaml";
         log_path_ = base.string() + ".log";
         // The DBA's config for migrate; the daemon logs in as deployed, with its role only.
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
-                                    << "\"\ndaemon:\n  poll_interval_ms: 200\n";
+        std::ofstream(config_path_) << config_yaml() << "daemon:\n  poll_interval_ms: 200\n";
         daemon_config_path_ = base.string() + ".syncd.yaml";
-        std::ofstream(daemon_config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
-                                           << "\"\ndaemon:\n  poll_interval_ms: 200\n";
+        std::ofstream(daemon_config_path_)
+            << config_yaml(daemon_conninfo()) << "daemon:\n  poll_interval_ms: 200\n";
     }
     void TearDown() override {
         std::filesystem::remove(config_path_);
@@ -46,12 +45,8 @@ class syncd_guarantees_pgtest : public testing::pg_test {
     }
 
     void migrate(const std::string& command) {
-        std::ostringstream out, err;
-        std::vector<std::string> args = {"chatledger-migrate", "--config", config_path_, command};
-        std::vector<const char*> argv;
-        for (auto& a : args) argv.push_back(a.c_str());
-        ASSERT_EQ(migrator::run_cli(static_cast<int>(argv.size()), argv.data(), out, err), 0)
-            << err.str();
+        std::string output;
+        ASSERT_EQ(testing::migrate_cli(config_path_, {command}, output), 0) << output;
     }
     /// The real executable, as systemd runs it.
     std::unique_ptr<testing::child_process> start_daemon() {
@@ -104,7 +99,8 @@ TEST_F(syncd_guarantees_pgtest, a_comment_only_legacy_write_reaches_the_ledger_t
     migrate("schema");
     migrate("run");
     auto d = start_daemon();
-    sql(*conn_,
+    auto writer = connect_legacy();
+    sql(writer,
         "UPDATE live_chat SET comments = 'call me', comments_entered_by = 'carl' WHERE zoho_id = "
         "'a'");
     ASSERT_TRUE(converge()) << log();
@@ -137,15 +133,16 @@ TEST_F(syncd_guarantees_pgtest, a_legacy_write_repeating_a_held_message_adds_it_
     ASSERT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 1);
     auto d = start_daemon();
     const std::string twice = R"([{"sender":"s","message":"ok"},{"sender":"s","message":"ok"}])";
-    sql(*conn_, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'a'", {twice});
+    auto writer = connect_legacy();
+    sql(writer, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'a'", {twice});
     ASSERT_TRUE(converge()) << log();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2) << log();
     EXPECT_EQ(column("chat_history", "a"), twice);
     // Written back re-serialized, and once more as it is: still two.
-    sql(*conn_,
+    sql(writer,
         R"(UPDATE live_chat SET chat_history = '[{"message":"ok","sender":"s"}, {"message":"ok","sender":"s"}]' WHERE zoho_id = 'a')");
     ASSERT_TRUE(converge()) << log();
-    sql(*conn_, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'a'", {twice});
+    sql(writer, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'a'", {twice});
     ASSERT_TRUE(converge()) << log();
     stop(*d);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);

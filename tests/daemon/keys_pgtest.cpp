@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "daemon/syncer.hpp"
-#include "migrator/cli.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
@@ -26,7 +26,7 @@ class keys_pgtest : public testing::pg_test {
             return;
         conn_.emplace(connect());
         config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo() << "\"\n";
+        std::ofstream(config_path_) << config_yaml();
         cfg_ = make_config();
         provision_logins();
     }
@@ -37,11 +37,9 @@ class keys_pgtest : public testing::pg_test {
     }
     /// Runs a migrate command as the DBA; its exit status, with its output in `output`.
     int migrate(const std::string& command) {
-        std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", config_path_.c_str(),
-                              command.c_str()};
-        const int rc = migrator::run_cli(4, argv, out, err);
-        EXPECT_EQ(rc, 0) << command << ": " << out.str() << err.str();
+        std::string output;
+        const int rc = testing::migrate_cli(config_path_, {command}, output);
+        EXPECT_EQ(rc, 0) << command << ": " << output;
         return rc;
     }
     /// One sync transaction as the daemon login.
@@ -178,9 +176,8 @@ TEST_F(keys_pgtest, an_event_for_a_key_with_no_legacy_row_is_logged_and_counted)
     migrate("run");
     const int port = testing::free_port();
     const std::string daemon_config = config_path_ + ".daemon.yaml", log = config_path_ + ".log";
-    std::ofstream(daemon_config) << "database:\n  conninfo: \""
-                                 << conninfo_as(provision_logins().daemon)
-                                 << "\"\ndaemon:\n  poll_interval_ms: 100\n  metrics_listen: "
+    std::ofstream(daemon_config) << config_yaml(daemon_conninfo())
+                                 << "daemon:\n  poll_interval_ms: 100\n  metrics_listen: "
                                     "\"127.0.0.1:"
                                  << port << "\"\n";
     testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", daemon_config}, log);
@@ -199,8 +196,9 @@ TEST_F(keys_pgtest, an_event_for_a_key_with_no_legacy_row_is_logged_and_counted)
     EXPECT_NE(testing::http_get(port, "/metrics").find("\nchatledger_syncd_notifications_ok 1\n"),
               std::string::npos);
     const auto text = testing::read_file(log);
-    EXPECT_NE(text.find("1 event(s) for 'Z1      ' consumed without rendering: legacy table "
-                        "live_chat has no row whose zoho_id reads 'Z1      ', but has 'Z1' HINT: "
+    EXPECT_NE(text.find("1 event(s) for 'Z1      ' consumed without rendering: legacy table " +
+                        legacy_table() +
+                        " has no row whose zoho_id reads 'Z1      ', but has 'Z1' HINT: "
                         "append under 'Z1'"),
               std::string::npos)
         << text;

@@ -35,7 +35,7 @@ class login_pgtest : public testing::pg_test {
 
     /// Runs chatledger-syncd with `conninfo` and `args`; returns its exit status, output in out_.
     int syncd(const std::string& conninfo, std::vector<std::string> args) {
-        std::ofstream(base_ + ".yaml") << "database:\n  conninfo: \"" << conninfo << "\"\n";
+        std::ofstream(base_ + ".yaml") << config_yaml(conninfo);
         args.insert(args.begin(), {"--config", base_ + ".yaml"});
         std::filesystem::remove(base_ + ".log");
         testing::child_process d(CHATLEDGER_SYNCD_BIN, args, base_ + ".log");
@@ -49,7 +49,7 @@ class login_pgtest : public testing::pg_test {
 
 TEST_F(login_pgtest, a_superuser_login_is_refused_with_exit_2_and_the_grant_to_run) {
     for (const auto& args : {std::vector<std::string>{}, std::vector<std::string>{"--once"}}) {
-        ASSERT_EQ(syncd(conninfo(), args), 2) << out_;
+        ASSERT_EQ(syncd(superuser_conninfo(), args), 2) << out_;
         // One error line, after the start line that says what the daemon targets.
         EXPECT_EQ(std::count(out_.begin(), out_.end(), '\n'), 2) << out_;
         EXPECT_LT(out_.find(" starting"), out_.find("refusing")) << out_;
@@ -66,7 +66,7 @@ TEST_F(login_pgtest, a_superuser_role_taken_through_conninfo_options_is_refused_
     // The login holds the daemon role, but options switch the session to a superuser role.
     const auto& l = provision_logins();
     const std::string su = std::getenv("PGUSER") ? std::getenv("PGUSER") : "postgres";
-    auto c = connect();
+    auto c = connect_superuser();  // only a superuser grants a superuser role
     sql(c, "GRANT " + su + " TO " + l.daemon);
     EXPECT_EQ(syncd(conninfo_as(l.daemon) + " options='-c role=" + su + "'", {"--once"}), 2)
         << out_;

@@ -13,9 +13,9 @@
 #include <sstream>
 #include <thread>
 
-#include "migrator/cli.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/cluster.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
@@ -34,17 +34,14 @@ TEST_F(restart_pgtest, the_daemon_survives_a_database_restart) {
     sql(conn, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('a', '[\"m1\"]')");
     const auto base = std::filesystem::temp_directory_path() / dbname_;
     const std::string config = base.string() + ".yaml", log = base.string() + ".log";
-    std::ofstream(config) << "database:\n  conninfo: \"" << conninfo()
-                          << "\"\ndaemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
-                             "  reconnect_max_ms: 1000\n";
+    std::ofstream(config) << config_yaml();
     for (const char* command : {"schema", "run"}) {
-        std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", config.c_str(), command};
-        ASSERT_EQ(migrator::run_cli(4, argv, out, err), 0) << err.str();
+        std::string output;
+        ASSERT_EQ(testing::migrate_cli(config, {command}, output), 0) << output;
     }
     // The daemon logs in as a deployment would run it: granted chatledger_daemon only.
-    std::ofstream(config) << "database:\n  conninfo: \"" << daemon_conninfo()
-                          << "\"\ndaemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
+    std::ofstream(config) << config_yaml(daemon_conninfo())
+                          << "daemon:\n  poll_interval_ms: 200\n  reconnect_min_ms: 100\n"
                              "  reconnect_max_ms: 1000\n";
     testing::child_process daemon(CHATLEDGER_SYNCD_BIN, {"--config", config}, log);
     auto read_log = [&] { return testing::read_file(log); };
@@ -60,9 +57,11 @@ TEST_F(restart_pgtest, the_daemon_survives_a_database_restart) {
     ASSERT_TRUE(wait_for([&] { return read_log().find("ready") != std::string::npos; }, 20s))
         << read_log();
     ASSERT_EQ(testing::restart_server(), 0);
-    // Appended right after the restart, while the daemon is still reconnecting.
+    // Appended by an application right after the restart, while the daemon is still
+    // reconnecting.
     auto after = connect();
-    sql(after,
+    auto app = connect_as(provision_logins().app);
+    sql(app,
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', 'after "
         "restart')");
     EXPECT_TRUE(wait_for(

@@ -21,11 +21,11 @@ TEST_F(start_line_pgtest, the_daemon_logs_its_target_first_and_no_password) {
     const auto base = std::filesystem::temp_directory_path() / (dbname_ + "_start");
     const std::string cfg = base.string() + ".yaml", log = base.string() + ".log";
     // Trust authentication ignores the password; it is there to be left out of the line.
-    std::ofstream(cfg) << "database:\n  conninfo: \"" << conninfo()
+    std::ofstream(cfg) << "database:\n  conninfo: \"" << daemon_conninfo()
                        << " password=s3cret-pw\"\nlegacy:\n  table: crm.chats\n"
                        << "ledger:\n  schema: ledger2\n";
     {
-        // What happens after the line (no schema, a superuser login) does not matter here.
+        // What happens after the line (there is no schema) does not matter here.
         testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", cfg, "--once"}, log);
         d.wait_exit(std::chrono::seconds(30));
     }
@@ -33,7 +33,7 @@ TEST_F(start_line_pgtest, the_daemon_logs_its_target_first_and_no_password) {
     const std::string line =
         std::string("chatledger-syncd: chatledger-syncd ") + version + " starting --once: config " +
         cfg + ", database host=" + std::getenv("PGHOST") + " port=" + std::getenv("PGPORT") +
-        " dbname=" + dbname_ + " user=" + std::getenv("PGUSER") +
+        " dbname=" + dbname_ + " user=" + logins().daemon +
         ", legacy table crm.chats, ledger schema ledger2\n";
     const auto at = text.find(line);
     EXPECT_NE(at, std::string::npos) << text;

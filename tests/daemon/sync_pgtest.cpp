@@ -21,9 +21,9 @@
 #include "core/message.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/syncer.hpp"
-#include "migrator/cli.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
@@ -55,6 +55,7 @@ class sync_pgtest : public testing::pg_test {
             return;
         conn_.emplace(connect());
         create_legacy_table(*conn_);
+        legacy_.emplace(connect_legacy());
         auto base = std::filesystem::temp_directory_path() / dbname_;
         config_path_ = base.string() + ".yaml";
         admin_config_path_ = base.string() + ".admin.yaml";
@@ -67,30 +68,23 @@ class sync_pgtest : public testing::pg_test {
         std::filesystem::remove(config_path_);
         std::filesystem::remove(admin_config_path_);
         std::filesystem::remove(log_path_);
+        legacy_.reset();
         conn_.reset();
         pg_test::TearDown();
     }
 
-    /// The daemon's config logs in as the daemon login; migrate() uses a superuser's beside it.
+    /// The daemon's config logs in as the daemon login; migrate() uses the DBA's beside it.
     void write_config(const std::string& extra) {
-        std::ofstream(admin_config_path_)
-            << "database:\n  conninfo: \"" << conninfo() << "\"\ndaemon:\n  poll_interval_ms: 200\n"
+        std::ofstream(admin_config_path_) << config_yaml() << "daemon:\n  poll_interval_ms: 200\n"
+                                          << extra;
+        std::ofstream(config_path_)
+            << config_yaml(daemon_conninfo()) << "daemon:\n  poll_interval_ms: 200\n"
             << extra;
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
-                                    << "\"\ndaemon:\n  poll_interval_ms: 200\n"
-                                    << extra;
     }
 
     /// Runs a migrate command as the DBA; its exit status, with stdout and stderr in `output`.
     int run_migrate(const std::string& command, std::string& output) {
-        std::ostringstream out, err;
-        std::vector<std::string> args = {"chatledger-migrate", "--config", admin_config_path_,
-                                         command};
-        std::vector<const char*> argv;
-        for (auto& a : args) argv.push_back(a.c_str());
-        int rc = migrator::run_cli(static_cast<int>(argv.size()), argv.data(), out, err);
-        output = out.str() + err.str();
-        return rc;
+        return testing::migrate_cli(admin_config_path_, {command}, output);
     }
     int migrate(const std::string& command) {
         std::string output;
@@ -99,8 +93,9 @@ class sync_pgtest : public testing::pg_test {
         return rc;
     }
 
+    /// A legacy writer's INSERT, as the legacy login.
     void legacy(const std::string& key, const std::string& history) {
-        sql(*conn_,
+        sql(*legacy_,
             "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ($1, 'Name', $2)",
             {key, history});
     }
@@ -146,7 +141,8 @@ class sync_pgtest : public testing::pg_test {
         return wait_until([&] { return log().find(what) != std::string::npos; }, limit);
     }
 
-    std::optional<pg::connection> conn_;
+    std::optional<pg::connection> conn_;    ///< the DBA's
+    std::optional<pg::connection> legacy_;  ///< a legacy writer's
     config cfg_;
     std::string config_path_, admin_config_path_, log_path_;
 };
@@ -175,7 +171,7 @@ TEST_F(sync_pgtest, an_application_append_is_rendered_into_the_legacy_columns) {
     EXPECT_FALSE(sync("a").rewritten);
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 2);
     // Writing the rendered column back, as the dashboard does, adds nothing.
-    sql(*conn_, "UPDATE live_chat SET chat_history = chat_history || ' ' WHERE zoho_id = 'a'");
+    sql(*legacy_, "UPDATE live_chat SET chat_history = chat_history || ' ' WHERE zoho_id = 'a'");
     sync("a");
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'a'"), 2);
 }
@@ -184,7 +180,7 @@ TEST_F(sync_pgtest, a_legacy_append_is_captured_and_not_rewritten) {
     legacy("a", R"([{"sender":"ann","message":"1"}])");
     migrate("schema");
     migrate("run");
-    sql(*conn_,
+    sql(*legacy_,
         R"(UPDATE live_chat SET chat_history = '[{"sender":"ann","message":"1"}, {"sender":"bob","message":"2"}]',
                    comments = '2', comments_entered_by = 'bob' WHERE zoho_id = 'a')");
     auto o = sync("a");
@@ -202,7 +198,7 @@ TEST_F(sync_pgtest, a_stale_overwrite_is_healed_with_backup_rows) {
     migrate("schema");
     migrate("run");
     // The original bug: a writer that read an old value writes it back, dropping m3, adding m4.
-    sql(*conn_, R"(UPDATE live_chat SET chat_history = '["m1","m2","m4"]' WHERE zoho_id = 'a')");
+    sql(*legacy_, R"(UPDATE live_chat SET chat_history = '["m1","m2","m4"]' WHERE zoho_id = 'a')");
     auto o = sync("a");
     EXPECT_TRUE(o.rewritten);
     EXPECT_TRUE(o.drift);
@@ -223,7 +219,7 @@ TEST_F(sync_pgtest, a_comment_only_write_becomes_a_message) {
     legacy("a", R"([{"sender":"ann","message":"1"}])");
     migrate("schema");
     migrate("run");
-    sql(*conn_,
+    sql(*legacy_,
         "UPDATE live_chat SET comments = 'call me', comments_entered_by = 'carl' WHERE zoho_id = "
         "'a'");
     auto o = sync("a");
@@ -246,7 +242,7 @@ TEST_F(sync_pgtest, a_plain_text_element_is_its_own_comment_not_a_new_message) {
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body IN ('first', '7')"),
               2);
     // An old write path appends plain text and sets the comment to it.
-    sql(*conn_,
+    sql(*legacy_,
         "UPDATE live_chat SET chat_history = '[\"first\", 7, \"second\"]', comments = 'second' "
         "WHERE zoho_id = 'a'");
     auto o = sync("a");
@@ -262,7 +258,7 @@ TEST_F(sync_pgtest, a_write_committed_while_a_sync_starts_is_not_taken_for_a_com
     legacy("a", R"([{"sender":"s","message":"A"}])");
     migrate("schema");
     migrate("run");
-    auto writer = connect();
+    auto writer = connect_legacy();
     auto c = connect_as(provision_logins().daemon);
     syncer s(c, cfg_);
     s.set_testpoint([&](std::string_view point) {
@@ -287,7 +283,7 @@ TEST_F(sync_pgtest, a_legacy_row_inserted_while_a_sync_starts_is_rendered) {
     migrate("schema");
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('n', 'x', 'm')");
-    auto writer = connect();
+    auto writer = connect_legacy();
     auto c = connect_as(provision_logins().daemon);
     syncer s(c, cfg_);
     s.set_testpoint([&](std::string_view point) {
@@ -309,14 +305,14 @@ TEST_F(sync_pgtest, a_backlog_larger_than_one_claim_is_worked_off_in_steps) {
     // More legacy writes than one sync claims, each appending one message, with a comment-only
     // write and a stale overwrite among them.
     const long long writes = max_events_per_sync + 44;
-    sql(*conn_, "DO $$ BEGIN FOR i IN 1.." + std::to_string(writes) +
-                    " LOOP UPDATE live_chat SET chat_history = left(chat_history, -1) || "
-                    "format(',{\"sender\":\"w\",\"message\":\"m%s\"}]', i), comments = "
-                    "'m' || i WHERE zoho_id = 'a'; COMMIT; END LOOP; END $$");
-    sql(*conn_,
+    sql(*legacy_, "DO $$ BEGIN FOR i IN 1.." + std::to_string(writes) +
+                      " LOOP UPDATE live_chat SET chat_history = left(chat_history, -1) || "
+                      "format(',{\"sender\":\"w\",\"message\":\"m%s\"}]', i), comments = "
+                      "'m' || i WHERE zoho_id = 'a'; COMMIT; END LOOP; END $$");
+    sql(*legacy_,
         "UPDATE live_chat SET comments = 'comment only', comments_entered_by = 'c' WHERE "
         "zoho_id = 'a'");
-    sql(*conn_,
+    sql(*legacy_,
         R"(UPDATE live_chat SET chat_history = '[{"sender":"s","message":"m0"}]' WHERE zoho_id = 'a')");
     auto first = sync("a");
     EXPECT_EQ(first.events, max_events_per_sync);
@@ -387,7 +383,7 @@ TEST_F(sync_pgtest, backup_mode_drift_only_backs_up_a_healed_overwrite_not_an_ap
     EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 0);
     // A stale writer drops x: healing that is drift, and drift is backed up.
     const std::string healed = history("a");
-    sql(*conn_, R"(UPDATE live_chat SET chat_history = '["m1"]' WHERE zoho_id = 'a')");
+    sql(*legacy_, R"(UPDATE live_chat SET chat_history = '["m1"]' WHERE zoho_id = 'a')");
     auto o = sync("a");
     EXPECT_TRUE(o.rewritten);
     EXPECT_TRUE(o.drift);
@@ -409,7 +405,7 @@ TEST_F(sync_pgtest, backup_mode_off_writes_no_row_even_when_healing_drift) {
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
     EXPECT_TRUE(sync("a").rewritten);
     const std::string healed = history("a");
-    sql(*conn_, R"(UPDATE live_chat SET chat_history = '["m1"]' WHERE zoho_id = 'a')");
+    sql(*legacy_, R"(UPDATE live_chat SET chat_history = '["m1"]' WHERE zoho_id = 'a')");
     auto o = sync("a");
     EXPECT_TRUE(o.rewritten);
     EXPECT_TRUE(o.drift);
@@ -477,9 +473,8 @@ TEST_F(sync_pgtest, once_skips_a_row_a_writer_keeps_locked_and_says_so) {
     migrate("run");
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x'), ('b', 'y')");
-    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
-                                << "\"\n  lock_timeout_ms: 100\n";
-    auto holder = connect();
+    std::ofstream(config_path_) << config_yaml(daemon_conninfo(), "  lock_timeout_ms: 100\n");
+    auto holder = connect_legacy();
     sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
     {
         // Neither the pass nor the queue waits for the writer forever, and the pass says it
@@ -522,7 +517,7 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
     // Naive read-modify-write writers, as the old dashboard wrote: no lock between read and write.
     for (int w = 0; w < 3; ++w) {
         writers.emplace_back([&, w] {
-            auto c = connect();
+            auto c = connect_legacy();
             for (int i = 0; !stop && i < 60; ++i) {
                 const std::string key = "c" + std::to_string((i + w) % 10);
                 const std::string body = "w" + std::to_string(w) + "-" + std::to_string(i);
@@ -544,7 +539,7 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
     }
     // A writer that re-serializes the whole array as JSON.parse + JSON.stringify would.
     writers.emplace_back([&] {
-        auto c = connect();
+        auto c = connect_legacy();
         for (int i = 0; !stop && i < 40; ++i) {
             const std::string key = "c" + std::to_string(i % 10);
             const std::string body = "re-" + std::to_string(i);
@@ -562,7 +557,7 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
     });
     // Application appends straight into the ledger.
     writers.emplace_back([&] {
-        auto c = connect();
+        auto c = connect_as(provision_logins().app);
         for (int i = 0; !stop && i < 60; ++i) {
             const std::string body = "app-" + std::to_string(i);
             c.exec("append",
@@ -613,11 +608,9 @@ TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
     ASSERT_TRUE(converge(20s)) << log();
     // Its heartbeat shows in `chatledger-migrate status`.
     {
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo() << "\"\n";
         std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", config_path_.c_str(), "status",
-                              "--json"};
-        ASSERT_EQ(migrator::run_cli(5, argv, out, err), 0) << err.str();
+        ASSERT_EQ(testing::migrate_cli(admin_config_path_, {"status", "--json"}, out, err), 0)
+            << err.str();
         EXPECT_NE(out.str().find("\"daemons\":[{\"instance\":"), std::string::npos) << out.str();
     }
     d.signal(SIGTERM);
@@ -695,10 +688,10 @@ TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeat
     migrate("schema");
     migrate("run");
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'queued')");
-    auto holder = connect();
+    auto holder = connect_legacy();
     sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
-    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
-                                << "\"\n  lock_timeout_ms: 100\ndaemon:\n  poll_interval_ms: 200\n";
+    std::ofstream(config_path_) << config_yaml(daemon_conninfo(), "  lock_timeout_ms: 100\n")
+                                << "daemon:\n  poll_interval_ms: 200\n";
     daemon_process d(config_path_, log_path_);
     ASSERT_TRUE(wait_log("ready", 10s)) << "not ready with a held row:\n" << log();
     ASSERT_NE(log().find("ready: listening on channel chatledger, 1 events queued"),
@@ -731,10 +724,10 @@ TEST_F(sync_pgtest, a_column_in_step_keeps_its_text_and_only_stale_comments_chan
         "[\n  {\"sender\": \"ann\", \"message\": \"one\"},\n  {\"sender\": \"bob\", \"message\": "
         "\"two\"}\n]";
     legacy("a", pretty);
-    sql(*conn_,
+    sql(*legacy_,
         "UPDATE live_chat SET comments = 'two', comments_entered_by = 'bob' WHERE zoho_id = 'a'");
     legacy("b", pretty);
-    sql(*conn_,
+    sql(*legacy_,
         "UPDATE live_chat SET comments = 'one', comments_entered_by = 'ann' WHERE zoho_id = 'b'");
     migrate("schema");
     migrate("run");
@@ -758,8 +751,8 @@ namespace {
 TEST_F(sync_pgtest, no_password_or_message_body_reaches_the_info_log) {
     legacy("a", R"([{"sender":"ann","message":"first secret body"}])");
     // Trust authentication ignores the password; it must still never be printed.
-    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
-                                << " password=hunter2-secret\"\ndaemon:\n  poll_interval_ms: 200\n";
+    std::ofstream(config_path_) << config_yaml(daemon_conninfo() + " password=hunter2-secret")
+                                << "daemon:\n  poll_interval_ms: 200\n";
     chmod(config_path_.c_str(), 0600);
     migrate("schema");
     migrate("run");
@@ -768,7 +761,7 @@ TEST_F(sync_pgtest, no_password_or_message_body_reaches_the_info_log) {
         sql(*conn_,
             "INSERT INTO chatledger.chat_messages (zoho_id, author, body) "
             "VALUES ('a', 'bob', 'second secret body')");
-        sql(*conn_,
+        sql(*legacy_,
             R"(UPDATE live_chat SET chat_history = '[{"sender":"c","message":"third secret body"}]' WHERE zoho_id = 'a')");
         ASSERT_TRUE(converge(20s)) << log();
         d.signal(SIGTERM);
@@ -860,7 +853,7 @@ TEST_F(sync_pgtest, a_repeated_comment_only_write_is_a_new_message) {
     migrate("schema");
     migrate("run");
     auto comment = [&](const std::string& body) {
-        sql(*conn_, "UPDATE live_chat SET comments = $1, comments_entered_by = 'carol'", {body});
+        sql(*legacy_, "UPDATE live_chat SET comments = $1, comments_entered_by = 'carol'", {body});
         sync("a");
     };
     comment("ok");
@@ -872,7 +865,7 @@ TEST_F(sync_pgtest, a_repeated_comment_only_write_is_a_new_message) {
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);
     EXPECT_EQ(bodies("a"), (std::vector<std::string>{"hi", "ok", "something else", "ok"}));
     // The rendered row and a writer saving it back unchanged add nothing more.
-    sql(*conn_, "UPDATE live_chat SET chat_history = chat_history WHERE zoho_id = 'a'");
+    sql(*legacy_, "UPDATE live_chat SET chat_history = chat_history WHERE zoho_id = 'a'");
     sync("a");
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body = 'ok'"), 2);
 }
@@ -884,10 +877,9 @@ TEST_F(sync_pgtest, once_stopped_by_sigterm_says_so_and_does_not_exit_0) {
     legacy("b", R"(["n1"])");
     migrate("schema");
     migrate("run");
-    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
-                                << "\"\n  lock_timeout_ms: 100\n";
+    std::ofstream(config_path_) << config_yaml(daemon_conninfo(), "  lock_timeout_ms: 100\n");
     // A writer holds a row: the pass retries it for a second, long enough to be interrupted.
-    auto holder = connect();
+    auto holder = connect_legacy();
     sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
     daemon_process d(config_path_, log_path_, {"--once"});
     // The first lock timeout (logged at debug) means the pass is under way and retrying.
@@ -907,7 +899,7 @@ TEST_F(sync_pgtest, once_reports_its_progress_against_the_total) {
     legacy("c", "[]");
     migrate("schema");
     migrate("run");
-    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo() << "\"\n";
+    std::ofstream(config_path_) << config_yaml(daemon_conninfo());
     daemon_process d(config_path_, log_path_, {"--once"});
     ASSERT_EQ(d.wait_exit(30s), 0) << log();
     EXPECT_NE(log().find(" info chatledger-syncd: reconciling: 3/3 (100%), "), std::string::npos)
@@ -923,8 +915,7 @@ TEST_F(sync_pgtest, once_json_log_lines_carry_counters_as_fields) {
     legacy("b", R"(["n1"])");
     migrate("schema");
     migrate("run");
-    std::ofstream(config_path_) << "database:\n  conninfo: \"" << daemon_conninfo()
-                                << "\"\nlogging:\n  format: json\n";
+    std::ofstream(config_path_) << config_yaml(daemon_conninfo()) << "logging:\n  format: json\n";
     daemon_process d(config_path_, log_path_, {"--once"});
     ASSERT_EQ(d.wait_exit(30s), 0) << log();
     EXPECT_NE(log().find("\"msg\":\"reconciling\",\"done\":2,\"total\":2,\"percent\":100.000,"),

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "daemon/cli.hpp"
-#include "migrator/cli.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger {
@@ -78,7 +78,8 @@ class runbook_pgtest : public testing::pg_test {
             out += line + "\n";
         }
         EXPECT_EQ(replaced, values.size()) << sh.at(0);
-        return out;
+        // The block's PGUSER is the DBA: a login with CREATEROLE, no superuser.
+        return out + "export PGUSER=" + logins().dba + "\n";
     }
     /// Roles are cluster-wide: a ledger name of this database's own keeps them apart.
     std::string ledger() const { return "rb_" + dbname_; }
@@ -92,12 +93,7 @@ class runbook_pgtest : public testing::pg_test {
             << block << output;
     }
     int migrate(const std::string& command) {
-        std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", config_path_.c_str(),
-                              command.c_str()};
-        const int rc = migrator::run_cli(4, argv, out, err);
-        last_ = out.str() + err.str();
-        return rc;
+        return testing::migrate_cli(config_path_, {command}, last_);
     }
     void write_config(const std::string& path, const std::string& conninfo) const {
         std::ofstream(path) << "database:\n  conninfo: \"" << conninfo << "\"\n"
@@ -113,9 +109,10 @@ class runbook_pgtest : public testing::pg_test {
 };
 
 TEST_F(runbook_pgtest, followed_literally_with_non_default_names_from_backup_to_rollback) {
+    // The DBA's own legacy schema (the fixture's crm) holds the tables.
     auto conn = connect();
     sql(conn,
-        "CREATE SCHEMA crm; CREATE TABLE crm.chats (conv_id text PRIMARY KEY, person text, "
+        "CREATE TABLE crm.chats (conv_id text PRIMARY KEY, person text, "
         "log text, last_note text, last_by text); "
         "CREATE TABLE crm.chats_backup (id serial PRIMARY KEY, zoho_id text, full_name text, "
         "backup_timestamp timestamptz DEFAULT now(), operation_type text, chat_history_backup "
@@ -172,8 +169,11 @@ TEST_F(runbook_pgtest, followed_literally_with_non_default_names_from_backup_to_
     std::string grant = writer_sql[0];
     grant.replace(grant.find("dashboard_app"), 13, "dashboard_" + dbname_);
     run_sql_block(grant);
-    sql(conn, "SET ROLE dashboard_" + dbname_ + "; INSERT INTO " + ledger() +
-                  ".chat_messages (zoho_id, author, body) VALUES ('a', 'y', 'two'); RESET ROLE");
+    {
+        auto app = connect_as("dashboard_" + dbname_);
+        sql(app, "INSERT INTO " + ledger() +
+                     ".chat_messages (zoho_id, author, body) VALUES ('a', 'y', 'two')");
+    }
     write_config(daemon_config, conninfo_as(ledger() + "_login"));
     {
         std::ostringstream out, err;

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "migrator/cli.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
@@ -18,35 +18,34 @@ class capture_check_pgtest : public testing::pg_test {
         pg_test::SetUp();
         if (HasFatalFailure())
             return;
-        su_.emplace(connect());
-        create_legacy_table(*su_);
+        dba_.emplace(connect());
+        create_legacy_table(*dba_);
         config_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_) << "database:\n  conninfo: \"" << conninfo() << "\"\n";
+        std::ofstream(config_) << config_yaml();
         ASSERT_EQ(migrate("schema"), 0) << err_.str();
     }
     void TearDown() override {
         std::filesystem::remove(config_);
-        su_.reset();
+        dba_.reset();
         pg_test::TearDown();
     }
 
     int migrate(const std::string& command, const std::string& config = {}) {
         out_.str("");
         err_.str("");
-        const std::string path = config.empty() ? config_ : config;
-        const char* argv[] = {"chatledger-migrate", "--config", path.c_str(), command.c_str()};
-        return run_cli(4, argv, out_, err_);
+        return testing::migrate_cli(config.empty() ? config_ : config, {command}, out_, err_);
     }
-    /// True when a legacy write now reaches the queue.
+    /// True when a legacy writer's write now reaches the queue.
     bool captured() {
-        sql(*su_, "DELETE FROM chatledger.sync_queue");
-        sql(*su_,
+        sql(*dba_, "DELETE FROM chatledger.sync_queue");
+        auto writer = connect_legacy();
+        sql(writer,
             "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('p', '[1]') ON CONFLICT "
             "(zoho_id) DO UPDATE SET chat_history = live_chat.chat_history || ' '");
-        return sql(*su_, "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 1;
+        return sql(*dba_, "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 1;
     }
 
-    std::optional<pg::connection> su_;
+    std::optional<pg::connection> dba_;
     std::string config_;
     std::ostringstream out_, err_;
 };
@@ -77,16 +76,16 @@ TEST_F(capture_check_pgtest, status_names_every_way_the_trigger_is_undone_and_sc
          "is not chatledger's"},
     };
     for (const auto& [statement, said] : undo) {
-        sql(*su_, statement);
+        sql(*dba_, statement);
         EXPECT_EQ(migrate("status"), 1) << statement;
-        EXPECT_NE(out_.str().find("NEEDS ATTENTION: the capture trigger chatledger_capture on "
-                                  "live_chat " +
-                                  said),
+        EXPECT_NE(out_.str().find("NEEDS ATTENTION: the capture trigger chatledger_capture on " +
+                                  legacy_table() + " " + said),
                   std::string::npos)
             << statement << "\n"
             << out_.str();
         EXPECT_EQ(migrate("schema"), 0) << err_.str();
-        EXPECT_NE(out_.str().find("restored the capture trigger on live_chat"), std::string::npos)
+        EXPECT_NE(out_.str().find("restored the capture trigger on " + legacy_table()),
+                  std::string::npos)
             << statement << "\n"
             << out_.str();
         EXPECT_EQ(migrate("status"), 0) << statement << "\n" << out_.str();
@@ -107,7 +106,7 @@ TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_ag
              {"chat_messages", "chat_messages_no_nested_daemon_write"},
              {"sync_queue", "sync_queue_no_nested_daemon_write"}}) {
         for (const std::string how : {"DISABLE", "ENABLE", "ENABLE REPLICA"}) {
-            sql(*su_, "ALTER TABLE chatledger." + table + " " + how + " TRIGGER " + trigger);
+            sql(*dba_, "ALTER TABLE chatledger." + table + " " + how + " TRIGGER " + trigger);
             EXPECT_EQ(migrate("status"), 1) << trigger << " " << how;
             EXPECT_NE(
                 out_.str().find("the ledger trigger " + trigger + " on chatledger." + table +
@@ -124,10 +123,11 @@ TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_ag
     EXPECT_NE(out_.str().find("ledger triggers        in place, ENABLE ALWAYS"), std::string::npos)
         << out_.str();
     // The append-only guarantee holds again for the superuser's plain statements.
-    sql(*su_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z', 'b')");
-    EXPECT_THROW(sql(*su_, "DELETE FROM chatledger.chat_messages"), pg::db_error);
+    auto su = connect_superuser();
+    sql(su, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z', 'b')");
+    EXPECT_THROW(sql(su, "DELETE FROM chatledger.chat_messages"), pg::db_error);
     // One that was dropped cannot be put back by a step already applied: said, not hidden.
-    sql(*su_, "DROP TRIGGER chat_messages_append_only_row ON chatledger.chat_messages");
+    sql(*dba_, "DROP TRIGGER chat_messages_append_only_row ON chatledger.chat_messages");
     EXPECT_EQ(migrate("status"), 1);
     EXPECT_NE(
         out_.str().find("chat_messages_append_only_row on chatledger.chat_messages is missing"),
@@ -136,21 +136,59 @@ TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_ag
     EXPECT_NE(migrate("schema"), 0);
 }
 
+// Guards against the backup table's guard (legacy_capture.sql: chatledger_no_nested_daemon_write,
+// which keeps code the daemon's rewrite fires from deleting or forging the old system's backup
+// rows) going unchecked: its owner dropped or disabled it, status said all was well and schema
+// left it so.
+TEST_F(capture_check_pgtest, the_backup_tables_guard_trigger_is_checked_and_restored) {
+    const std::string backup = legacy_schema_ + ".chat_history_backup";
+    const std::string name = "the guard trigger chatledger_no_nested_daemon_write on " + backup;
+    for (const auto& [statement, said] : std::vector<std::pair<std::string, std::string>>{
+             {"DROP TRIGGER chatledger_no_nested_daemon_write ON chat_history_backup",
+              "is missing"},
+             {"ALTER TABLE chat_history_backup DISABLE TRIGGER chatledger_no_nested_daemon_write",
+              "is disabled"},
+             {"ALTER TABLE chat_history_backup ENABLE TRIGGER chatledger_no_nested_daemon_write",
+              "is not ENABLE ALWAYS"},
+             {"DROP TRIGGER chatledger_no_nested_daemon_write ON chat_history_backup; CREATE "
+              "TRIGGER chatledger_no_nested_daemon_write BEFORE TRUNCATE ON chat_history_backup "
+              "FOR EACH STATEMENT EXECUTE FUNCTION chatledger.refuse_nested_daemon_write(); ALTER "
+              "TABLE chat_history_backup ENABLE ALWAYS TRIGGER chatledger_no_nested_daemon_write",
+              "is not chatledger's"}}) {
+        sql(*dba_, statement);
+        EXPECT_EQ(migrate("status"), 1) << statement << "\n" << out_.str();
+        EXPECT_NE(out_.str().find(name + " " + said), std::string::npos) << statement << "\n"
+                                                                         << out_.str();
+        EXPECT_EQ(migrate("schema"), 0) << err_.str();
+        EXPECT_NE(out_.str().find("restored the guard trigger on " + backup), std::string::npos)
+            << statement << "\n"
+            << out_.str();
+        EXPECT_EQ(migrate("status"), 0) << statement << "\n" << out_.str();
+        EXPECT_EQ(sql(*dba_,
+                      "SELECT tgenabled FROM pg_trigger WHERE tgrelid = "
+                      "'chat_history_backup'::regclass AND tgname = "
+                      "'chatledger_no_nested_daemon_write'")
+                      .text(0, 0),
+                  "A");
+        EXPECT_EQ(migrate("schema"), 0);
+        EXPECT_NE(out_.str().find("up to date"), std::string::npos) << out_.str();
+    }
+}
+
 TEST_F(capture_check_pgtest, status_as_the_reader_lists_other_triggers_and_rules_on_the_table) {
-    sql(*su_,
+    sql(*dba_,
         "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END "
         "$$; CREATE TRIGGER audit AFTER UPDATE ON live_chat FOR EACH ROW EXECUTE FUNCTION "
         "audit(); CREATE TABLE notes (x text); CREATE RULE log_insert AS ON INSERT TO live_chat "
         "DO ALSO INSERT INTO notes VALUES (NEW.zoho_id)");
     const std::string reader_config = config_ + ".reader.yaml";
-    std::ofstream(reader_config) << "database:\n  conninfo: \""
-                                 << conninfo_as(provision_logins().reader) << "\"\n";
+    std::ofstream(reader_config) << config_yaml(conninfo_as(provision_logins().reader));
     EXPECT_EQ(migrate("status", reader_config), 0) << err_.str();
     EXPECT_NE(out_.str().find("on the legacy table    rule log_insert"), std::string::npos)
         << out_.str();
     EXPECT_NE(out_.str().find("on the legacy table    trigger audit"), std::string::npos)
         << out_.str();
-    sql(*su_, "ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture");
+    sql(*dba_, "ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture");
     EXPECT_EQ(migrate("status", reader_config), 1) << err_.str();
     std::filesystem::remove(reader_config);
 }

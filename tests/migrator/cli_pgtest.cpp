@@ -16,8 +16,11 @@
 namespace chatledger::migrator {
 namespace {
 
+// The public case: the legacy table in public, where the DBA may create, and the config keeps
+// the default table names.
 class cli_pgtest : public testing::pg_test {
   protected:
+    cli_pgtest() { legacy_schema_ = "public"; }
     void SetUp() override {
         pg_test::SetUp();
         if (HasFatalFailure())
@@ -58,6 +61,25 @@ TEST_F(cli_pgtest, schema_twice_then_status) {
     EXPECT_NE(out_.str().find("up to date"), std::string::npos) << out_.str();
     ASSERT_EQ(run({"--config", cfg, "status", "--json"}), 0) << err_.str();
     EXPECT_NE(out_.str().find("\"sync_queue_depth\":0"), std::string::npos) << out_.str();
+}
+
+// Guards against the capture step needing CREATE on the legacy table's schema when the backup
+// table and its index are already there (CREATE TABLE and CREATE INDEX ... IF NOT EXISTS check
+// that right first): a DBA owning both tables in public, where PostgreSQL 15 grants nobody
+// CREATE, could not have `schema` restore a capture trigger the table's owner dropped.
+TEST_F(cli_pgtest, schema_restores_the_capture_trigger_without_create_on_the_legacy_schema) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    auto cfg = write_config(config_yaml());
+    ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+    auto su = connect_superuser();
+    sql(su, "REVOKE CREATE ON SCHEMA public FROM " + logins().dba);
+    sql(conn, "DROP TRIGGER chatledger_capture ON live_chat");
+    EXPECT_EQ(run({"--config", cfg, "status"}), 1) << out_.str();
+    ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("restored the capture trigger on live_chat"), std::string::npos)
+        << out_.str();
+    EXPECT_EQ(run({"--config", cfg, "status"}), 0) << out_.str();
 }
 
 TEST_F(cli_pgtest, dry_run_prints_sql_and_exits_zero) {
@@ -176,7 +198,7 @@ TEST_F(cli_pgtest, status_shows_the_schema_history_stale_daemons_and_a_missing_l
 TEST_F(cli_pgtest, schema_behind_an_open_writer_transaction_fails_with_a_hint) {
     auto conn = connect();
     create_legacy_table(conn);
-    auto writer = connect();
+    auto writer = connect_legacy();
     sql(writer, "BEGIN; INSERT INTO live_chat (zoho_id) VALUES ('w')");
     auto cfg =
         write_config("database:\n  conninfo: \"" + conninfo() + "\"\n  lock_timeout_ms: 200\n");
@@ -309,7 +331,7 @@ TEST_F(cli_pgtest, plan_run_and_status_open_with_their_target_and_no_password) {
                             " password=s3cret-pw\"\nlegacy:\n  table: public.live_chat\n");
     const std::string target =
         "target: config " + cfg + ", database host=" + std::getenv("PGHOST") +
-        " port=" + std::getenv("PGPORT") + " dbname=" + dbname_ + " user=" + std::getenv("PGUSER") +
+        " port=" + std::getenv("PGPORT") + " dbname=" + dbname_ + " user=" + logins().dba +
         ", legacy table public.live_chat, ledger schema chatledger\n";
     ASSERT_EQ(run({"--config", cfg, "schema"}), 0) << err_.str();
     EXPECT_EQ(out_.str().find("target:"), std::string::npos) << out_.str();
@@ -320,11 +342,11 @@ TEST_F(cli_pgtest, plan_run_and_status_open_with_their_target_and_no_password) {
     }
     ASSERT_EQ(run({"--config", cfg, "status", "--json"}), 0) << err_.str();
     const std::string json = out_.str();
-    EXPECT_EQ(json.find("{\"target\":{\"config\":\"" + cfg + "\",\"host\":\"" +
-                        std::getenv("PGHOST") + "\",\"port\":\"" + std::getenv("PGPORT") +
-                        "\",\"dbname\":\"" + dbname_ + "\",\"user\":\"" + std::getenv("PGUSER") +
-                        "\",\"legacy_table\":\"public.live_chat\"},"),
-              0u)
+    EXPECT_EQ(
+        json.find("{\"target\":{\"config\":\"" + cfg + "\",\"host\":\"" + std::getenv("PGHOST") +
+                  "\",\"port\":\"" + std::getenv("PGPORT") + "\",\"dbname\":\"" + dbname_ +
+                  "\",\"user\":\"" + logins().dba + "\",\"legacy_table\":\"public.live_chat\"},"),
+        0u)
         << json;
     EXPECT_EQ(json.find("s3cret"), std::string::npos) << json;
 
@@ -335,12 +357,12 @@ TEST_F(cli_pgtest, plan_run_and_status_open_with_their_target_and_no_password) {
         ASSERT_EQ(p.wait_exit(std::chrono::seconds(60)), 0) << testing::read_file(log);
     }
     const std::string text = testing::read_file(log);
-    EXPECT_NE(text.find(std::string(" info chatledger-migrate: chatledger-migrate ") + version +
-                        " starting verify: config " + cfg + ", database host=" +
-                        std::getenv("PGHOST") + " port=" + std::getenv("PGPORT") +
-                        " dbname=" + dbname_ + " user=" + std::getenv("PGUSER") +
-                        ", legacy table public.live_chat, ledger schema chatledger\n"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find(std::string(" info chatledger-migrate: chatledger-migrate ") + version +
+                  " starting verify: config " + cfg + ", database host=" + std::getenv("PGHOST") +
+                  " port=" + std::getenv("PGPORT") + " dbname=" + dbname_ + " user=" +
+                  logins().dba + ", legacy table public.live_chat, ledger schema chatledger\n"),
+        std::string::npos)
         << text;
     EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
 }

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "migrator/cli.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
@@ -22,8 +22,7 @@ class migrate_guarantees_pgtest : public testing::pg_test {
         create_legacy_table(*conn_);
         config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
         // Small batches and one worker: which conversations share a batch is known.
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
-                                    << "\"\nmigrate:\n  batch_rows: 3\n  workers: 1\n";
+        std::ofstream(config_path_) << config_yaml() << "migrate:\n  batch_rows: 3\n  workers: 1\n";
     }
     void TearDown() override {
         std::filesystem::remove(config_path_);
@@ -34,10 +33,7 @@ class migrate_guarantees_pgtest : public testing::pg_test {
     int migrate(const std::string& command) {
         out_.str("");
         err_.str("");
-        std::vector<std::string> args = {"chatledger-migrate", "--config", config_path_, command};
-        std::vector<const char*> argv;
-        for (auto& a : args) argv.push_back(a.c_str());
-        return run_cli(static_cast<int>(argv.size()), argv.data(), out_, err_);
+        return testing::migrate_cli(config_path_, {command}, out_, err_);
     }
     long long count(const std::string& q, const std::vector<pg::param>& p = {}) {
         return sql(*conn_, q, p).integer(0, 0);
@@ -125,11 +121,13 @@ TEST_F(migrate_guarantees_pgtest,
                     "'known'"),
               2);
     // The dashboard's next write shows "ok" twice: a second message with the same text.
-    sql(*conn_, "UPDATE live_chat SET chat_history = '[\"ok\", \"ok\"]' WHERE zoho_id = 'later'");
+    auto dashboard = connect_legacy();
+    sql(dashboard,
+        "UPDATE live_chat SET chat_history = '[\"ok\", \"ok\"]' WHERE zoho_id = 'later'");
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'later'"), 2);
     // Nothing more on a re-run, nor for the same value written back once more.
-    sql(*conn_, "UPDATE live_chat SET chat_history = '[\"ok\",\"ok\"]' WHERE zoho_id = 'later'");
+    sql(dashboard, "UPDATE live_chat SET chat_history = '[\"ok\",\"ok\"]' WHERE zoho_id = 'later'");
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'later'"), 2);
@@ -151,12 +149,15 @@ TEST_F(migrate_guarantees_pgtest,
             "$1::text))",
             {key});
     ASSERT_EQ(migrate("schema"), 0) << err_.str();
+    // The trigger runs in run's session, whose search_path does not hold the legacy schema.
     sql(*conn_,
         "CREATE FUNCTION late_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "UPDATE live_chat SET chat_history = '[\"a1-1\",\"a1-late\"]' WHERE zoho_id = 'a1'; "
-        "RETURN NULL; END $$; "
-        "CREATE TRIGGER late_write AFTER INSERT ON chatledger.migrated_conversations "
-        "FOR EACH ROW WHEN (NEW.zoho_id = 'a1') EXECUTE FUNCTION late_write()");
+        "UPDATE " +
+            legacy_table() +
+            " SET chat_history = '[\"a1-1\",\"a1-late\"]' WHERE zoho_id = 'a1'; "
+            "RETURN NULL; END $$; "
+            "CREATE TRIGGER late_write AFTER INSERT ON chatledger.migrated_conversations "
+            "FOR EACH ROW WHEN (NEW.zoho_id = 'a1') EXECUTE FUNCTION late_write()");
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE payload::text = "
                     "'\"a1-late\"' AND source = 'legacy'"),

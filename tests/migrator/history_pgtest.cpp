@@ -28,10 +28,9 @@ class history_pgtest : public testing::pg_test {
         dir_ = std::filesystem::temp_directory_path() / ("cl_history_" + dbname_);
         std::filesystem::create_directories(dir_);
         dba_config_ = (dir_ / "dba.yaml").string();
-        std::ofstream(dba_config_)
-            << "database:\n  conninfo: \"" << make_config().database.conninfo << "\"\n";
+        std::ofstream(dba_config_) << config_yaml();
         daemon_config_ = (dir_ / "syncd.yaml").string();
-        std::ofstream(daemon_config_) << "database:\n  conninfo: \"" << daemon_conninfo() << "\"\n";
+        std::ofstream(daemon_config_) << config_yaml(daemon_conninfo());
     }
     void TearDown() override {
         std::filesystem::remove_all(dir_);
@@ -89,7 +88,8 @@ TEST_F(history_pgtest, shows_each_source_the_write_that_dropped_a_message_and_it
     EXPECT_EQ(row.text(0, 0), "[" + m1 + "," + m2 + "," + m3 + "]");
     EXPECT_EQ(row.text(0, 1), "later");
     // A legacy writer drops m2 again; the daemon puts it back.
-    sql(*conn_, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'z1'",
+    auto writer = connect_legacy();
+    sql(writer, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'z1'",
         {"[" + m1 + "," + m3 + "]"});
     syncd_once();
     // An application's message the daemon has not rendered yet.
@@ -158,8 +158,8 @@ TEST_F(history_pgtest, an_unknown_missing_or_extra_key_and_a_foreign_option_exit
     sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('z1', '[1]')");
     ASSERT_EQ(migrate({"schema"}), 0) << err_.str();
     EXPECT_EQ(migrate({"history", "Z1"}), 2);
-    EXPECT_NE(err_.str().find("no conversation Z1: neither live_chat nor the ledger has "
-                              "that key HINT: "),
+    EXPECT_NE(err_.str().find("no conversation Z1: neither " + legacy_table() +
+                              " nor the ledger has that key HINT: "),
               std::string::npos)
         << err_.str();
     EXPECT_EQ(migrate({"history"}), 2);

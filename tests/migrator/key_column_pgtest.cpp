@@ -8,7 +8,7 @@
 #include <sstream>
 #include <thread>
 
-#include "migrator/cli.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
@@ -21,9 +21,7 @@ class key_column_pgtest : public testing::pg_test {
         if (HasFatalFailure())
             return;
         config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
-                                    << "\"\nlegacy:\n  table: crm.live_chat\nbackup:\n  table: "
-                                       "crm.chat_history_backup\n";
+        std::ofstream(config_path_) << config_yaml();
     }
     void TearDown() override {
         std::filesystem::remove(config_path_);
@@ -32,23 +30,18 @@ class key_column_pgtest : public testing::pg_test {
     /// Runs a migrate command line ("verify --sample 5"); its exit status, with stdout and
     /// stderr in `output`.
     int migrate(const std::string& command, std::string& output) {
-        std::vector<std::string> args = {"chatledger-migrate", "--config", config_path_};
+        std::vector<std::string> args;
         std::istringstream words(command);
         for (std::string w; words >> w;) args.push_back(w);
-        std::vector<const char*> argv;
-        for (const auto& a : args) argv.push_back(a.c_str());
-        std::ostringstream out, err;
-        const int rc = run_cli(static_cast<int>(argv.size()), argv.data(), out, err);
-        output = out.str() + err.str();
-        return rc;
+        return testing::migrate_cli(config_path_, args, output);
     }
 
     std::string config_path_;
 };
 
-/// Two tenants' conversations share a zoho_id, as a (tenant_id, zoho_id) key allows.
+/// Two tenants' conversations share a zoho_id, as a (tenant_id, zoho_id) key allows. The DBA
+/// owns the crm schema (the fixture's legacy schema).
 constexpr const char* two_tenants = R"(
-    CREATE SCHEMA crm;
     CREATE TABLE crm.live_chat (tenant_id integer, zoho_id text, full_name text,
         chat_history text, comments text, comments_entered_by text,
         PRIMARY KEY (tenant_id, zoho_id));
@@ -108,7 +101,7 @@ TEST_F(key_column_pgtest, run_plan_and_verify_refuse_a_key_seen_twice) {
 TEST_F(key_column_pgtest, verify_sample_reads_an_integer_key_through_its_index) {
     auto conn = connect();
     sql(conn,
-        "CREATE SCHEMA crm; CREATE TABLE crm.live_chat (zoho_id integer PRIMARY KEY, "
+        "CREATE TABLE crm.live_chat (zoho_id integer PRIMARY KEY, "
         "full_name text, chat_history text, comments text, comments_entered_by text); "
         "INSERT INTO crm.live_chat (zoho_id, chat_history) SELECT i, '[\"m' || i || '\"]' "
         "FROM generate_series(1, 20000) i; ANALYZE crm.live_chat");

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "migrator/cli.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
@@ -19,7 +19,7 @@ class recover_keys_pgtest : public testing::pg_test {
         if (HasFatalFailure())
             return;
         config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo() << "\"\n";
+        std::ofstream(config_path_) << config_yaml();
     }
     void TearDown() override {
         std::filesystem::remove(config_path_);
@@ -27,12 +27,7 @@ class recover_keys_pgtest : public testing::pg_test {
     }
     /// Runs a migrate command; its exit status, with stdout and stderr in `output`.
     int migrate(const std::string& command, std::string& output) {
-        std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", config_path_.c_str(),
-                              command.c_str()};
-        const int rc = run_cli(4, argv, out, err);
-        output = out.str() + err.str();
-        return rc;
+        return testing::migrate_cli(config_path_, {command}, output);
     }
 
     std::string config_path_;

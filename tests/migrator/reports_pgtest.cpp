@@ -25,9 +25,7 @@ class reports_pgtest : public testing::pg_test {
         std::filesystem::create_directories(dir_);
         config_path_ = (dir_ / "chatledger.yaml").string();
         // The DBA's login, as the fixture gives it.
-        std::ofstream(config_path_)
-            << "database:\n  conninfo: \"" << make_config().database.conninfo
-            << "\"\nmigrate:\n  batch_rows: 7\n";
+        std::ofstream(config_path_) << config_yaml() << "migrate:\n  batch_rows: 7\n";
     }
     void TearDown() override {
         std::filesystem::remove_all(dir_);

@@ -13,9 +13,9 @@
 #include <sstream>
 #include <thread>
 
-#include "migrator/cli.hpp"
 #include "schema/apply.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
@@ -29,32 +29,32 @@ class run_pgtest : public testing::pg_test {
             return;
         conn_.emplace(connect());
         create_legacy_table(*conn_);
+        legacy_.emplace(connect_legacy());
         config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
         write_config(1000);
     }
     void TearDown() override {
         std::filesystem::remove(config_path_);
+        legacy_.reset();
         conn_.reset();
         pg_test::TearDown();
     }
 
     void write_config(int batch_rows) {
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo()
-                                    << "\"\nmigrate:\n  batch_rows: " << batch_rows << "\n";
+        std::ofstream(config_path_)
+            << config_yaml() << "migrate:\n  batch_rows: " << batch_rows << "\n";
     }
 
     int migrate(const std::string& command, std::vector<std::string> extra = {}) {
         out_.str("");
         err_.str("");
-        std::vector<std::string> args = {"chatledger-migrate", "--config", config_path_, command};
-        args.insert(args.end(), extra.begin(), extra.end());
-        std::vector<const char*> argv;
-        for (auto& a : args) argv.push_back(a.c_str());
-        return run_cli(static_cast<int>(argv.size()), argv.data(), out_, err_);
+        extra.insert(extra.begin(), command);
+        return testing::migrate_cli(config_path_, extra, out_, err_);
     }
 
+    /// A legacy writer's INSERT, as the legacy login.
     void legacy(const std::string& key, const std::optional<std::string>& history) {
-        sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ($1, $2)",
+        sql(*legacy_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ($1, $2)",
             {key, history});
     }
 
@@ -72,7 +72,8 @@ class run_pgtest : public testing::pg_test {
         return out;
     }
 
-    std::optional<pg::connection> conn_;
+    std::optional<pg::connection> conn_;    ///< the DBA's
+    std::optional<pg::connection> legacy_;  ///< a legacy writer's
     std::string config_path_;
     std::ostringstream out_, err_;
 };
@@ -127,7 +128,7 @@ TEST_F(run_pgtest, empty_values_hold_no_messages_and_unparseable_ones_one_row) {
     EXPECT_EQ(r.text(2, 2), "[{\"message\":\"cut");
     // Running again, and re-capturing the same unparseable value, adds nothing.
     ASSERT_EQ(migrate("run"), 0);
-    sql(*conn_,
+    sql(*legacy_,
         "UPDATE live_chat SET chat_history = chat_history || '' , comments = 'x' WHERE zoho_id = "
         "'obj'");
     ASSERT_EQ(migrate("run"), 0);
@@ -164,7 +165,7 @@ TEST_F(run_pgtest, a_reserialized_capture_adds_nothing_and_a_new_message_once) {
     ASSERT_EQ(migrate("schema"), 0);
     ASSERT_EQ(migrate("run"), 0);
     // As JSON.parse + JSON.stringify would write it back, plus one new message.
-    sql(*conn_,
+    sql(*legacy_,
         R"(UPDATE live_chat SET chat_history = '[{"sender":"a","message":"1","n":1},{"sender":"b","message":"2"}]')");
     ASSERT_EQ(migrate("run"), 0) << err_.str();
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'r'"), 2);
@@ -246,10 +247,9 @@ TEST_F(run_pgtest, verify_report_writes_the_counts_as_json) {
               "\"conversations_differing\":0,\"missing\":0,\"extra\":0,\"ledger_only\":0,"
               "\"ledger_only_is_lower_bound\":false,\"clean\":true,\"differences\":[],"
               "\"ledger_only_keys\":[]}\n");
-    // Differences still write the report: exit 1 is when a tool needs it most.
-    sql(*conn_,
-        "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
-        "UPDATE live_chat SET chat_history = '[1,2,99,98]' WHERE zoho_id = 'a'; COMMIT");
+    // Differences still write the report: exit 1 is when a tool needs it most. A legacy write
+    // queued and not yet ingested differs.
+    sql(*legacy_, "UPDATE live_chat SET chat_history = '[1,2,99,98]' WHERE zoho_id = 'a'");
     ASSERT_EQ(migrate("verify", {"--sample", "5", "--report", path}), 1) << err_.str();
     const std::string json = read_report();
     EXPECT_NE(json.find("\"sample\":5,"), std::string::npos) << json;
@@ -393,7 +393,7 @@ TEST_F(run_pgtest, legacy_writes_during_run_reach_the_ledger_exactly_once) {
     std::atomic<bool> stop{false};
     std::atomic<int> written{0};
     std::thread writer([&] {
-        auto c = connect();
+        auto c = connect_legacy();
         for (int i = 0; !stop && i < 400; ++i) {
             // The legacy read-modify-write: append one message to a conversation's array.
             std::string key = "w" + std::string(4 - std::to_string(1 + i * 5 % 2000).size(), '0') +

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "migrator/cli.hpp"
+#include "tests/support/migrate_cli.hpp"
 #include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
@@ -21,15 +21,8 @@ class table_shapes_pgtest : public testing::pg_test {
     /// Runs a migrate command as `login`; its exit status, with its output in `output`.
     int migrate_as(const std::string& login, const std::string& command, std::string& output) {
         config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_path_) << "database:\n  conninfo: \"" << conninfo_as(login)
-                                    << "\"\nlegacy:\n  table: crm.live_chat\nbackup:\n  table: "
-                                       "crm.chat_history_backup\n";
-        std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", config_path_.c_str(),
-                              command.c_str()};
-        const int rc = run_cli(4, argv, out, err);
-        output = out.str() + err.str();
-        return rc;
+        std::ofstream(config_path_) << config_yaml(conninfo_as(login));
+        return testing::migrate_cli(config_path_, {command}, output);
     }
 
     std::string config_path_;
@@ -40,8 +33,7 @@ class table_shapes_pgtest : public testing::pg_test {
 TEST_F(table_shapes_pgtest, row_level_security_that_would_hide_rows_is_an_error) {
     const auto& l = provision_logins();
     auto dba = connect_as(l.dba);
-    sql(dba, R"(CREATE SCHEMA crm;
-                CREATE TABLE crm.live_chat (zoho_id text PRIMARY KEY, full_name text,
+    sql(dba, R"(CREATE TABLE crm.live_chat (zoho_id text PRIMARY KEY, full_name text,
                     chat_history text, comments text, comments_entered_by text);
                 INSERT INTO crm.live_chat (zoho_id, chat_history) VALUES
                     ('t1', '["one"]'), ('t2', '["two"]');

@@ -30,7 +30,7 @@ class append_only_pgtest : public testing::pg_test {
     /// SQLSTATE of `statement` run by the superuser under session_replication_role = replica
     /// in a session of its own; "ok" when it succeeds.
     std::string in_replica_mode(const std::string& statement) {
-        auto c = connect();
+        auto c = connect_superuser();
         sql(c, "SET session_replication_role = replica");
         try {
             sql(c, statement);

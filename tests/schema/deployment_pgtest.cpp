@@ -24,13 +24,13 @@ class deployment_pgtest : public testing::pg_test {
             return;
         base_ = (std::filesystem::temp_directory_path() / dbname_).string();
         logins_ = provision_logins(false);
-        // Everything on the legacy side is the DBA's, as in a real CRM database.
+        // Everything on the legacy side is the DBA's, as in a real CRM database (the fixture
+        // made it the owner of crm, and gave the legacy login USAGE on it).
         auto dba = connect_as(logins_.dba);
         sql(dba,
-            "CREATE SCHEMA crm; CREATE TABLE crm.live_chat (zoho_id text PRIMARY KEY, full_name "
-            "text, chat_history text, comments text, comments_entered_by text); "
-            "GRANT USAGE ON SCHEMA crm TO " +
-                logins_.legacy + "; GRANT SELECT, INSERT, UPDATE ON crm.live_chat TO " +
+            "CREATE TABLE crm.live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history "
+            "text, comments text, comments_entered_by text); GRANT SELECT, INSERT, UPDATE ON "
+            "crm.live_chat TO " +
                 logins_.legacy +
                 "; INSERT INTO crm.live_chat VALUES ('a', 'Ann', "
                 "'[{\"sender\":\"ann\",\"message\":\"m1\",\"timestamp\":\"2024-01-01T00:00:00."
@@ -45,9 +45,8 @@ class deployment_pgtest : public testing::pg_test {
     /// A config file logging in as `login`; returns its path.
     std::string config_for(const std::string& name, const std::string& login) {
         const std::string path = base_ + "_" + name + ".yaml";
-        std::ofstream(path) << "database:\n  conninfo: \"" << conninfo_as(login)
-                            << "\"\nlegacy:\n  table: crm.live_chat\nbackup:\n  table: "
-                               "crm.chat_history_backup\ndaemon:\n  poll_interval_ms: 100\n";
+        std::ofstream(path) << config_yaml(conninfo_as(login))
+                            << "daemon:\n  poll_interval_ms: 100\n";
         return path;
     }
 
@@ -104,10 +103,10 @@ TEST_F(deployment_pgtest, every_login_does_its_part_with_only_its_role) {
     }
     ASSERT_EQ(run(CHATLEDGER_SYNCD_BIN, {"--config", daemon, "--once"}), 0) << output_;
     EXPECT_EQ(output_.find("permission denied"), std::string::npos) << output_;
-    auto su = connect();
+    auto probe = connect();
     auto history = [&] {
         return std::string(
-            sql(su, "SELECT chat_history FROM crm.live_chat WHERE zoho_id = 'a'").text(0, 0));
+            sql(probe, "SELECT chat_history FROM crm.live_chat WHERE zoho_id = 'a'").text(0, 0));
     };
     for (const char* m : {"\"m1\"", "\"m2\"", "\"m3\""})
         EXPECT_NE(history().find(m), std::string::npos) << m << " in " << history();
@@ -127,7 +126,7 @@ TEST_F(deployment_pgtest, every_login_does_its_part_with_only_its_role) {
         EXPECT_TRUE(wait_until([&] {
             return history().find("\"m4\"") != std::string::npos &&
                    history().find("\"m1\"") != std::string::npos &&
-                   sql(su, "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 0;
+                   sql(probe, "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 0;
         })) << history()
             << testing::read_file(log);
         // Monitoring sees the daemon's heartbeat.

@@ -1,5 +1,5 @@
 // Least privilege: what each ledger role may do, and that everything else is refused.
-// Each statement runs in its own session under SET ROLE, as a login role granted it would.
+// Each statement runs in its own session of the login granted that role, as deployed.
 #include <gtest/gtest.h>
 
 #include "schema/apply.hpp"
@@ -22,10 +22,15 @@ class privileges_pgtest : public testing::pg_test {
         sql(c, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z', 'seed')");
     }
 
-    /// SQLSTATE of `statement` under `role`, "ok" when it succeeds (rolled back either way).
+    /// SQLSTATE of `statement` in a session of the login granted `role` only, "ok" when it
+    /// succeeds (rolled back either way). The legacy schema is put on its search_path so the
+    /// statements may name `live_chat`; that changes no privilege.
     std::string as(const std::string& role, const std::string& statement) {
-        auto c = connect();
-        sql(c, "BEGIN; SET LOCAL ROLE " + role);
+        const auto& l = provision_logins();
+        auto c = connect_as(role == "chatledger_writer"   ? l.app
+                            : role == "chatledger_reader" ? l.reader
+                                                          : l.daemon);
+        sql(c, "BEGIN; SET LOCAL search_path = " + legacy_schema_ + ", public");
         try {
             sql(c, statement);
         } catch (const pg::db_error& e) {

@@ -15,27 +15,28 @@ class trust_pgtest : public testing::pg_test {
         pg_test::SetUp();
         if (HasFatalFailure())
             return;
-        su_.emplace(connect());
-        create_legacy_table(*su_);
-        sql(*su_, "INSERT INTO live_chat VALUES ('a', 'Ann', '[]', NULL, NULL)");
-        apply_schema(*su_, make_config(), false);
+        dba_.emplace(connect());
+        create_legacy_table(*dba_);
+        sql(*dba_, "INSERT INTO live_chat VALUES ('a', 'Ann', '[]', NULL, NULL)");
+        apply_schema(*dba_, make_config(), false);
         logins_ = provision_logins();
-        sql(*su_, "GRANT SELECT, INSERT, UPDATE ON live_chat TO " + logins_.legacy);
     }
     void TearDown() override {
-        su_.reset();
+        dba_.reset();
         pg_test::TearDown();
     }
 
     long long queued() {
-        return sql(*su_, "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'a'")
+        return sql(*dba_, "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'a'")
             .integer(0, 0);
     }
-    /// SQLSTATE of `statement` in a session of `conninfo`, "ok" when it succeeds.
+    /// SQLSTATE of `statement` in a session of `conninfo`, "ok" when it succeeds. The legacy
+    /// schema is put on its search_path so the statement may name `live_chat`.
     std::string state_of(const std::string& conninfo, const std::string& statement) {
         database_config db;
         db.conninfo = conninfo;
         auto c = pg::connection::open(db, "chatledger-tests");
+        sql(c, "SET search_path = " + legacy_schema_ + ", public");
         try {
             sql(c, statement);
         } catch (const pg::db_error& e) {
@@ -45,7 +46,7 @@ class trust_pgtest : public testing::pg_test {
         return "ok";
     }
 
-    std::optional<pg::connection> su_;
+    std::optional<pg::connection> dba_;
     testing::deployment_logins logins_;
     std::string message_;
 };
@@ -71,8 +72,9 @@ TEST_F(trust_pgtest, no_setting_a_legacy_writer_can_make_keeps_its_write_from_ca
     // The writer cannot borrow the daemon's role.
     EXPECT_EQ(state_of(w, "SET ROLE chatledger_daemon"), "42501");
     // A superuser's write is captured even with the old marker: it holds every role.
-    sql(*su_, "BEGIN; SET LOCAL chatledger.origin = 'syncd'; " + write() + "; COMMIT");
-    sql(*su_,
+    auto su = connect_superuser();
+    sql(su, "BEGIN; SET LOCAL chatledger.origin = 'syncd'; " + write() + "; COMMIT");
+    sql(su,
         "SET session_replication_role = replica; " + write() + "; RESET session_replication_role");
     EXPECT_EQ(queued(), 5);
     // Only the daemon's login rewrites without being captured again.
@@ -106,12 +108,12 @@ TEST_F(trust_pgtest, the_daemon_login_appends_only_what_the_daemon_appends) {
     EXPECT_EQ(state_of(d, "SET ROLE chatledger_daemon; " + insert +
                               "(zoho_id, body, source) VALUES ('a', 'b', 'migration')"),
               "42501");
-    EXPECT_EQ(sql(*su_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 2);
+    EXPECT_EQ(sql(*dba_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 2);
 }
 
 TEST_F(trust_pgtest, a_trigger_on_the_legacy_table_cannot_forge_rows_through_the_daemon) {
     // The table's owner adds a trigger that the daemon's rewrite fires with the daemon's rights.
-    sql(*su_,
+    sql(*dba_,
         "CREATE FUNCTION forge() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body, source) "
         "VALUES (NEW.zoho_id, 'CEO', 'approved', 'migration'); RETURN NULL; END $$; "
@@ -120,7 +122,7 @@ TEST_F(trust_pgtest, a_trigger_on_the_legacy_table_cannot_forge_rows_through_the
                        "UPDATE live_chat SET chat_history = '[\"x\"]' WHERE zoho_id = 'a'"),
               "42501")
         << message_;
-    EXPECT_EQ(sql(*su_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 0);
+    EXPECT_EQ(sql(*dba_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 0);
 }
 
 // Guards against code that the daemon's rewrite fires using the daemon's rights on the
@@ -128,13 +130,13 @@ TEST_F(trust_pgtest, a_trigger_on_the_legacy_table_cannot_forge_rows_through_the
 // queued capture (the message lost for good), the old system's backup rows (recover then found
 // nothing), and inserted backup rows recover would have taken for lost messages.
 TEST_F(trust_pgtest, a_trigger_the_daemon_fires_cannot_touch_the_queue_backups_or_ledger) {
-    sql(*su_,
+    sql(*dba_,
         "INSERT INTO live_chat VALUES ('b', 'Bob', '[]', NULL, NULL); "
         "UPDATE live_chat SET chat_history = '[\"captured\"]' WHERE zoho_id = 'b'; "
         "INSERT INTO chat_history_backup (zoho_id, chat_history_backup, operation_user) "
         "VALUES ('b', '[\"old\"]', 'dashboard')");
     const auto queued = [&] {
-        return sql(*su_, "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'b'")
+        return sql(*dba_, "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'b'")
             .integer(0, 0);
     };
     ASSERT_EQ(queued(), 2);  // the INSERT and the UPDATE, both captured
@@ -148,7 +150,7 @@ TEST_F(trust_pgtest, a_trigger_the_daemon_fires_cannot_touch_the_queue_backups_o
         "VALUES ('b', 'CEO', 'approved', 'legacy')",
     };
     for (const auto& act : acts) {
-        sql(*su_,
+        sql(*dba_,
             "CREATE OR REPLACE FUNCTION hostile() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN " +
                 act +
@@ -165,13 +167,13 @@ TEST_F(trust_pgtest, a_trigger_the_daemon_fires_cannot_touch_the_queue_backups_o
             << message_;
     }
     EXPECT_EQ(queued(), 2);
-    EXPECT_EQ(sql(*su_,
+    EXPECT_EQ(sql(*dba_,
                   "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'b' AND "
                   "history = '[\"captured\"]'")
                   .integer(0, 0),
               1);
-    EXPECT_EQ(sql(*su_, "SELECT count(*) FROM chat_history_backup").integer(0, 0), 1);
-    EXPECT_EQ(sql(*su_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 0);
+    EXPECT_EQ(sql(*dba_, "SELECT count(*) FROM chat_history_backup").integer(0, 0), 1);
+    EXPECT_EQ(sql(*dba_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 0);
     // The daemon's own statements are not nested: it still consumes and prunes.
     EXPECT_EQ(state_of(daemon_conninfo(), "DELETE FROM chatledger.sync_queue WHERE zoho_id = 'b'"),
               "ok")
@@ -193,7 +195,7 @@ TEST_F(trust_pgtest, an_application_row_always_renders_from_its_own_columns) {
              insert + "(zoho_id, body, created_at) VALUES ('a', 'b', '2018-01-01')",
          })
         EXPECT_EQ(state_of(app, s), "42501") << s << ": " << message_;
-    EXPECT_EQ(sql(*su_,
+    EXPECT_EQ(sql(*dba_,
                   "SELECT count(*) FROM chatledger.chat_messages WHERE source = 'app' AND "
                   "payload IS NULL AND id > 0")
                   .integer(0, 0),
