@@ -6,6 +6,35 @@
 
 namespace chatledger::core {
 
+namespace {
+
+/// The latest message `run` migrated, or nullptr.
+const stored_message* latest_migrated(const std::vector<stored_message>& ledger) {
+    for (auto it = ledger.rbegin(); it != ledger.rend(); ++it)
+        if (it->migrated)
+            return &*it;
+    return nullptr;
+}
+
+/// Fills d.first from what the render appended and the row held (d.rewrite is set).
+void classify_first_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
+                           render_decision& d) {
+    d.first_render = true;
+    auto& f = d.first;
+    for (const auto& m : ledger) {
+        f.comment_appended = f.comment_appended || m.appended_now;
+        // Only an unparseable value's row was migrated without a payload.
+        f.unparseable_shown = f.unparseable_shown || (m.migrated && !m.payload);
+    }
+    if (!f.comment_appended) {
+        const auto* latest = latest_migrated(ledger);
+        f.comment_columns =
+            latest && (row.comment != latest->body || row.comment_author != latest->author);
+    }
+}
+
+}  // namespace
+
 render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                               const field_names& fields) {
     render_decision d;
@@ -13,7 +42,8 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         return d;
     std::vector<std::string> rendered;
     rendered.reserve(ledger.size());
-    identity_counts want, want_shown;
+    identity_counts want, want_shown, want_migrated;
+    bool only_migrated = true;
     for (const auto& m : ledger) {
         if (m.payload && is_valid_json(*m.payload))
             rendered.push_back(*m.payload);
@@ -22,6 +52,10 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         auto id = m.identity ? *m.identity : identity_of_element(rendered.back());
         if (m.shown_before)
             ++want_shown[id];
+        if (m.migrated)
+            ++want_migrated[id];
+        else if (!m.appended_now)
+            only_migrated = false;
         ++want[std::move(id)];
     }
     identity_counts have;
@@ -40,6 +74,8 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         !d.history_in_step || row.comment != latest.body || row.comment_author != latest.author;
     if (!d.rewrite)
         return d;
+    if (only_migrated && have == want_migrated)
+        classify_first_render(ledger, row, d);
     if (d.history_in_step && row.history) {
         // Same messages: the column keeps its own text, order and formatting.
         d.history = *row.history;
@@ -61,6 +97,51 @@ bool in_history(std::string_view history, const std::string& body, const field_n
 }
 
 }  // namespace
+
+first_render_change forecast_first_render(const std::vector<stored_message>& ledger,
+                                          const legacy_columns& row, const field_names& fields) {
+    first_render_change f;
+    if (row.comment) {
+        std::unordered_set<std::string_view> bodies;
+        for (const auto& m : ledger)
+            if (m.body)
+                bodies.insert(*m.body);
+        const std::string_view history = row.history ? std::string_view(*row.history) : "";
+        f.comment_appended =
+            !new_comment_messages({{history, *row.comment, row.comment_author}}, bodies, fields)
+                 .empty();
+    }
+    const stored_message* latest = ledger.empty() ? nullptr : &ledger.back();
+    if (!f.comment_appended)
+        f.comment_columns =
+            latest && (row.comment != latest->body || row.comment_author != latest->author);
+    if (f.comment_appended || f.comment_columns)
+        for (const auto& m : ledger)
+            f.unparseable_shown = f.unparseable_shown || (m.migrated && !m.payload);
+    return f;
+}
+
+first_render_change forecast_first_render(const legacy_columns& row, const field_names& fields) {
+    std::vector<stored_message> latest;
+    if (row.history) {
+        const auto split = split_value(*row.history);
+        stored_message m;
+        m.migrated = true;
+        if (split.kind == value_kind::unparseable) {
+            m.author = system_author;
+            m.body = *row.history;
+            latest.push_back(std::move(m));
+        } else if (split.kind == value_kind::array) {
+            const auto last = split.elements.back();
+            auto f = extract_fields(last, fields);
+            m.payload = std::string(last);
+            m.author = std::move(f.author);
+            m.body = std::move(f.body);
+            latest.push_back(std::move(m));
+        }
+    }
+    return forecast_first_render(latest, row, fields);
+}
 
 std::vector<size_t> new_comment_messages(const std::vector<left_comment>& comments,
                                          std::unordered_set<std::string_view> ledger_bodies,

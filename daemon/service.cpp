@@ -525,8 +525,9 @@ int service::run_once() {
         return 1;
     }
     spdlog::info(
-        "reconcile finished: {} conversations, {} rewrites, {} drifts healed, {} messages captured",
-        done, c.rewrites, c.drifts_healed, c.messages_captured);
+        "reconcile finished: {} conversations, {} rewrites ({} first renders since migration), "
+        "{} drifts healed, {} messages captured",
+        done, c.rewrites, metrics_->first_renders(), c.drifts_healed, c.messages_captured);
     // Every conversation that could not be synced is named on stderr, and the pass says so.
     for (const auto& z : skipped)
         spdlog::error("could not sync {}: a legacy writer kept its row locked", z);

@@ -16,7 +16,8 @@ namespace {
 std::vector<std::pair<long long, legacy_row>> numbered_rows(const pg::result& r) {
     std::vector<std::pair<long long, legacy_row>> out;
     for (int i = 0; i < r.rows(); ++i)
-        out.push_back({r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false}});
+        out.push_back(
+            {r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false, {}, {}}});
     return out;
 }
 
@@ -81,7 +82,7 @@ std::vector<legacy_row> migration_repository::legacy_batch(
         bytes += keys.integer(i, 1);
         if (i > 0 && bytes > max_bytes)
             break;
-        rows.push_back({std::string(keys.text(i, 0)), std::nullopt, keys.boolean(i, 2)});
+        rows.push_back({std::string(keys.text(i, 0)), std::nullopt, keys.boolean(i, 2), {}, {}});
     }
     if (rows.empty())
         return rows;
@@ -92,17 +93,21 @@ std::vector<legacy_row> migration_repository::legacy_batch(
     if (wanted.empty())
         return rows;
     // Values by key range, again untyped, so the key's index serves the lookup.
-    auto values = conn_.exec(
-        "reading legacy rows from " + l.table.display(),
-        "SELECT " + key + "::text, " + history + " FROM " + l.table.quoted() + " l WHERE " + key +
-            " >= $1 AND " + key + " <= $2 AND " + key + "::text = ANY($3::text[])",
-        {rows.front().zoho_id, rows.back().zoho_id, pg::array_literal(wanted)});
+    auto values =
+        conn_.exec("reading legacy rows from " + l.table.display(),
+                   "SELECT " + key + "::text, " + history + ", " + comment_columns("l.") +
+                       " FROM " + l.table.quoted() + " l WHERE " + key + " >= $1 AND " + key +
+                       " <= $2 AND " + key + "::text = ANY($3::text[])",
+                   {rows.front().zoho_id, rows.back().zoho_id, pg::array_literal(wanted)});
     std::unordered_map<std::string_view, int> at;
     for (int i = 0; i < values.rows(); ++i) at.emplace(values.text(i, 0), i);
     for (auto& r : rows) {
         auto it = at.find(r.zoho_id);
-        if (it != at.end())
-            r.history = values.optional_text(it->second, 1);
+        if (it == at.end())
+            continue;
+        r.history = values.optional_text(it->second, 1);
+        r.comment = values.optional_text(it->second, 2);
+        r.comment_author = values.optional_text(it->second, 3);
     }
     return rows;
 }
@@ -237,16 +242,23 @@ std::vector<legacy_row> migration_repository::legacy_rows(const std::vector<std:
     const auto& l = cfg_.legacy;
     const std::string key = l.key_column.quoted();
     // The keys come from the table's own ::text, so each casts back to the key type.
-    auto r =
-        conn_.exec("reading legacy rows from " + l.table.display(),
-                   "SELECT " + key + "::text, " + l.history_column.quoted() + "::text FROM " +
-                       l.table.quoted() + " WHERE " + key + " = ANY($1::text[]::" + key_type() +
-                       "[]) AND " + key + "::text = ANY($1::text[])",
-                   {pg::array_literal(keys)});
+    auto r = conn_.exec("reading legacy rows from " + l.table.display(),
+                        "SELECT " + key + "::text, " + l.history_column.quoted() + "::text, " +
+                            comment_columns("") + " FROM " + l.table.quoted() + " WHERE " + key +
+                            " = ANY($1::text[]::" + key_type() + "[]) AND " + key +
+                            "::text = ANY($1::text[])",
+                        {pg::array_literal(keys)});
     std::vector<legacy_row> out;
     for (int i = 0; i < r.rows(); ++i)
-        out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1), false});
+        out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1), false,
+                       r.optional_text(i, 2), r.optional_text(i, 3)});
     return out;
+}
+
+std::string migration_repository::comment_columns(const std::string& alias) const {
+    const auto& l = cfg_.legacy;
+    return alias + l.comment_column.quoted() + "::text, " + alias +
+           l.comment_author_column.quoted() + "::text";
 }
 
 }  // namespace chatledger::migrator

@@ -19,6 +19,9 @@ struct legacy_row {
     std::string zoho_id;
     std::optional<std::string> history;
     bool migrated = false;  ///< already in migrated_conversations
+    /// The comment columns, read with the history by legacy_batch() and legacy_rows(): the
+    /// daemon's first render judges them (plan and verify forecast it).
+    std::optional<std::string> comment, comment_author;
 };
 
 /// The legacy values of a page of numbered rows (captured writes, backup snapshots), moved out.
@@ -71,6 +74,8 @@ class migration_repository {
     /// The key column's type as format_type spells it, read once: a lookup in the column's own
     /// type is an index lookup whatever the type (key::text scanned the table).
     const std::string& key_type();
+    /// The two comment columns as text, each prefixed with `alias`, for a select list.
+    std::string comment_columns(const std::string& alias) const;
 
     pg::connection& conn_;
     const config& cfg_;

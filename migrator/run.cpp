@@ -13,6 +13,7 @@
 #include "config/error.hpp"
 #include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
+#include "migrator/first_render.hpp"
 #include "migrator/migration_repository.hpp"
 #include "migrator/progress.hpp"
 
@@ -28,11 +29,13 @@ struct totals : ledger::ingest_counts {
     long long captured_writes = 0;
     long long captured_appended = 0;
     double seconds = 0;
+    first_render_totals first;  ///< plan: what the daemon's first pass will change
 
     /// Adds a worker's totals: its conversations and what it ingested.
     void merge(const totals& o) {
         already_migrated += o.already_migrated;
         migrated += o.migrated;
+        first += o.first;
         *this += static_cast<const ledger::ingest_counts&>(o);
     }
 };
@@ -72,7 +75,10 @@ void write_report(const std::string& path, const char* command, const totals& t)
       << ",\"null_values\":" << t.null_values << ",\"blank_values\":" << t.blank_values
       << ",\"empty_arrays\":" << t.empty_arrays << ",\"unparseable\":" << t.unparseable
       << ",\"no_timestamp\":" << t.no_timestamp << ",\"captured_writes\":" << t.captured_writes
-      << ",\"captured_appended\":" << t.captured_appended << ",\"seconds\":" << t.seconds << "}\n";
+      << ",\"captured_appended\":" << t.captured_appended << ",\"seconds\":" << t.seconds;
+    if (std::string(command) == "plan")
+        f << ",\"first_render\":" << first_render_json(t.first);
+    f << "}\n";
 }
 
 /// Ingests one batch; for `run` in its own transaction together with its checkpoint.
@@ -88,6 +94,13 @@ totals migrate_batch(pg::connection& conn, ledger::ledger_repository& ledger,
         if (r.migrated) {
             ++t.already_migrated;
             continue;
+        }
+        if (dry_run) {
+            // Moved in and out: a value can be large, and the forecast only reads it.
+            core::legacy_columns row{std::move(r.history), std::move(r.comment),
+                                     std::move(r.comment_author)};
+            t.first.add(core::forecast_first_render(row, fields));
+            r.history = std::move(row.history);
         }
         values.push_back({r.zoho_id, std::move(r.history)});
     }
@@ -297,6 +310,7 @@ int plan_command(const command_context& ctx) {
     auto conn = open_connection(ctx, "plan");
     auto t = plan_walk(conn, ctx);
     print_table(ctx.out, "plan (dry run, nothing was written)", t, true);
+    print_first_render(ctx.out, t.first);
     if (!ctx.report_path.empty())
         write_report(ctx.report_path, "plan", t);
     return 0;

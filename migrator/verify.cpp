@@ -8,8 +8,10 @@
 
 #include "config/error.hpp"
 
+#include "core/sync_decision.hpp"
 #include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
+#include "migrator/first_render.hpp"
 #include "migrator/migration_repository.hpp"
 #include "migrator/progress.hpp"
 
@@ -26,17 +28,28 @@ struct difference_totals {
     long long extra = 0;        ///< in the ledger, not in the legacy column: needs a re-render
     long long ledger_only = 0;  ///< ledger conversations with no legacy row
     int listed = 0;
+    first_render_totals first;  ///< what the daemon's first pass will change in clean ones
 };
 
-/// Compares one batch and prints differences until max_listed lines were printed.
-void compare(ledger::ledger_repository& repo, const std::vector<legacy_row>& rows,
+/// Compares one batch and prints differences until max_listed lines were printed; forecasts
+/// the daemon's first render of each conversation without differences.
+void compare(ledger::ledger_repository& repo, std::vector<legacy_row>& rows,
              const core::field_names& fields, difference_totals& d, std::ostream& out) {
     std::vector<std::string> keys;
     for (const auto& r : rows) keys.push_back(r.zoho_id);
     std::unordered_map<std::string, std::unordered_map<std::string, long long>> ledger;
-    for (const auto& m : repo.ledger_messages(keys))
+    std::unordered_map<std::string, std::vector<core::stored_message>> messages;  // id order
+    for (auto& m : repo.ledger_messages(keys)) {
         ++ledger[m.zoho_id][ledger::ledger_identity(m, fields)];
-    for (const auto& r : rows) {
+        const bool migrated = m.source == "migration" || m.source == "unparseable";
+        core::stored_message s;
+        s.payload = std::move(m.payload);
+        s.author = std::move(m.author);
+        s.body = std::move(m.body);
+        s.migrated = migrated;
+        messages[m.zoho_id].push_back(std::move(s));
+    }
+    for (auto& r : rows) {
         ++d.conversations_checked;
         std::unordered_map<std::string, long long> legacy_counts;
         for (auto& id : core::value_identities(r.history, fields)) ++legacy_counts[id];
@@ -54,8 +67,12 @@ void compare(ledger::ledger_repository& repo, const std::vector<legacy_row>& row
             if (h > n)
                 extra += h - n;
         }
-        if (missing == 0 && extra == 0)
+        if (missing == 0 && extra == 0) {
+            d.first.add(core::forecast_first_render(
+                messages[r.zoho_id],
+                {std::move(r.history), std::move(r.comment), std::move(r.comment_author)}, fields));
             continue;
+        }
         ++d.conversations_differing;
         d.missing += missing;
         d.extra += extra;
@@ -86,7 +103,8 @@ void write_report(const std::string& path, const command_context& ctx, const dif
     else
         f << d.ledger_only;
     f << ",\"ledger_only_is_lower_bound\":" << (d.ledger_only > max_listed ? "true" : "false")
-      << ",\"clean\":" << (clean ? "true" : "false") << "}\n";
+      << ",\"clean\":" << (clean ? "true" : "false")
+      << ",\"first_render\":" << first_render_json(d.first) << "}\n";
     if (!f.flush())
         throw usage_error("cannot write the report file " + path,
                           "check the free space and permissions of its directory");
@@ -113,7 +131,8 @@ int verify_command(const command_context& ctx) {
             std::vector<std::string> part(
                 keys.begin() + i,
                 keys.begin() + std::min(keys.size(), i + ctx.cfg.migrate.batch_rows));
-            compare(ledger, repo.legacy_rows(part), fields, d, ctx.out);
+            auto rows = repo.legacy_rows(part);
+            compare(ledger, rows, fields, d, ctx.out);
         }
     } else {
         progress bar("verifying", repo.legacy_row_count());
@@ -142,6 +161,7 @@ int verify_command(const command_context& ctx) {
             << "messages extra            " << d.extra << "\n"
             << "ledger-only conversations " << d.ledger_only
             << (d.ledger_only > max_listed ? "+" : "") << "\n";
+    print_first_render(ctx.out, d.first);
     const bool clean = d.conversations_differing == 0 && d.ledger_only == 0;
     if (!ctx.report_path.empty())
         write_report(ctx.report_path, ctx, d, clean);

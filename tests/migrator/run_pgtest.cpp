@@ -244,7 +244,9 @@ TEST_F(run_pgtest, verify_report_writes_the_counts_as_json) {
     EXPECT_EQ(read_report(),
               "{\"command\":\"verify\",\"sample\":null,\"conversations_checked\":2,"
               "\"conversations_differing\":0,\"missing\":0,\"extra\":0,\"ledger_only\":0,"
-              "\"ledger_only_is_lower_bound\":false,\"clean\":true}\n");
+              "\"ledger_only_is_lower_bound\":false,\"clean\":true,\"first_render\":{"
+              "\"conversations\":2,\"unparseable_shown\":0,\"comment_appended\":0,"
+              "\"comment_columns\":2}}\n");
     // Differences still write the report: exit 1 is when a tool needs it most.
     sql(*conn_,
         "BEGIN; SET LOCAL chatledger.origin = 'syncd'; "
