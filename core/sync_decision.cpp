@@ -98,46 +98,45 @@ bool in_history(std::string_view history, const std::string& body, const field_n
 
 }  // namespace
 
-first_render_change forecast_first_render(const std::vector<stored_message>& ledger,
+latest_message compare_latest(bool unparseable, const std::optional<std::string>& author,
+                              const std::optional<std::string>& body,
+                              const std::optional<std::string>& comment,
+                              const std::optional<std::string>& comment_author) {
+    return {unparseable, body == comment, author == comment_author};
+}
+
+first_render_change forecast_first_render(const std::optional<latest_message>& latest,
                                           const legacy_columns& row, const field_names& fields) {
     first_render_change f;
     if (row.comment) {
+        // Every other ledger body is an element's body the history search finds; the latest
+        // may be an unparseable value's, which no element has.
         std::unordered_set<std::string_view> bodies;
-        for (const auto& m : ledger)
-            if (m.body)
-                bodies.insert(*m.body);
+        if (latest && latest->body_is_comment)
+            bodies.insert(*row.comment);
         const std::string_view history = row.history ? std::string_view(*row.history) : "";
         f.comment_appended =
             !new_comment_messages({{history, *row.comment, row.comment_author}}, bodies, fields)
                  .empty();
     }
-    const stored_message* latest = ledger.empty() ? nullptr : &ledger.back();
     if (!f.comment_appended)
         f.comment_columns =
-            latest && (row.comment != latest->body || row.comment_author != latest->author);
-    if (f.comment_appended || f.comment_columns)
-        for (const auto& m : ledger)
-            f.unparseable_shown = f.unparseable_shown || (m.migrated && !m.payload);
+            latest && !(latest->body_is_comment && latest->author_is_comment_author);
+    f.unparseable_shown =
+        (f.comment_appended || f.comment_columns) && latest && latest->unparseable;
     return f;
 }
 
 first_render_change forecast_first_render(const legacy_columns& row, const field_names& fields) {
-    std::vector<stored_message> latest;
+    std::optional<latest_message> latest;
     if (row.history) {
         const auto split = split_value(*row.history);
-        stored_message m;
-        m.migrated = true;
         if (split.kind == value_kind::unparseable) {
-            m.author = system_author;
-            m.body = *row.history;
-            latest.push_back(std::move(m));
+            latest = compare_latest(true, std::string(system_author), row.history, row.comment,
+                                    row.comment_author);
         } else if (split.kind == value_kind::array) {
-            const auto last = split.elements.back();
-            auto f = extract_fields(last, fields);
-            m.payload = std::string(last);
-            m.author = std::move(f.author);
-            m.body = std::move(f.body);
-            latest.push_back(std::move(m));
+            const auto f = extract_fields(split.elements.back(), fields);
+            latest = compare_latest(false, f.author, f.body, row.comment, row.comment_author);
         }
     }
     return forecast_first_render(latest, row, fields);

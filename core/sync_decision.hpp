@@ -68,12 +68,25 @@ struct render_decision {
 render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                               const field_names& fields);
 
+/// The latest ledger message of a conversation as the first-render forecast needs it: only how
+/// it compares with the row's comment columns (so a large message need not be kept).
+struct latest_message {
+    bool unparseable = false;               ///< the one row of a value that is not a JSON array
+    bool body_is_comment = false;           ///< its body equals the comment column (NULLs too)
+    bool author_is_comment_author = false;  ///< its author equals the comment author column
+};
+
+/// How a latest message with this author and body compares with the comment columns.
+latest_message compare_latest(bool unparseable, const std::optional<std::string>& author,
+                              const std::optional<std::string>& body,
+                              const std::optional<std::string>& comment,
+                              const std::optional<std::string>& comment_author);
+
 /// What the daemon's first render of a conversation that `run` migrated will change, without
-/// identities (for `verify`): `ledger` are its messages in id order, which the caller knows to
-/// be exactly the messages of `row.history` (only their author, body, payload presence and
-/// `migrated` are read; it may hold just the latest one, since the history is searched too).
-/// The row's comment is judged as the daemon judges the current row's (comment_rule::by_body).
-first_render_change forecast_first_render(const std::vector<stored_message>& ledger,
+/// identities (for `verify`): the caller knows its ledger messages to be exactly the messages of
+/// `row.history`; `latest` is the last of them (none: the ledger has none). The row's comment is
+/// judged as the daemon judges the current row's (comment_rule::by_body).
+first_render_change forecast_first_render(const std::optional<latest_message>& latest,
                                           const legacy_columns& row, const field_names& fields);
 
 /// forecast_first_render() of a conversation `run` has yet to migrate: the ledger will hold

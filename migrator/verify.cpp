@@ -32,44 +32,58 @@ struct difference_totals {
 };
 
 /// Compares one batch and prints differences until max_listed lines were printed; forecasts
-/// the daemon's first render of each conversation without differences.
+/// the daemon's first render of each conversation without differences. Memory: the ledger is
+/// read in pieces and held only as identity counts, the legacy value's identities are
+/// computed one at a time against them, and each conversation's counts go once compared.
 void compare(ledger::ledger_repository& repo, std::vector<legacy_row>& rows,
              const core::field_names& fields, difference_totals& d, std::ostream& out) {
     std::vector<std::string> keys;
     for (const auto& r : rows) keys.push_back(r.zoho_id);
+    std::unordered_map<std::string_view, const legacy_row*> row_of;
+    for (const auto& r : rows) row_of[r.zoho_id] = &r;
     std::unordered_map<std::string, std::unordered_map<std::string, long long>> ledger;
-    std::unordered_map<std::string, std::vector<core::stored_message>> messages;  // id order
-    for (auto& m : repo.ledger_messages(keys)) {
-        ++ledger[m.zoho_id][ledger::ledger_identity(m, fields)];
-        const bool migrated = m.source == "migration" || m.source == "unparseable";
-        core::stored_message s;
-        s.payload = std::move(m.payload);
-        s.author = std::move(m.author);
-        s.body = std::move(m.body);
-        s.migrated = migrated;
-        messages[m.zoho_id].push_back(std::move(s));
-    }
+    // Of the latest message, only how it compares with the comment columns is kept.
+    std::unordered_map<std::string, core::latest_message> latest;
+    repo.for_each_ledger_message(keys, [&](const ledger::ledger_message_view& m) {
+        auto text = [](std::optional<std::string_view> v) {
+            return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+        };
+        std::optional<std::string> author = text(m.author), body = text(m.body);
+        ++ledger[std::string(m.zoho_id)]
+                [m.payload
+                     ? core::identity_of_element(*m.payload)
+                     : core::stored_identity(std::nullopt, author, body, m.sent_at_us, fields)];
+        if (!m.latest)
+            return;
+        if (m.payload) {
+            auto f = core::extract_fields(*m.payload, fields);
+            author = std::move(f.author);
+            body = std::move(f.body);
+        }
+        const auto* r = row_of.at(m.zoho_id);
+        latest[std::string(m.zoho_id)] = core::compare_latest(m.source == "unparseable", author,
+                                                              body, r->comment, r->comment_author);
+    });
     for (auto& r : rows) {
         ++d.conversations_checked;
-        std::unordered_map<std::string, long long> legacy_counts;
-        for (auto& id : core::value_identities(r.history, fields)) ++legacy_counts[id];
-        auto& have = ledger[r.zoho_id];
+        // Each legacy message takes one of the ledger's: what the ledger lacks is missing, what
+        // is left over is extra (multisets of identities).
+        std::unordered_map<std::string, long long> have;
+        if (auto node = ledger.extract(r.zoho_id))
+            have = std::move(node.mapped());
         long long missing = 0, extra = 0;
-        for (const auto& [id, n] : legacy_counts) {
+        core::for_each_value_identity(r.history, fields, [&](std::string id) {
             auto it = have.find(id);
-            long long h = it == have.end() ? 0 : it->second;
-            if (n > h)
-                missing += n - h;
-        }
-        for (const auto& [id, h] : have) {
-            auto it = legacy_counts.find(id);
-            long long n = it == legacy_counts.end() ? 0 : it->second;
-            if (h > n)
-                extra += h - n;
-        }
+            if (it == have.end() || it->second == 0)
+                ++missing;
+            else
+                --it->second;
+        });
+        for (const auto& [id, h] : have) extra += h;
         if (missing == 0 && extra == 0) {
+            auto it = latest.find(r.zoho_id);
             d.first.add(core::forecast_first_render(
-                messages[r.zoho_id],
+                it == latest.end() ? std::nullopt : std::optional(it->second),
                 {std::move(r.history), std::move(r.comment), std::move(r.comment_author)}, fields));
             continue;
         }

@@ -239,7 +239,18 @@ TEST(forecast_first_render, agrees_with_the_render_it_forecasts) {
         {{}, {std::nullopt, std::nullopt, std::nullopt}},
     };
     for (const auto& in : inputs) {
-        const auto f = forecast_first_render(in.ledger, in.row, fields);
+        std::optional<latest_message> latest;
+        if (!in.ledger.empty()) {
+            const auto& m = in.ledger.back();
+            latest =
+                compare_latest(!m.payload, m.author, m.body, in.row.comment, in.row.comment_author);
+        }
+        const auto f = forecast_first_render(latest, in.row, fields);
+        // plan's forecast, from the value alone (each ledger above is its value's messages).
+        const auto p = forecast_first_render(in.row, fields);
+        EXPECT_EQ(p.unparseable_shown, f.unparseable_shown);
+        EXPECT_EQ(p.comment_appended, f.comment_appended);
+        EXPECT_EQ(p.comment_columns, f.comment_columns);
         auto ledger = in.ledger;
         if (f.comment_appended)
             ledger.push_back(comment_now(in.row.comment_author.value_or(""), *in.row.comment));
@@ -259,8 +270,8 @@ TEST(forecast_first_render, agrees_with_the_render_it_forecasts) {
 TEST(forecast_first_render, a_comment_an_element_of_the_value_holds_is_not_appended) {
     // The daemon reads the history too: a comment naming an element is no new message.
     const auto f = forecast_first_render(
-        {migrated(R"({"sender":"a","message":"1"})"), migrated(R"({"sender":"b","message":"2"})")},
-        {R"([{"sender":"a","message":"1"},{"sender":"b","message":"2"}])", "1", "a"}, fields);
+        legacy_columns{R"([{"sender":"a","message":"1"},{"sender":"b","message":"2"}])", "1", "a"},
+        fields);
     EXPECT_FALSE(f.comment_appended);
     EXPECT_TRUE(f.comment_columns);  // the latest message is b's "2"
 }
