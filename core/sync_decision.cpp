@@ -16,6 +16,23 @@ const stored_message* latest_migrated(const std::vector<stored_message>& ledger)
     return nullptr;
 }
 
+/// True when `have` holds exactly `want` less `less` (a part of it), each identity as often.
+bool holds_exactly(const identity_counts& have, const identity_counts& want,
+                   const identity_counts& less) {
+    size_t kinds = 0;
+    for (const auto& [id, n] : want) {
+        auto l = less.find(id);
+        const long long expected = n - (l == less.end() ? 0 : l->second);
+        if (expected == 0)
+            continue;
+        ++kinds;
+        auto h = have.find(id);
+        if (h == have.end() || h->second != expected)
+            return false;
+    }
+    return kinds == have.size();
+}
+
 /// Fills d.first from what the render appended and the row held (d.rewrite is set).
 void classify_first_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                            render_decision& d) {
@@ -42,7 +59,9 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         return d;
     std::vector<std::string> rendered;
     rendered.reserve(ledger.size());
-    identity_counts want, want_shown, want_migrated;
+    // Messages appended now are few (comments): counted apart, not a third map of every
+    // identity (a 50 MB value's would weigh 75 MB).
+    identity_counts want, want_shown, appended_now;
     bool only_migrated = true;
     for (const auto& m : ledger) {
         if (m.payload && is_valid_json(*m.payload))
@@ -52,9 +71,9 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         auto id = m.identity ? *m.identity : identity_of_element(rendered.back());
         if (m.shown_before)
             ++want_shown[id];
-        if (m.migrated)
-            ++want_migrated[id];
-        else if (!m.appended_now)
+        if (m.appended_now)
+            ++appended_now[id];
+        else if (!m.migrated)
             only_migrated = false;
         ++want[std::move(id)];
     }
@@ -74,7 +93,7 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         !d.history_in_step || row.comment != latest.body || row.comment_author != latest.author;
     if (!d.rewrite)
         return d;
-    if (only_migrated && have == want_migrated)
+    if (only_migrated && holds_exactly(have, want, appended_now))
         classify_first_render(ledger, row, d);
     if (d.history_in_step && row.history) {
         // Same messages: the column keeps its own text, order and formatting.
