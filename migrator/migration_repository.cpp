@@ -2,6 +2,7 @@
 // checkpoint table, captured writes and samples. The ledger's own SQL is in ledger/.
 #include "migrator/migration_repository.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "config/error.hpp"
@@ -92,6 +93,12 @@ std::vector<legacy_row> migration_repository::legacy_batch(
             wanted.push_back(r.zoho_id);
     if (wanted.empty())
         return rows;
+    // A value larger than a batch is alone in it: read in slices, so neither libpq's receive
+    // buffer nor a result ever holds it whole beside the string it goes into.
+    if (rows.size() == 1 && keys.integer(0, 1) > max_bytes) {
+        read_in_slices(rows[0], keys.integer(0, 1), max_bytes);
+        return rows;
+    }
     // Values by key range, again untyped, so the key's index serves the lookup.
     auto values =
         conn_.exec("reading legacy rows from " + l.table.display(),
@@ -110,6 +117,38 @@ std::vector<legacy_row> migration_repository::legacy_batch(
         r.comment_author = values.optional_text(it->second, 3);
     }
     return rows;
+}
+
+void migration_repository::read_in_slices(legacy_row& row, long long bytes, long long max_bytes) {
+    const auto& l = cfg_.legacy;
+    const std::string key = "l." + l.key_column.quoted();
+    const std::string from = " FROM " + l.table.quoted() + " l WHERE " + key + " >= $1 AND " + key +
+                             " <= $2 AND " + key + "::text = $3";
+    const std::string history = "l." + l.history_column.quoted() + "::text";
+    // The caller's REPEATABLE READ snapshot makes every slice one row version.
+    auto head = conn_.exec("reading a large legacy value from " + l.table.display(),
+                           "SELECT length(" + history + "), " + comment_columns("l.") + from,
+                           {row.zoho_id, row.zoho_id, row.zoho_id});
+    if (head.rows() == 0 || head.is_null(0, 0))
+        return;
+    row.comment = head.optional_text(0, 1);
+    row.comment_author = head.optional_text(0, 2);
+    const long long chars = head.integer(0, 0);
+    // Characters, not bytes: substr counts characters. Half the batch cap keeps a slice of
+    // 4-byte characters within twice that cap.
+    const long long slice = std::max<long long>(max_bytes / 2, 1);
+    std::string value;
+    value.reserve(static_cast<size_t>(bytes));
+    for (long long at = 1; at <= chars; at += slice) {
+        auto part = conn_.exec(
+            "reading a large legacy value from " + l.table.display(),
+            "SELECT substr(" + history + ", $4::bigint::integer, " + "$5::bigint::integer)" + from,
+            {row.zoho_id, row.zoho_id, row.zoho_id, std::to_string(at), std::to_string(slice)});
+        if (part.rows() == 0)
+            return;  // gone from this snapshot cannot happen; read as NULL then
+        value += part.text(0, 0);
+    }
+    row.history = std::move(value);
 }
 
 void migration_repository::require_unique_keys() {

@@ -271,7 +271,8 @@ totals run_walk(pg::connection& conn, const command_context& ctx) {
         while (true) {
             // In a transaction of its own so row_security = off applies: a policy that would
             // hide legacy rows is an error, not a silent gap in the migration.
-            pg::transaction read(conn, "BEGIN READ ONLY");
+            // One snapshot: a large value is read in slices.
+            pg::transaction read(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
             auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, true);
             read.commit();
             if (rows.empty())
