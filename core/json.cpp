@@ -402,6 +402,7 @@ size_t parse_tree(iter p, iter e, std::vector<json_node>& nodes) {
             if (*p == '"') {
                 std::string s;
                 p = decode_string_at(p, e, s);
+                text.reserve(s.size() + 2);  // no doubling: a string can be a 50 MB message
                 encode_string(text, s);
             } else if (*p == 't' || *p == 'f' || *p == 'n') {
                 text = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
@@ -431,8 +432,11 @@ size_t parse_tree(iter p, iter e, std::vector<json_node>& nodes) {
 
 /// Writes the tree's canonical text: keys sorted by their decoded bytes, the last of a
 /// repeated key kept. Iterative, like the parse.
-std::string emit_tree(std::vector<json_node>& nodes, size_t root) {
+std::string emit_tree(std::vector<json_node>& nodes, size_t root, size_t size_hint) {
     std::string out;
+    // The canonical text is about as long as the input: one allocation, where growing by
+    // doubling held up to three times a large value at once.
+    out.reserve(size_hint);
     struct frame {
         size_t node;
         size_t next = 0;  ///< the next child to write
@@ -491,7 +495,7 @@ std::string emit_tree(std::vector<json_node>& nodes, size_t root) {
 std::string canonical_value(iter p, iter e) {
     std::vector<json_node> nodes;
     const size_t root = parse_tree(p, e, nodes);
-    return emit_tree(nodes, root);
+    return emit_tree(nodes, root, static_cast<size_t>(e - p));
 }
 
 }  // namespace

@@ -9,12 +9,14 @@ namespace chatledger::core {
 
 namespace {
 
+std::string text_column_of(std::string&& text);
+
 std::optional<std::string> text_member(std::string_view element, const std::string& key) {
     auto raw = find_member(element, key);
     if (!raw || *raw == "null")
         return std::nullopt;
     if (raw->front() == '"')
-        return to_text_column(decode_string(*raw));
+        return text_column_of(decode_string(*raw));
     return std::string(*raw);
 }
 
@@ -82,6 +84,18 @@ std::string to_text_column(std::string_view text) {
 
 namespace {
 
+/// to_text_column() that keeps `text` itself when it needs no change: a large body is not
+/// copied a second time.
+std::string text_column_of(std::string&& text) {
+    for (size_t i = 0; i < text.size();) {
+        const size_t n = utf8_length(text, i);
+        if (n == 0)
+            return to_text_column(text);
+        i += n;
+    }
+    return std::move(text);
+}
+
 /// The body of a bare string or number element (all of it is body); nullopt for anything else.
 std::optional<std::string> bare_body(std::string_view element) {
     const auto first = element.find_first_not_of(" \t\r\n");
@@ -90,7 +104,7 @@ std::optional<std::string> bare_body(std::string_view element) {
     const char c = element[first];
     // The comment columns and the comment-only rule read bodies: plain text is one.
     if (c == '"')
-        return to_text_column(decode_string(element.substr(first)));
+        return text_column_of(decode_string(element.substr(first)));
     if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f') {
         const auto last = element.find_last_not_of(" \t\r\n");
         return std::string(element.substr(first, last - first + 1));
@@ -191,6 +205,18 @@ std::vector<std::string> value_identities(const std::optional<std::string>& text
     ids.reserve(split.elements.size());
     for (auto e : split.elements) ids.push_back(identity_of_element(e));
     return ids;
+}
+
+void for_each_value_identity(const std::optional<std::string>& text, const field_names& fields,
+                             const std::function<void(std::string)>& f) {
+    if (!text)
+        return;
+    const auto split = split_value(*text);
+    if (split.kind == value_kind::unparseable) {
+        f(identity_of_element(unparseable_element(*text, fields)));
+        return;
+    }
+    for (auto e : split.elements) f(identity_of_element(e));
 }
 
 std::string stored_identity(const std::optional<std::string>& payload,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,6 +80,11 @@ std::string unparseable_element(const std::string& raw, const field_names& field
 /// that is not a JSON array the identity of the one `unparseable` row it becomes.
 std::vector<std::string> value_identities(const std::optional<std::string>& text,
                                           const field_names& fields);
+
+/// value_identities() one at a time: `f` gets each identity in array order, so a large value's
+/// identities are never all held at once.
+void for_each_value_identity(const std::optional<std::string>& text, const field_names& fields,
+                             const std::function<void(std::string)>& f);
 
 /// Identity of a stored message: its payload's canonical form, or, without a payload (an
 /// application's append, an unparseable value), the element it renders to, so writing the

@@ -28,6 +28,52 @@ std::vector<size_t> render_order(const std::vector<stored_message>& ledger) {
     return out;
 }
 
+namespace {
+
+/// The latest message `run` migrated, or nullptr.
+const stored_message* latest_migrated(const std::vector<stored_message>& ledger) {
+    for (auto it = ledger.rbegin(); it != ledger.rend(); ++it)
+        if (it->migrated)
+            return &*it;
+    return nullptr;
+}
+
+/// True when `have` holds exactly `want` less `less` (a part of it), each identity as often.
+bool holds_exactly(const identity_counts& have, const identity_counts& want,
+                   const identity_counts& less) {
+    size_t kinds = 0;
+    for (const auto& [id, n] : want) {
+        auto l = less.find(id);
+        const long long expected = n - (l == less.end() ? 0 : l->second);
+        if (expected == 0)
+            continue;
+        ++kinds;
+        auto h = have.find(id);
+        if (h == have.end() || h->second != expected)
+            return false;
+    }
+    return kinds == have.size();
+}
+
+/// Fills d.first from what the render appended and the row held (d.rewrite is set).
+void classify_first_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
+                           render_decision& d) {
+    d.first_render = true;
+    auto& f = d.first;
+    for (const auto& m : ledger) {
+        f.comment_appended = f.comment_appended || m.appended_now;
+        // Only an unparseable value's row was migrated without a payload.
+        f.unparseable_shown = f.unparseable_shown || (m.migrated && !m.payload);
+    }
+    if (!f.comment_appended) {
+        const auto* latest = latest_migrated(ledger);
+        f.comment_columns =
+            latest && (row.comment != latest->body || row.comment_author != latest->author);
+    }
+}
+
+}  // namespace
+
 render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                               const field_names& fields) {
     render_decision d;
@@ -35,7 +81,10 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         return d;
     std::vector<std::string> rendered;
     rendered.reserve(ledger.size());
-    identity_counts want, want_shown;
+    // Messages appended now are few (comments): counted apart, not a third map of every
+    // identity (a 50 MB value's would weigh 75 MB).
+    identity_counts want, want_shown, appended_now;
+    bool only_migrated = true;
     const auto order = render_order(ledger);
     for (size_t i : order) {
         const auto& m = ledger[i];
@@ -46,6 +95,10 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         auto id = m.identity ? *m.identity : identity_of_element(rendered.back());
         if (m.shown_before)
             ++want_shown[id];
+        if (m.appended_now)
+            ++appended_now[id];
+        else if (!m.migrated)
+            only_migrated = false;
         ++want[std::move(id)];
     }
     identity_counts have;
@@ -64,6 +117,8 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         !d.history_in_step || row.comment != latest.body || row.comment_author != latest.author;
     if (!d.rewrite)
         return d;
+    if (only_migrated && holds_exactly(have, want, appended_now))
+        classify_first_render(ledger, row, d);
     if (d.history_in_step && row.history) {
         // Same messages: the column keeps its own text, order and formatting.
         d.history = *row.history;
@@ -85,6 +140,50 @@ bool in_history(std::string_view history, const std::string& body, const field_n
 }
 
 }  // namespace
+
+latest_message compare_latest(bool unparseable, const std::optional<std::string>& author,
+                              const std::optional<std::string>& body,
+                              const std::optional<std::string>& comment,
+                              const std::optional<std::string>& comment_author) {
+    return {unparseable, body == comment, author == comment_author};
+}
+
+first_render_change forecast_first_render(const std::optional<latest_message>& latest,
+                                          const legacy_columns& row, const field_names& fields) {
+    first_render_change f;
+    if (row.comment) {
+        // Every other ledger body is an element's body the history search finds; the latest
+        // may be an unparseable value's, which no element has.
+        std::unordered_set<std::string_view> bodies;
+        if (latest && latest->body_is_comment)
+            bodies.insert(*row.comment);
+        const std::string_view history = row.history ? std::string_view(*row.history) : "";
+        f.comment_appended =
+            !new_comment_messages({{history, *row.comment, row.comment_author}}, bodies, fields)
+                 .empty();
+    }
+    if (!f.comment_appended)
+        f.comment_columns =
+            latest && !(latest->body_is_comment && latest->author_is_comment_author);
+    f.unparseable_shown =
+        (f.comment_appended || f.comment_columns) && latest && latest->unparseable;
+    return f;
+}
+
+first_render_change forecast_first_render(const legacy_columns& row, const field_names& fields) {
+    std::optional<latest_message> latest;
+    if (row.history) {
+        const auto split = split_value(*row.history);
+        if (split.kind == value_kind::unparseable) {
+            latest = compare_latest(true, std::string(system_author), row.history, row.comment,
+                                    row.comment_author);
+        } else if (split.kind == value_kind::array) {
+            const auto f = extract_fields(split.elements.back(), fields);
+            latest = compare_latest(false, f.author, f.body, row.comment, row.comment_author);
+        }
+    }
+    return forecast_first_render(latest, row, fields);
+}
 
 std::vector<size_t> new_comment_messages(const std::vector<left_comment>& comments,
                                          std::unordered_set<std::string_view> ledger_bodies,

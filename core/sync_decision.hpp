@@ -25,11 +25,28 @@ struct stored_message {
     /// Recovered from a backup: shown where its sent_at puts it, before the first other
     /// message sent later, not after messages it preceded.
     bool placed_by_time = false;
+    /// `run` migrated it (source migration or unparseable) and it was in the ledger before
+    /// this sync began.
+    bool migrated = false;
+    /// This sync appended it (a comment found in no message).
+    bool appended_now = false;
 };
 
 /// The legacy row's rendered columns as read under its lock.
 struct legacy_columns {
     std::optional<std::string> history, comment, comment_author;
+};
+
+/// Why the first render of a migrated conversation changes its legacy row; several may hold.
+struct first_render_change {
+    /// The value is not a JSON array: its one `unparseable` row is shown as a system message
+    /// (in the comment columns, and in the history column when that is rendered).
+    bool unparseable_shown = false;
+    /// The comment columns hold words no message has: appended as a message sent now.
+    bool comment_appended = false;
+    /// The comment columns are set to the latest migrated message's body and author.
+    bool comment_columns = false;
+    bool any() const { return unparseable_shown || comment_appended || comment_columns; }
 };
 
 /// What the legacy columns must become.
@@ -39,6 +56,10 @@ struct render_decision {
     long long missing = 0;         ///< messages shown before that the column lost (drift)
     std::string history;           ///< with rewrite: the history column to write
     std::optional<std::string> comment, comment_author;  ///< the latest message's body, author
+    /// The column was never rendered: every message read before this sync was migrated and the
+    /// history column holds exactly those (as `run` read it). Only set with rewrite.
+    bool first_render = false;
+    first_render_change first;  ///< with first_render: what it changes
 };
 
 /// Decides the legacy columns of a conversation from its ledger messages.
@@ -55,6 +76,31 @@ std::vector<size_t> render_order(const std::vector<stored_message>& ledger);
 
 render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                               const field_names& fields);
+
+/// The latest ledger message of a conversation as the first-render forecast needs it: only how
+/// it compares with the row's comment columns (so a large message need not be kept).
+struct latest_message {
+    bool unparseable = false;               ///< the one row of a value that is not a JSON array
+    bool body_is_comment = false;           ///< its body equals the comment column (NULLs too)
+    bool author_is_comment_author = false;  ///< its author equals the comment author column
+};
+
+/// How a latest message with this author and body compares with the comment columns.
+latest_message compare_latest(bool unparseable, const std::optional<std::string>& author,
+                              const std::optional<std::string>& body,
+                              const std::optional<std::string>& comment,
+                              const std::optional<std::string>& comment_author);
+
+/// What the daemon's first render of a conversation that `run` migrated will change, without
+/// identities (for `verify`): the caller knows its ledger messages to be exactly the messages of
+/// `row.history`; `latest` is the last of them (none: the ledger has none). The row's comment is
+/// judged as the daemon judges the current row's (comment_rule::by_body).
+first_render_change forecast_first_render(const std::optional<latest_message>& latest,
+                                          const legacy_columns& row, const field_names& fields);
+
+/// forecast_first_render() of a conversation `run` has yet to migrate: the ledger will hold
+/// exactly the messages of row.history (for `plan`).
+first_render_change forecast_first_render(const legacy_columns& row, const field_names& fields);
 
 /// How to tell whether a comment a write left is a message of its own.
 enum class comment_rule {

@@ -29,6 +29,7 @@ void metrics::record(const sync_outcome& o) {
     ++counters_.conversations;
     counters_.rewrites += o.rewritten;
     counters_.drifts_healed += o.drift;
+    first_renders_ += o.first_render.has_value();
     counters_.messages_captured += o.captured;
     for (double l : o.lags_ms) {
         if (lags_ms_.size() >= lag_window)
@@ -86,6 +87,11 @@ void metrics::set_backlog(long long depth, double oldest_age_s) {
     std::lock_guard lock(mutex_);
     backlog_depth_ = depth;
     backlog_age_s_ = oldest_age_s;
+}
+
+long long metrics::first_renders() const {
+    std::lock_guard lock(mutex_);
+    return first_renders_;
 }
 
 instance_counters metrics::counters() const {
@@ -215,6 +221,10 @@ std::string metrics::render_prometheus() const {
     single(out, "chatledger_syncd_drifts_healed_total", "counter",
            "Legacy columns that had lost ledger messages (a stale overwrite) and were healed.",
            static_cast<double>(c.drifts_healed));
+    single(out, "chatledger_syncd_first_renders_total", "counter",
+           "Legacy rows rewritten for the first time since the migration (never drift): an "
+           "unparseable value shown as a system message, a comment found in no message.",
+           static_cast<double>(first_renders_));
     single(out, "chatledger_syncd_messages_captured_total", "counter",
            "Messages appended to the ledger from legacy writes.",
            static_cast<double>(c.messages_captured));

@@ -23,6 +23,8 @@ class metrics {
 
     /// Adds what syncing one conversation did.
     void record(const sync_outcome& o);
+    /// First renders since `run` (counted by record()), for --once's closing line.
+    long long first_renders() const;
     /// A conversation left queued because a legacy writer held its row.
     void record_lock_timeout();
     /// Events consumed for a key the legacy table has no row of (nothing could be rendered).
@@ -56,7 +58,7 @@ class metrics {
     double started_at_;
     instance_counters counters_;
     long long lock_timeouts_ = 0, connects_ = 0, errors_retryable_ = 0, errors_fatal_ = 0;
-    long long sync_failures_ = 0, set_aside_ = 0, without_legacy_row_ = 0;
+    long long sync_failures_ = 0, set_aside_ = 0, without_legacy_row_ = 0, first_renders_ = 0;
     bool connected_ = false;
     bool capture_ok_ = true;
     bool notifications_ok_ = true;

@@ -484,9 +484,10 @@ namespace {
 
 /// The closing lines of a --once pass and its exit status: 1 when a signal stopped it or some
 /// conversation could not be synced (each named), else 0.
-int end_of_pass(bool stopped, long long done, const instance_counters& c,
+int end_of_pass(bool stopped, long long done, const instance_counters& c, long long first_renders,
                 const std::vector<std::string>& skipped, const set_aside& aside) {
     const auto counts = {log_field{"conversations", done}, log_field{"rewrites", c.rewrites},
+                         log_field{"first_renders", first_renders},
                          log_field{"drifts_healed", c.drifts_healed},
                          log_field{"messages_captured", c.messages_captured}};
     if (stopped) {
@@ -500,11 +501,12 @@ int end_of_pass(bool stopped, long long done, const instance_counters& c,
             counts);
         return 1;
     }
-    log_with_fields(spdlog::level::info, "reconcile finished",
-                    fmt::format("reconcile finished: {} conversations, {} rewrites, {} drifts "
-                                "healed, {} messages captured",
-                                done, c.rewrites, c.drifts_healed, c.messages_captured),
-                    counts);
+    log_with_fields(
+        spdlog::level::info, "reconcile finished",
+        fmt::format("reconcile finished: {} conversations, {} rewrites ({} first "
+                    "renders since migration), {} drifts healed, {} messages captured",
+                    done, c.rewrites, first_renders, c.drifts_healed, c.messages_captured),
+        counts);
     // Every conversation that could not be synced is named on stderr, and the pass says so.
     for (const auto& z : skipped)
         spdlog::error("could not sync {}: a legacy writer kept its row locked", z);
@@ -579,7 +581,8 @@ int service::run_once() {
     drain_queue(s, repo);
     if (bar && !stop_)
         bar->finish();
-    return end_of_pass(stop_, done, metrics_->counters(), skipped, aside_);
+    return end_of_pass(stop_, done, metrics_->counters(), metrics_->first_renders(), skipped,
+                       aside_);
 }
 
 }  // namespace chatledger::daemon

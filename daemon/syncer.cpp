@@ -23,6 +23,19 @@ core::comment_rule rule_of(const queue_event& e) {
     return *e.history_changed ? core::comment_rule::own_history : core::comment_rule::new_message;
 }
 
+/// The first render changes a row `verify` passed: say what and why, so it reads as planned.
+void log_first_render(const std::string& zoho_id, const core::first_render_change& f) {
+    std::string why;
+    auto add = [&](bool on, const char* text) {
+        if (on)
+            why += (why.empty() ? "" : "; ") + std::string(text);
+    };
+    add(f.unparseable_shown, "its value is not a JSON array and is shown as a system message");
+    add(f.comment_appended, "its comment was in no message and was appended as one");
+    add(f.comment_columns, "its comment columns now hold the latest message");
+    spdlog::info("first render of {} since migration: {}", zoho_id, why);
+}
+
 }  // namespace
 
 struct syncer::work {
@@ -88,6 +101,8 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
                                     "message(s)",
                                     zoho_id, out.missing),
                         {{"zoho_id", zoho_id}, {"missing", static_cast<long long>(out.missing)}});
+    if (out.first_render)
+        log_first_render(zoho_id, *out.first_render);
     return out;
 }
 
@@ -208,19 +223,29 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
         auto& m = (*w.ledger)[i];
         const bool from_legacy_value = m.payload && m.source == "legacy";
         const bool shown = from_legacy_value || (!m.this_transaction && m.id < first_announced);
+        const bool migrated =
+            !m.this_transaction && (m.source == "migration" || m.source == "unparseable");
         // Rows appended after the read have no identity yet: decide_render computes theirs.
         std::optional<std::string> id;
         if (i < w.identities.size())
             id = std::move(w.identities[i]);
+        const bool comment_now = m.this_transaction && !m.payload;
         ledger.push_back({std::move(m.payload), std::move(m.author), std::move(m.body),
-                          m.sent_at_us, shown, std::move(id), m.source == "backup"});
+                          m.sent_at_us, shown, std::move(id), m.source == "backup", migrated,
+                          comment_now});
     }
     const auto d = core::decide_render(ledger, {row.history, row.comments, row.comments_entered_by},
                                        cfg_.legacy.fields);
     out.missing = d.missing;
     if (!d.rewrite)
         return;
-    out.drift = d.missing > 0;
+    // A first render follows no captured write: the column still holds what `run` read.
+    const bool captured_write = std::any_of(w.events.begin(), w.events.end(), [](const auto& e) {
+        return e.kind != event_kind::append;
+    });
+    if (d.first_render && !captured_write)
+        out.first_render = d.first;
+    out.drift = d.missing > 0 && !out.first_render;
     const bool backups = cfg_.backup.mode == backup_mode::every_rewrite ||
                          (cfg_.backup.mode == backup_mode::drift_only && out.drift);
     // The server compares what it stored: a type or trigger on the legacy column that changed

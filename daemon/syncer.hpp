@@ -18,8 +18,10 @@ namespace chatledger::daemon {
 
 /// What syncing one conversation did.
 struct sync_outcome {
-    bool rewritten = false;       ///< the legacy columns were rewritten
-    bool drift = false;           ///< the legacy column lacked ledger messages (an overwrite)
+    bool rewritten = false;  ///< the legacy columns were rewritten
+    bool drift = false;      ///< the legacy column lacked ledger messages (an overwrite)
+    /// The rewrite was the conversation's first render since `run` (never drift), and why.
+    std::optional<core::first_render_change> first_render;
     long long missing = 0;        ///< ledger messages the legacy column lacked
     long long captured = 0;       ///< messages appended from legacy writes
     long long events = 0;         ///< queue events consumed

@@ -56,66 +56,148 @@ void ledger_repository::lock_conversations(const std::vector<std::string>& keys)
                {pg::array_literal(keys)});
 }
 
+namespace {
+
+/// The select of ledger_messages() and for_each_ledger_message(), columns as read_message()
+/// reads them.
+std::string messages_query(const config& cfg) {
+    return "SELECT zoho_id, payload::text, author, body, "
+           "CASE WHEN isfinite(sent_at) THEN (extract(epoch FROM sent_at) * 1000000)::bigint "
+           "END, source, id, "
+           "coalesce(xmin = pg_current_xact_id_if_assigned()::xid, false) FROM " +
+           cfg.ledger.schema.quoted() +
+           ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id";
+}
+
+ledger_message read_message(const pg::result& r, int i) {
+    ledger_message m{r.integer(i, 6),          std::string(r.text(i, 0)), r.optional_text(i, 1),
+                     r.optional_text(i, 2),    r.optional_text(i, 3),     std::nullopt,
+                     std::string(r.text(i, 5))};
+    if (!r.is_null(i, 4))
+        m.sent_at_us = r.integer(i, 4);
+    m.this_transaction = r.boolean(i, 7);
+    return m;
+}
+
+}  // namespace
+
 std::vector<ledger_message> ledger_repository::ledger_messages(
     const std::vector<std::string>& keys) {
     if (!ledger_exists_)
         return {};
-    auto r = conn_.exec(
-        "reading ledger messages",
-        "SELECT zoho_id, payload::text, author, body, "
-        "CASE WHEN isfinite(sent_at) THEN (extract(epoch FROM sent_at) * 1000000)::bigint "
-        "END, source, id, "
-        "coalesce(xmin = pg_current_xact_id_if_assigned()::xid, false) FROM " +
-            cfg_.ledger.schema.quoted() +
-            ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id",
-        {pg::array_literal(keys)});
+    auto r = conn_.exec("reading ledger messages", messages_query(cfg_), {pg::array_literal(keys)});
     std::vector<ledger_message> out;
     out.reserve(r.rows());
-    for (int i = 0; i < r.rows(); ++i) {
-        ledger_message m{r.integer(i, 6),          std::string(r.text(i, 0)), r.optional_text(i, 1),
-                         r.optional_text(i, 2),    r.optional_text(i, 3),     std::nullopt,
-                         std::string(r.text(i, 5))};
-        if (!r.is_null(i, 4))
-            m.sent_at_us = r.integer(i, 4);
-        m.this_transaction = r.boolean(i, 7);
-        out.push_back(std::move(m));
-    }
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_message(r, i));
     return out;
 }
 
-long long ledger_repository::append(const std::vector<new_message>& messages) {
-    if (messages.empty())
-        return 0;
-    conn_.copy_begin("appending messages to the ledger",
-                     "COPY " + cfg_.ledger.schema.quoted() +
-                         ".chat_messages (zoho_id, author, body, sent_at, payload, source) "
-                         "FROM STDIN");
-    std::string buf;
-    buf.reserve(1 << 20);
-    for (const auto& m : messages) {
-        copy_field(buf, *m.zoho_id);
-        buf += '\t';
-        copy_field(buf, m.author ? std::optional<std::string_view>(*m.author) : std::nullopt);
-        buf += '\t';
-        copy_field(buf, m.body ? std::optional<std::string_view>(*m.body) : std::nullopt);
-        buf += '\t';
-        if (m.sent_at_us) {
-            buf += core::format_timestamptz(*m.sent_at_us);
-        } else {
-            buf += "\\N";
+void ledger_repository::for_each_ledger_message(
+    const std::vector<std::string>& keys, const std::function<void(const ledger_message_view&)>& f,
+    int piece) {
+    if (!ledger_exists_)
+        return;
+    conn_.exec("reading ledger messages",
+               "DECLARE chatledger_messages NO SCROLL CURSOR FOR SELECT zoho_id, payload::text, "
+               "CASE WHEN payload IS NULL THEN author END, CASE WHEN payload IS NULL THEN body "
+               "END, CASE WHEN isfinite(sent_at) THEN (extract(epoch FROM sent_at) * "
+               "1000000)::bigint END, source, lead(zoho_id) OVER (ORDER BY zoho_id, id) IS "
+               "DISTINCT FROM zoho_id FROM " +
+                   cfg_.ledger.schema.quoted() +
+                   ".chat_messages WHERE zoho_id = ANY($1::text[]) ORDER BY zoho_id, id",
+               {pg::array_literal(keys)});
+    const std::string fetch = "FETCH " + std::to_string(piece) + " FROM chatledger_messages";
+    auto view = [](const pg::result& r, int i, int col) -> std::optional<std::string_view> {
+        if (r.is_null(i, col))
+            return std::nullopt;
+        return r.text(i, col);
+    };
+    while (true) {
+        auto r = conn_.exec("reading ledger messages", fetch);
+        for (int i = 0; i < r.rows(); ++i) {
+            ledger_message_view m{r.text(i, 0), view(r, i, 1), view(r, i, 2),  view(r, i, 3),
+                                  std::nullopt, r.text(i, 5),  r.boolean(i, 6)};
+            if (!r.is_null(i, 4))
+                m.sent_at_us = r.integer(i, 4);
+            f(m);
         }
-        buf += '\t';
-        copy_field(buf, m.payload);
-        buf += '\t';
-        buf += core::to_string(m.source);
-        buf += '\n';
-        if (buf.size() >= (1 << 20)) {
-            conn_.copy_put(buf);
-            buf.clear();
-        }
+        if (r.rows() < piece)
+            break;
     }
-    conn_.copy_put(buf);
-    return conn_.copy_end();
+    conn_.exec("reading ledger messages", "CLOSE chatledger_messages");
+}
+
+long long ledger_repository::append(const std::vector<new_message>& messages) {
+    appender a(*this);
+    for (const auto& m : messages) a.add(m);
+    return a.finish();
+}
+
+namespace {
+
+constexpr size_t copy_piece = 1 << 20;
+
+}  // namespace
+
+void ledger_repository::appender::add(const new_message& m) {
+    if (!open_) {
+        repo_.conn_.copy_begin("appending messages to the ledger",
+                               "COPY " + repo_.cfg_.ledger.schema.quoted() +
+                                   ".chat_messages (zoho_id, author, body, sent_at, payload, "
+                                   "source) FROM STDIN");
+        open_ = true;
+        buf_.reserve(2 * copy_piece);
+    }
+    field(*m.zoho_id);
+    buf_ += '\t';
+    field(m.author ? std::optional<std::string_view>(*m.author) : std::nullopt);
+    buf_ += '\t';
+    field(m.body ? std::optional<std::string_view>(*m.body) : std::nullopt);
+    buf_ += '\t';
+    if (m.sent_at_us) {
+        buf_ += core::format_timestamptz(*m.sent_at_us);
+    } else {
+        buf_ += "\\N";
+    }
+    buf_ += '\t';
+    field(m.payload);
+    buf_ += '\t';
+    buf_ += core::to_string(m.source);
+    buf_ += '\n';
+}
+
+void ledger_repository::appender::field(std::optional<std::string_view> value) {
+    // COPY data may be cut anywhere: a large field goes out in slices, so neither this buffer
+    // nor libpq's ever holds a whole 50 MB message (they held it twice, escaped).
+    if (!value)
+        return copy_field(buf_, value);
+    size_t at = 0;
+    do {
+        copy_field(buf_, value->substr(at, copy_piece));
+        if (buf_.size() >= copy_piece) {
+            repo_.conn_.copy_put(buf_);
+            buf_.clear();
+        }
+        at += copy_piece;
+    } while (at < value->size());
+}
+
+long long ledger_repository::appender::finish() {
+    if (!open_)
+        return 0;
+    repo_.conn_.copy_put(buf_);
+    open_ = false;
+    std::string().swap(buf_);
+    return repo_.conn_.copy_end();
+}
+
+ledger_repository::appender::~appender() {
+    if (!open_)
+        return;
+    // An error between two add()s: end the COPY so the connection can roll back.
+    PGconn* c = repo_.conn_.native();
+    PQputCopyEnd(c, "chatledger: the append was abandoned");
+    while (PGresult* r = PQgetResult(c)) PQclear(r);
 }
 
 }  // namespace chatledger::ledger

@@ -2,8 +2,10 @@
 // of a set of conversations, and COPY appends. The only SQL of chat_messages outside schema/.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -22,6 +24,16 @@ struct ledger_message {
     std::optional<long long> sent_at_us;  ///< microseconds since the Unix epoch
     std::string source;
     bool this_transaction = false;  ///< appended by the reading transaction itself
+};
+
+/// One ledger message as for_each_ledger_message() reads it: views into the result, valid
+/// during the call only; author and body only when it has no payload.
+struct ledger_message_view {
+    std::string_view zoho_id;
+    std::optional<std::string_view> payload, author, body;
+    std::optional<long long> sent_at_us;
+    std::string_view source;
+    bool latest = false;  ///< the conversation's last row in id order
 };
 
 /// A message to append; zoho_id and payload point into the caller's legacy values.
@@ -49,13 +61,46 @@ class ledger_repository {
     void lock_conversations(const std::vector<std::string>& keys);
     /// Every ledger message of these conversations, in id order.
     std::vector<ledger_message> ledger_messages(const std::vector<std::string>& keys);
+    /// Calls `f` with each ledger message of these conversations, by conversation and in id
+    /// order, read through a cursor in pieces of `piece` rows, so a large conversation is never
+    /// held whole (for `verify`). Author and body come only for rows without a payload: the
+    /// payload alone gives the identity (and holds them). Runs in the caller's transaction.
+    void for_each_ledger_message(const std::vector<std::string>& keys,
+                                 const std::function<void(const ledger_message_view&)>& f,
+                                 int piece = 10000);
     /// Appends messages with one COPY; ids follow the vector's order.
     long long append(const std::vector<new_message>& messages);
+
+    /// One COPY fed a message at a time (see appender below).
+    class appender;
 
   private:
     pg::connection& conn_;
     const config& cfg_;
     bool ledger_exists_ = true;
+};
+
+/// One COPY into chat_messages, fed message by message and sent in 1 MB pieces, so a large
+/// legacy value's messages are never all held as rows at once; ids follow the order of add().
+/// Nothing is sent before the first add(); a COPY left unfinished is aborted.
+class ledger_repository::appender {
+  public:
+    explicit appender(ledger_repository& repo) : repo_(repo) {}
+    ~appender();
+    appender(const appender&) = delete;
+    appender& operator=(const appender&) = delete;
+
+    void add(const new_message& m);
+    /// Ends the COPY; returns the rows appended (0 when nothing was added).
+    long long finish();
+
+  private:
+    /// One COPY field, sent on in slices once the buffer holds a piece.
+    void field(std::optional<std::string_view> value);
+
+    ledger_repository& repo_;
+    std::string buf_;
+    bool open_ = false;
 };
 
 /// Appends one COPY text-format field (escaped, or \N for NULL) to `out`.

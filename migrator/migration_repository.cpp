@@ -2,6 +2,7 @@
 // checkpoint table, captured writes and samples. The ledger's own SQL is in ledger/.
 #include "migrator/migration_repository.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "config/error.hpp"
@@ -16,7 +17,8 @@ namespace {
 std::vector<std::pair<long long, legacy_row>> numbered_rows(const pg::result& r) {
     std::vector<std::pair<long long, legacy_row>> out;
     for (int i = 0; i < r.rows(); ++i)
-        out.push_back({r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false}});
+        out.push_back(
+            {r.integer(i, 0), {std::string(r.text(i, 1)), r.optional_text(i, 2), false, {}, {}}});
     return out;
 }
 
@@ -81,7 +83,7 @@ std::vector<legacy_row> migration_repository::legacy_batch(
         bytes += keys.integer(i, 1);
         if (i > 0 && bytes > max_bytes)
             break;
-        rows.push_back({std::string(keys.text(i, 0)), std::nullopt, keys.boolean(i, 2)});
+        rows.push_back({std::string(keys.text(i, 0)), std::nullopt, keys.boolean(i, 2), {}, {}});
     }
     if (rows.empty())
         return rows;
@@ -91,20 +93,62 @@ std::vector<legacy_row> migration_repository::legacy_batch(
             wanted.push_back(r.zoho_id);
     if (wanted.empty())
         return rows;
+    // A value larger than a batch is alone in it: read in slices, so neither libpq's receive
+    // buffer nor a result ever holds it whole beside the string it goes into.
+    if (rows.size() == 1 && keys.integer(0, 1) > max_bytes) {
+        read_in_slices(rows[0], keys.integer(0, 1), max_bytes);
+        return rows;
+    }
     // Values by key range, again untyped, so the key's index serves the lookup.
-    auto values = conn_.exec(
-        "reading legacy rows from " + l.table.display(),
-        "SELECT " + key + "::text, " + history + " FROM " + l.table.quoted() + " l WHERE " + key +
-            " >= $1 AND " + key + " <= $2 AND " + key + "::text = ANY($3::text[])",
-        {rows.front().zoho_id, rows.back().zoho_id, pg::array_literal(wanted)});
+    auto values =
+        conn_.exec("reading legacy rows from " + l.table.display(),
+                   "SELECT " + key + "::text, " + history + ", " + comment_columns("l.") +
+                       " FROM " + l.table.quoted() + " l WHERE " + key + " >= $1 AND " + key +
+                       " <= $2 AND " + key + "::text = ANY($3::text[])",
+                   {rows.front().zoho_id, rows.back().zoho_id, pg::array_literal(wanted)});
     std::unordered_map<std::string_view, int> at;
     for (int i = 0; i < values.rows(); ++i) at.emplace(values.text(i, 0), i);
     for (auto& r : rows) {
         auto it = at.find(r.zoho_id);
-        if (it != at.end())
-            r.history = values.optional_text(it->second, 1);
+        if (it == at.end())
+            continue;
+        r.history = values.optional_text(it->second, 1);
+        r.comment = values.optional_text(it->second, 2);
+        r.comment_author = values.optional_text(it->second, 3);
     }
     return rows;
+}
+
+void migration_repository::read_in_slices(legacy_row& row, long long bytes, long long max_bytes) {
+    const auto& l = cfg_.legacy;
+    const std::string key = "l." + l.key_column.quoted();
+    const std::string from = " FROM " + l.table.quoted() + " l WHERE " + key + " >= $1 AND " + key +
+                             " <= $2 AND " + key + "::text = $3";
+    const std::string history = "l." + l.history_column.quoted() + "::text";
+    // The caller's REPEATABLE READ snapshot makes every slice one row version.
+    auto head = conn_.exec("reading a large legacy value from " + l.table.display(),
+                           "SELECT length(" + history + "), " + comment_columns("l.") + from,
+                           {row.zoho_id, row.zoho_id, row.zoho_id});
+    if (head.rows() == 0 || head.is_null(0, 0))
+        return;
+    row.comment = head.optional_text(0, 1);
+    row.comment_author = head.optional_text(0, 2);
+    const long long chars = head.integer(0, 0);
+    // Characters, not bytes: substr counts characters. Half the batch cap keeps a slice of
+    // 4-byte characters within twice that cap.
+    const long long slice = std::max<long long>(max_bytes / 2, 1);
+    std::string value;
+    value.reserve(static_cast<size_t>(bytes));
+    for (long long at = 1; at <= chars; at += slice) {
+        auto part = conn_.exec(
+            "reading a large legacy value from " + l.table.display(),
+            "SELECT substr(" + history + ", $4::bigint::integer, " + "$5::bigint::integer)" + from,
+            {row.zoho_id, row.zoho_id, row.zoho_id, std::to_string(at), std::to_string(slice)});
+        if (part.rows() == 0)
+            return;  // gone from this snapshot cannot happen; read as NULL then
+        value += part.text(0, 0);
+    }
+    row.history = std::move(value);
 }
 
 void migration_repository::require_unique_keys() {
@@ -237,16 +281,23 @@ std::vector<legacy_row> migration_repository::legacy_rows(const std::vector<std:
     const auto& l = cfg_.legacy;
     const std::string key = l.key_column.quoted();
     // The keys come from the table's own ::text, so each casts back to the key type.
-    auto r =
-        conn_.exec("reading legacy rows from " + l.table.display(),
-                   "SELECT " + key + "::text, " + l.history_column.quoted() + "::text FROM " +
-                       l.table.quoted() + " WHERE " + key + " = ANY($1::text[]::" + key_type() +
-                       "[]) AND " + key + "::text = ANY($1::text[])",
-                   {pg::array_literal(keys)});
+    auto r = conn_.exec("reading legacy rows from " + l.table.display(),
+                        "SELECT " + key + "::text, " + l.history_column.quoted() + "::text, " +
+                            comment_columns("") + " FROM " + l.table.quoted() + " WHERE " + key +
+                            " = ANY($1::text[]::" + key_type() + "[]) AND " + key +
+                            "::text = ANY($1::text[])",
+                        {pg::array_literal(keys)});
     std::vector<legacy_row> out;
     for (int i = 0; i < r.rows(); ++i)
-        out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1), false});
+        out.push_back({std::string(r.text(i, 0)), r.optional_text(i, 1), false,
+                       r.optional_text(i, 2), r.optional_text(i, 3)});
     return out;
+}
+
+std::string migration_repository::comment_columns(const std::string& alias) const {
+    const auto& l = cfg_.legacy;
+    return alias + l.comment_column.quoted() + "::text, " + alias +
+           l.comment_author_column.quoted() + "::text";
 }
 
 }  // namespace chatledger::migrator

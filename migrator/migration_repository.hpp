@@ -19,6 +19,9 @@ struct legacy_row {
     std::string zoho_id;
     std::optional<std::string> history;
     bool migrated = false;  ///< already in migrated_conversations
+    /// The comment columns, read with the history by legacy_batch() and legacy_rows(): the
+    /// daemon's first render judges them (plan and verify forecast it).
+    std::optional<std::string> comment, comment_author;
 };
 
 /// The legacy values of a page of numbered rows (captured writes, backup snapshots), moved out.
@@ -34,8 +37,9 @@ class migration_repository {
 
     /// Legacy rows after `after_key` in key order (keyset pagination): at most `limit` rows and,
     /// beyond the first row, at most `max_bytes` of history text, so memory stays flat however
-    /// large single conversations are. With skip_migrated, rows already migrated come without
-    /// their value.
+    /// large single conversations are; a first row larger than that comes alone, read in slices
+    /// (the caller's transaction must be REPEATABLE READ). With skip_migrated, rows already
+    /// migrated come without their value.
     std::vector<legacy_row> legacy_batch(const std::optional<std::string>& after_key, int limit,
                                          bool skip_migrated, long long max_bytes = 8 << 20);
     /// Throws config_error (exit 2) naming a key that two legacy rows share: keyset reads would
@@ -71,6 +75,11 @@ class migration_repository {
     /// The key column's type as format_type spells it, read once: a lookup in the column's own
     /// type is an index lookup whatever the type (key::text scanned the table).
     const std::string& key_type();
+    /// Reads the value of `row` (`bytes` long) in slices of at most about `max_bytes`, with its
+    /// comment columns; the caller's transaction must be REPEATABLE READ.
+    void read_in_slices(legacy_row& row, long long bytes, long long max_bytes);
+    /// The two comment columns as text, each prefixed with `alias`, for a select list.
+    std::string comment_columns(const std::string& alias) const;
 
     pg::connection& conn_;
     const config& cfg_;

@@ -17,6 +17,7 @@
 #include "core/json.hpp"
 #include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
+#include "migrator/first_render.hpp"
 #include "migrator/migration_repository.hpp"
 
 namespace chatledger::migrator {
@@ -38,11 +39,13 @@ struct totals : ledger::ingest_counts {
     /// each, even for a million), else the first keys_listed.
     std::set<std::string> unparseable_keys;
     bool all_keys = false;
+    first_render_totals first;  ///< plan: what the daemon's first pass will change
 
     /// Adds a worker's totals: its conversations and what it ingested.
     void merge(totals o) {
         already_migrated += o.already_migrated;
         migrated += o.migrated;
+        first += o.first;
         *this += static_cast<const ledger::ingest_counts&>(o);
         unparseable_keys.merge(o.unparseable_keys);
         while (!all_keys && unparseable_keys.size() > keys_listed)
@@ -111,6 +114,8 @@ void write_report(const std::string& path, bool dry_run, const totals& t) {
     if (!dry_run)
         f << ",\"captured_writes\":" << t.captured_writes
           << ",\"captured_appended\":" << t.captured_appended << ",\"seconds\":" << t.seconds;
+    if (dry_run)
+        f << ",\"first_render\":" << first_render_json(t.first);
     f << "}\n";
     if (!f.flush())
         throw usage_error("cannot write the report file " + path,
@@ -130,6 +135,13 @@ totals migrate_batch(pg::connection& conn, ledger::ledger_repository& ledger,
         if (r.migrated) {
             ++t.already_migrated;
             continue;
+        }
+        if (dry_run) {
+            // Moved in and out: a value can be large, and the forecast only reads it.
+            core::legacy_columns row{std::move(r.history), std::move(r.comment),
+                                     std::move(r.comment_author)};
+            t.first.add(core::forecast_first_render(row, fields));
+            r.history = std::move(row.history);
         }
         values.push_back({r.zoho_id, std::move(r.history)});
     }
@@ -303,7 +315,8 @@ totals run_walk(pg::connection& conn, const command_context& ctx) {
         while (true) {
             // In a transaction of its own so row_security = off applies: a policy that would
             // hide legacy rows is an error, not a silent gap in the migration.
-            pg::transaction read(conn, "BEGIN READ ONLY");
+            // One snapshot: a large value is read in slices.
+            pg::transaction read(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
             auto rows = repo.legacy_batch(cursor, ctx.cfg.migrate.batch_rows, true);
             read.commit();
             if (rows.empty())
@@ -349,6 +362,7 @@ int plan_command(const command_context& ctx) {
     auto conn = open_connection(ctx, "plan");
     auto t = plan_walk(conn, ctx);
     print_table(ctx.out, "plan (dry run, nothing was written)", t, true);
+    print_first_render(ctx.out, t.first);
     if (!ctx.report_path.empty())
         write_report(ctx.report_path, true, t);
     return 0;

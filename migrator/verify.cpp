@@ -10,8 +10,10 @@
 #include "config/error.hpp"
 #include "config/progress.hpp"
 #include "core/json.hpp"
+#include "core/sync_decision.hpp"
 #include "ledger/ingest.hpp"
 #include "migrator/commands.hpp"
+#include "migrator/first_render.hpp"
 #include "migrator/migration_repository.hpp"
 
 namespace chatledger::migrator {
@@ -36,36 +38,65 @@ struct difference_totals {
     };
     std::vector<conversation> all;
     std::vector<std::string> ledger_only_keys;
+    first_render_totals first;  ///< what the daemon's first pass will change in clean ones
 };
 
-/// Compares one batch and prints differences until max_listed lines were printed.
-void compare(ledger::ledger_repository& repo, const std::vector<legacy_row>& rows,
+/// Compares one batch and prints differences until max_listed lines were printed; forecasts
+/// the daemon's first render of each conversation without differences. Memory: the ledger is
+/// read in pieces and held only as identity counts, the legacy value's identities are
+/// computed one at a time against them, and each conversation's counts go once compared.
+void compare(ledger::ledger_repository& repo, std::vector<legacy_row>& rows,
              const core::field_names& fields, difference_totals& d, std::ostream& out) {
     std::vector<std::string> keys;
     for (const auto& r : rows) keys.push_back(r.zoho_id);
+    std::unordered_map<std::string_view, const legacy_row*> row_of;
+    for (const auto& r : rows) row_of[r.zoho_id] = &r;
     std::unordered_map<std::string, std::unordered_map<std::string, long long>> ledger;
-    for (const auto& m : repo.ledger_messages(keys))
-        ++ledger[m.zoho_id][ledger::ledger_identity(m, fields)];
-    for (const auto& r : rows) {
+    // Of the latest message, only how it compares with the comment columns is kept.
+    std::unordered_map<std::string, core::latest_message> latest;
+    repo.for_each_ledger_message(keys, [&](const ledger::ledger_message_view& m) {
+        auto text = [](std::optional<std::string_view> v) {
+            return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+        };
+        std::optional<std::string> author = text(m.author), body = text(m.body);
+        ++ledger[std::string(m.zoho_id)]
+                [m.payload
+                     ? core::identity_of_element(*m.payload)
+                     : core::stored_identity(std::nullopt, author, body, m.sent_at_us, fields)];
+        if (!m.latest)
+            return;
+        if (m.payload) {
+            auto f = core::extract_fields(*m.payload, fields);
+            author = std::move(f.author);
+            body = std::move(f.body);
+        }
+        const auto* r = row_of.at(m.zoho_id);
+        latest[std::string(m.zoho_id)] = core::compare_latest(m.source == "unparseable", author,
+                                                              body, r->comment, r->comment_author);
+    });
+    for (auto& r : rows) {
         ++d.conversations_checked;
-        std::unordered_map<std::string, long long> legacy_counts;
-        for (auto& id : core::value_identities(r.history, fields)) ++legacy_counts[id];
-        auto& have = ledger[r.zoho_id];
+        // Each legacy message takes one of the ledger's: what the ledger lacks is missing, what
+        // is left over is extra (multisets of identities).
+        std::unordered_map<std::string, long long> have;
+        if (auto node = ledger.extract(r.zoho_id))
+            have = std::move(node.mapped());
         long long missing = 0, extra = 0;
-        for (const auto& [id, n] : legacy_counts) {
+        core::for_each_value_identity(r.history, fields, [&](std::string id) {
             auto it = have.find(id);
-            long long h = it == have.end() ? 0 : it->second;
-            if (n > h)
-                missing += n - h;
-        }
-        for (const auto& [id, h] : have) {
-            auto it = legacy_counts.find(id);
-            long long n = it == legacy_counts.end() ? 0 : it->second;
-            if (h > n)
-                extra += h - n;
-        }
-        if (missing == 0 && extra == 0)
+            if (it == have.end() || it->second == 0)
+                ++missing;
+            else
+                --it->second;
+        });
+        for (const auto& [id, h] : have) extra += h;
+        if (missing == 0 && extra == 0) {
+            auto it = latest.find(r.zoho_id);
+            d.first.add(core::forecast_first_render(
+                it == latest.end() ? std::nullopt : std::optional(it->second),
+                {std::move(r.history), std::move(r.comment), std::move(r.comment_author)}, fields));
             continue;
+        }
         ++d.conversations_differing;
         d.missing += missing;
         d.extra += extra;
@@ -121,7 +152,7 @@ void write_report(const std::string& path, const command_context& ctx, const dif
     f << "],\"ledger_only_keys\":[";
     for (size_t i = 0; i < d.ledger_only_keys.size(); ++i)
         f << (i ? "," : "") << core::json_string(d.ledger_only_keys[i]);
-    f << "]}\n";
+    f << "],\"first_render\":" << first_render_json(d.first) << "}\n";
     if (!f.flush())
         throw usage_error("cannot write the report file " + path,
                           "check the free space and permissions of its directory");
@@ -149,7 +180,8 @@ int verify_command(const command_context& ctx) {
             std::vector<std::string> part(
                 keys.begin() + i,
                 keys.begin() + std::min(keys.size(), i + ctx.cfg.migrate.batch_rows));
-            compare(ledger, repo.legacy_rows(part), fields, d, ctx.out);
+            auto rows = repo.legacy_rows(part);
+            compare(ledger, rows, fields, d, ctx.out);
         }
     } else {
         progress bar("verifying", repo.legacy_row_count());
@@ -181,6 +213,7 @@ int verify_command(const command_context& ctx) {
             << "messages missing          " << d.missing << "\n"
             << "messages extra            " << d.extra << "\n"
             << "ledger-only conversations " << d.ledger_only << (lower_bound(d) ? "+" : "") << "\n";
+    print_first_render(ctx.out, d.first);
     const bool clean = d.conversations_differing == 0 && d.ledger_only == 0;
     if (!ctx.report_path.empty())
         write_report(ctx.report_path, ctx, d, clean);

@@ -180,6 +180,39 @@ std::string config_for(const options& o, const std::string& login) {
            "  reconnect_max_ms: 1000\n";
 }
 
+/// A conversation whose sync always fails: a broken audit trigger the DBA created refuses every
+/// UPDATE of its legacy row. Only applications append to it (legacy writers could not either).
+const std::string poison_key = "poison";
+/// A conversation a legacy writer keeps giving the same comment-only write (CONTRACT section 4).
+const std::string repeat_key = "repeat";
+const std::string repeat_words = "ok";
+
+void seed_special_conversations(pg::connection& c) {
+    c.exec_script("seeding the poison and repeated-comment conversations",
+                  "INSERT INTO crm.live_chat (zoho_id, full_name, chat_history) VALUES ('" +
+                      poison_key + "', 'P', '[]'), ('" + repeat_key + "', 'R', '[]')");
+}
+
+/// Creates (on) or drops (off) the trigger that makes the poison conversation unsyncable:
+/// the DBA's, as the legacy table's owner.
+void poison(pg::connection c, bool on) {
+    if (!on) {
+        c.exec_script(
+            "dropping the poison trigger",
+            "DROP TRIGGER refuse_poison ON crm.live_chat; DROP FUNCTION crm.refuse_poison()");
+        return;
+    }
+    c.exec_script(
+        "creating the poison trigger",
+        "CREATE FUNCTION crm.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.zoho_id = '" +
+            poison_key +
+            "' THEN RAISE EXCEPTION 'chaos audit refuses this row' USING HINT = "
+            "'a broken audit trigger'; END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER refuse_poison BEFORE UPDATE ON crm.live_chat FOR EACH ROW "
+            "EXECUTE FUNCTION crm.refuse_poison()");
+}
+
 /// Creates and seeds the chaos database as docs/operations.md deploys one, then migrates it as
 /// the DBA; false when the migration failed.
 bool set_up(const options& o) {
@@ -206,9 +239,11 @@ bool set_up(const options& o) {
                 " LOGIN; ALTER ROLE " + o.legacy_login +
                 " SET search_path = crm, public; GRANT USAGE ON SCHEMA crm TO " + o.legacy_login +
                 "; GRANT SELECT, INSERT, UPDATE, DELETE ON crm.live_chat TO " + o.legacy_login);
+        seed_special_conversations(c);
     }
     if (migrate(o.config, "schema") != 0 || migrate(o.config, "run") != 0)
         return false;
+    poison(open_as(conninfo_as(o, o.dba_login)), true);
     // The DBA gives the daemon and the applications one login each, holding one role.
     auto c = open_as(conninfo_as(o, o.dba_login));
     c.exec_script("creating the daemon and application logins",
@@ -218,10 +253,58 @@ bool set_up(const options& o) {
     return true;
 }
 
+/// How often the repeated comment-only write committed (each must be one ledger message).
+struct repeat_log {
+    std::atomic<long long> committed{0}, maybe{0};
+};
+
+/// The writers of the poison and the repeated-comment conversations.
+void start_special_writers(const options& o, std::atomic<bool>& stop, ledger_log& written,
+                           repeat_log& repeats, std::vector<std::thread>& threads) {
+    const std::string legacy = conninfo_as(o, o.legacy_login), app = conninfo_as(o, o.app_login);
+    // Applications keep appending to the poison conversation: events the daemon cannot sync.
+    threads.push_back(worker(app, stop, [&written](pg::connection& c, long i) {
+        const std::string body = "poison-app-" + std::to_string(i);
+        record_write(written, body, [&] {
+            c.exec("append to poison",
+                   "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, "
+                   "'app', $2)",
+                   {poison_key, body});
+        });
+    }));
+    // The same words by the same author again and again, history untouched: each write that
+    // changes the comment columns is a message of its own. An application's append in between
+    // makes the daemon render something else there, so the next write changes them again.
+    threads.push_back(worker(legacy, stop, [&repeats](pg::connection& c, long) {
+        try {
+            const auto n = c.exec("repeated comment",
+                                  "UPDATE live_chat SET comments = $2, comments_entered_by = "
+                                  "'carol' WHERE zoho_id = $1 AND (comments, comments_entered_by) "
+                                  "IS DISTINCT FROM ($2, 'carol')",
+                                  {repeat_key, repeat_words})
+                               .affected();
+            repeats.committed += n;
+        } catch (...) {
+            ++repeats.maybe;
+            throw;
+        }
+    }));
+    // An application's appends in between, as its own login.
+    threads.push_back(worker(app, stop, [&written](pg::connection& c, long i) {
+        const std::string body = "repeat-app-" + std::to_string(i);
+        record_write(written, body, [&] {
+            c.exec("append to repeat",
+                   "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, "
+                   "'app', $2)",
+                   {repeat_key, body});
+        });
+    }));
+}
+
 /// Starts every kind of writer the legacy table and the ledger see in production, each as its
 /// own login.
 std::vector<std::thread> start_writers(const options& o, std::atomic<bool>& stop,
-                                       ledger_log& written) {
+                                       ledger_log& written, repeat_log& repeats) {
     std::vector<std::thread> threads;
     const std::string legacy = conninfo_as(o, o.legacy_login), app = conninfo_as(o, o.app_login);
     // Naive read-modify-write legacy writers, as the old dashboard wrote.
@@ -269,6 +352,7 @@ std::vector<std::thread> start_writers(const options& o, std::atomic<bool>& stop
                 {key_of(static_cast<int>(i * 5)), body});
         });
     }));
+    start_special_writers(o, stop, written, repeats, threads);
     // Applications appending to the ledger.
     threads.push_back(worker(app, stop, [&written](pg::connection& c, long i) {
         const std::string body = "app-" + std::to_string(i);
@@ -341,8 +425,11 @@ bool drain_queue(pg::connection& c, const options& o) {
     const int drain_polls = 10 * std::max(60, o.seconds / 2);
     for (int i = 0; i < drain_polls && !converged; ++i) {
         try {
+            // The poison conversation's events stay queued: the others must not wait for it.
             converged =
-                c.exec("queue", "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 0;
+                c.exec("queue", "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id <> $1",
+                       {poison_key})
+                    .integer(0, 0) == 0;
         } catch (const std::exception&) {
             c = open_as(checker(o));
         }
@@ -417,6 +504,52 @@ void check_legacy(pg::connection& c, const options& o, results& r) {
     r.check(dup.integer(0, 0) == 0, "no duplicate backup rows");
 }
 
+/// The poison conversation was set aside, never consumed, while every other one converged: its
+/// events are still queued and `status` names it (from sync_failures).
+void check_poison_set_aside(pg::connection& c, const options& o, results& r) {
+    const long long queued =
+        c.exec("poison queue", "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = $1",
+               {poison_key})
+            .integer(0, 0);
+    std::string status;
+    const int rc = migrate(o.config, "status", &status);
+    const bool named = status.find("cannot sync " + poison_key + ":") != std::string::npos;
+    r.check(queued > 0 && rc == 1 && named,
+            "the poison conversation is set aside and status names it (" + std::to_string(queued) +
+                " events kept, status exit " + std::to_string(rc) + ")");
+    if (!named)
+        std::cout << status;
+}
+
+/// The DBA drops the broken trigger; one --once pass syncs the poison conversation too.
+void heal_poison(pg::connection& c, const options& o, results& r) {
+    poison(open_as(conninfo_as(o, o.dba_login)), false);
+    testing::child_process once(CHATLEDGER_SYNCD_BIN, {"--config", o.daemon_config, "--once"},
+                                o.log);
+    const int rc = once.wait_exit(120s);
+    const long long left =
+        c.exec("queue", "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0);
+    r.check(rc == 0 && left == 0,
+            "once the trigger is dropped, --once syncs the poison "
+            "conversation (exit " +
+                std::to_string(rc) + ", " + std::to_string(left) + " events left)");
+}
+
+/// Each repeated comment-only write is one ledger message: none dropped as a repeat of an
+/// earlier one, none twice.
+void check_repeats(pg::connection& c, const repeat_log& repeats, results& r) {
+    const long long in_ledger =
+        c.exec("repeats",
+               "SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = $1 AND body = $2",
+               {repeat_key, repeat_words})
+            .integer(0, 0);
+    const long long committed = repeats.committed, maybe = repeats.maybe;
+    r.check(committed > 1 && in_ledger >= committed && in_ledger <= committed + maybe,
+            "each repeated comment-only write is one message (" + std::to_string(committed) +
+                " committed, " + std::to_string(maybe) + " unknown, " + std::to_string(in_ledger) +
+                " in the ledger)");
+}
+
 /// Drops the database and the files after a clean run; keeps both for inspection otherwise.
 void clean_up(const options& o, const results& r) {
     if (r.failed == 0) {
@@ -441,8 +574,9 @@ int main(int argc, char** argv) {
     }
 
     ledger_log written;
+    repeat_log repeats;
     std::atomic<bool> stop{false};
-    auto writers = start_writers(o, stop, written);
+    auto writers = start_writers(o, stop, written, repeats);
     results r;
     daemons d;
     d.first = start_daemon(o);
@@ -454,11 +588,14 @@ int main(int argc, char** argv) {
     auto c = open_as(checker(o));
     const bool converged = drain_queue(c, o);
     std::this_thread::sleep_for(500ms);
+    r.check(converged, "the daemon drained every other conversation's queue after the faults");
+    check_poison_set_aside(c, o, r);
     d.first.reset();
+    heal_poison(c, o, r);
 
-    r.check(converged, "the daemon drained the queue after the faults");
     check_ledger(c, written, r);
     check_legacy(c, o, r);
+    check_repeats(c, repeats, r);
     std::cout << "faults injected: " << r.faults << ", seconds: " << o.seconds
               << ", writes committed: " << r.confirmed
               << ", outcome unknown: " << written.maybe.size() << ", messages lost: " << r.lost

@@ -13,12 +13,12 @@ const field_names fields;
 
 stored_message element(std::string payload, bool shown = true) {
     auto f = extract_fields(payload, fields);
-    return {std::move(payload), f.author, f.body, f.sent_at_us, shown, std::nullopt};
+    return {std::move(payload), f.author, f.body, f.sent_at_us, shown, std::nullopt, false, false};
 }
 
 stored_message app_row(std::string author, std::string body, bool shown) {
     return {std::nullopt, std::move(author), std::move(body), 1700000000000000,
-            shown,        std::nullopt};
+            shown,        std::nullopt,      false,           false};
 }
 
 /// A message recover appended from a backup snapshot.
@@ -171,6 +171,143 @@ TEST(new_comment_messages, a_write_that_changed_both_is_matched_against_its_own_
     };
     // Unlike the body rule, a body the ledger has does not make a both-changed comment known.
     EXPECT_EQ(new_comment_messages(comments, {"c"}, fields), std::vector<size_t>({1}));
+}
+
+// --- The first render of a migrated conversation ---
+
+stored_message migrated(std::string payload) {
+    auto m = element(std::move(payload));
+    m.migrated = true;
+    return m;
+}
+
+/// The one row `run` makes of a value that is not a JSON array.
+stored_message migrated_unparseable(std::string raw) {
+    stored_message m{std::nullopt, std::string(system_author), std::move(raw), std::nullopt, true,
+                     std::nullopt};
+    m.migrated = true;
+    return m;
+}
+
+stored_message comment_now(std::string author, std::string body) {
+    stored_message m{std::nullopt, std::move(author), std::move(body), 1700000000000000,
+                     false,        std::nullopt};
+    m.appended_now = true;
+    return m;
+}
+
+// Guards against the first render of a migrated row reading as something else (it was logged as
+// healed drift, and `verify` had passed the row): the comment columns set to the latest message.
+TEST(first_render, comment_columns_set_to_the_latest_migrated_message) {
+    const std::vector<stored_message> ledger = {migrated(R"({"sender":"a","message":"1"})"),
+                                                migrated(R"({"sender":"b","message":"2"})")};
+    const legacy_columns row{R"([{"sender":"a","message":"1"},{"sender":"b","message":"2"}])", "2",
+                             "agent7"};
+    const auto d = decide_render(ledger, row, fields);
+    ASSERT_TRUE(d.rewrite);
+    EXPECT_TRUE(d.first_render);
+    EXPECT_TRUE(d.first.comment_columns);
+    EXPECT_FALSE(d.first.comment_appended);
+    EXPECT_FALSE(d.first.unparseable_shown);
+    EXPECT_EQ(d.missing, 0);
+    EXPECT_EQ(d.history, *row.history);  // the text `run` read is kept byte for byte
+}
+
+TEST(first_render, an_unparseable_value_with_a_comment_in_no_message) {
+    const std::string raw = "{broken";
+    const std::vector<stored_message> ledger = {migrated_unparseable(raw),
+                                                comment_now("carol", "call me")};
+    const auto d = decide_render(ledger, {raw, "call me", "carol"}, fields);
+    ASSERT_TRUE(d.rewrite);
+    EXPECT_TRUE(d.first_render);
+    EXPECT_TRUE(d.first.unparseable_shown);
+    EXPECT_TRUE(d.first.comment_appended);
+    EXPECT_FALSE(d.first.comment_columns);
+    EXPECT_EQ(d.missing, 0);
+    EXPECT_EQ(d.history.find(R"({"sender":"system","message":"{broken","timestamp":null})"), 1u)
+        << d.history;
+}
+
+TEST(first_render, a_column_that_lost_a_migrated_message_is_drift_not_a_first_render) {
+    const std::vector<stored_message> ledger = {migrated(R"("m1")"), migrated(R"("m2")")};
+    const auto d = decide_render(ledger, {R"(["m1"])", "m2", std::nullopt}, fields);
+    ASSERT_TRUE(d.rewrite);
+    EXPECT_FALSE(d.first_render);
+    EXPECT_EQ(d.missing, 1);
+}
+
+TEST(first_render, a_ledger_with_other_rows_was_rendered_before) {
+    const std::vector<stored_message> ledger = {migrated(R"("m1")"), app_row("app", "hello", true)};
+    const auto d = decide_render(ledger, {R"(["m1"])", "m1", std::nullopt}, fields);
+    ASSERT_TRUE(d.rewrite);
+    EXPECT_FALSE(d.first_render);
+}
+
+TEST(first_render, a_row_in_step_is_no_first_render) {
+    const std::vector<stored_message> ledger = {migrated(R"({"sender":"a","message":"1"})")};
+    const auto d = decide_render(ledger, {R"([{"sender":"a","message":"1"}])", "1", "a"}, fields);
+    EXPECT_FALSE(d.rewrite);
+    EXPECT_FALSE(d.first_render);
+}
+
+// plan and verify forecast without identities what the daemon's render then decides: the two
+// must agree on every reason.
+TEST(forecast_first_render, agrees_with_the_render_it_forecasts) {
+    struct input {
+        std::vector<stored_message> ledger;
+        legacy_columns row;
+    };
+    const std::vector<input> inputs = {
+        {{migrated(R"({"sender":"a","message":"1"})")},
+         {R"([{"sender":"a","message":"1"}])", "1", "a"}},
+        {{migrated(R"({"sender":"a","message":"1"})")},
+         {R"([{"sender":"a","message":"1"}])", "1", "x"}},
+        {{migrated(R"({"sender":"a","message":"1"})")},
+         {R"([{"sender":"a","message":"1"}])", "new", "c"}},
+        {{migrated(R"({"sender":"a","message":"1"})")},
+         {R"([{"sender":"a","message":"1"}])", std::nullopt, std::nullopt}},
+        {{migrated_unparseable("oops")}, {"oops", std::nullopt, std::nullopt}},
+        {{migrated_unparseable("oops")}, {"oops", "hi", "c"}},
+        {{migrated_unparseable("oops")}, {"oops", "oops", "system"}},
+        {{}, {"[]", "hi", "c"}},
+        {{}, {std::nullopt, std::nullopt, std::nullopt}},
+    };
+    for (const auto& in : inputs) {
+        std::optional<latest_message> latest;
+        if (!in.ledger.empty()) {
+            const auto& m = in.ledger.back();
+            latest =
+                compare_latest(!m.payload, m.author, m.body, in.row.comment, in.row.comment_author);
+        }
+        const auto f = forecast_first_render(latest, in.row, fields);
+        // plan's forecast, from the value alone (each ledger above is its value's messages).
+        const auto p = forecast_first_render(in.row, fields);
+        EXPECT_EQ(p.unparseable_shown, f.unparseable_shown);
+        EXPECT_EQ(p.comment_appended, f.comment_appended);
+        EXPECT_EQ(p.comment_columns, f.comment_columns);
+        auto ledger = in.ledger;
+        if (f.comment_appended)
+            ledger.push_back(comment_now(in.row.comment_author.value_or(""), *in.row.comment));
+        // The daemon appends the comment with the author the row names.
+        if (f.comment_appended)
+            ledger.back().author = in.row.comment_author;
+        const auto d = decide_render(ledger, in.row, fields);
+        const auto what = in.row.history.value_or("NULL") + " / " + in.row.comment.value_or("NULL");
+        EXPECT_EQ(d.rewrite, f.any()) << what;
+        EXPECT_EQ(d.first_render, d.rewrite) << what;
+        EXPECT_EQ(d.first.unparseable_shown, f.unparseable_shown) << what;
+        EXPECT_EQ(d.first.comment_appended, f.comment_appended) << what;
+        EXPECT_EQ(d.first.comment_columns, f.comment_columns) << what;
+    }
+}
+
+TEST(forecast_first_render, a_comment_an_element_of_the_value_holds_is_not_appended) {
+    // The daemon reads the history too: a comment naming an element is no new message.
+    const auto f = forecast_first_render(
+        legacy_columns{R"([{"sender":"a","message":"1"},{"sender":"b","message":"2"}])", "1", "a"},
+        fields);
+    EXPECT_FALSE(f.comment_appended);
+    EXPECT_TRUE(f.comment_columns);  // the latest message is b's "2"
 }
 
 }  // namespace

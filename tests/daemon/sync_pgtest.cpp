@@ -466,6 +466,71 @@ TEST_F(sync_pgtest, once_reconciles_every_conversation) {
     EXPECT_EQ(history("b"), R"(["n1"])");
 }
 
+// Guards against the daemon's first pass after `run` surprising the operator: it rewrote rows
+// `verify` had just passed (an unparseable value shown as a system message, a comment found in
+// no message appended, the comment columns set to the latest message) and neither `plan` nor
+// `verify` said so. Both now count them per reason, and the daemon logs each as a first render,
+// while a column that lost a migrated message is still drift.
+TEST_F(sync_pgtest, plan_and_verify_forecast_the_first_render_and_the_daemon_logs_it_as_such) {
+    auto row = [&](const std::string& key, const std::string& history,
+                   const std::optional<std::string>& comment, const std::string& author) {
+        sql(*conn_,
+            "INSERT INTO live_chat (zoho_id, full_name, chat_history, comments, "
+            "comments_entered_by) VALUES ($1, 'Name', $2, $3, $4)",
+            {key, history, comment, author});
+    };
+    row("a", R"([{"sender":"s","message":"m0"}])", "m0", "s");       // in step: untouched
+    row("b", "{broken", "call me", "carol");                         // unparseable + comment
+    row("c", R"([{"sender":"s","message":"m1"}])", "m1", "agent7");  // comment columns
+    row("d", "[]", "hi", "x");                                       // comment in no message
+    row("e", R"([{"sender":"s","message":"m2"}])", "m2", "s");       // loses m2 after run
+    std::string out;
+    ASSERT_EQ(run_migrate("plan", out), 0) << out;
+    const std::string forecast =
+        "the daemon's first pass will rewrite 3 conversation(s):\n"
+        "  unparseable value shown as a system message       1\n"
+        "  comment found in no message, appended as one      2\n"
+        "  comment columns set to the latest message         1\n";
+    EXPECT_NE(out.find(forecast), std::string::npos) << out;
+    migrate("schema");
+    migrate("run");
+    ASSERT_EQ(run_migrate("verify", out), 0) << out;
+    EXPECT_NE(out.find(forecast), std::string::npos) << out;
+    const auto before = history("c");
+    sql(*conn_,
+        "BEGIN; ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture; "
+        "UPDATE live_chat SET chat_history = '[]' WHERE zoho_id = 'e'; "
+        "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture; COMMIT");
+
+    daemon_process d(config_path_, log_path_, {"--once"});
+    ASSERT_EQ(d.wait_exit(30s), 0) << log();
+    const auto text = log();
+    EXPECT_EQ(text.find("first render of a "), std::string::npos) << text;
+    EXPECT_NE(text.find("first render of b since migration: its value is not a JSON array and is "
+                        "shown as a system message; its comment was in no message and was "
+                        "appended as one"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("first render of c since migration: its comment columns now hold the "
+                        "latest message"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("first render of d since migration: its comment was in no message"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("healed drift in b"), std::string::npos) << text;
+    EXPECT_EQ(text.find("healed drift in c"), std::string::npos) << text;
+    EXPECT_EQ(text.find("healed drift in d"), std::string::npos) << text;
+    EXPECT_NE(text.find("healed drift in e"), std::string::npos) << text;
+    EXPECT_EQ(text.find("first render of e "), std::string::npos) << text;
+    EXPECT_NE(text.find("(3 first renders since migration), 1 drifts healed"), std::string::npos)
+        << text;
+    EXPECT_EQ(history("c"), before);  // the text `run` read is kept byte for byte
+    EXPECT_EQ(count("SELECT count(*) FROM live_chat WHERE zoho_id = 'c' AND "
+                    "comments_entered_by = 's'"),
+              1);
+}
+
 TEST_F(sync_pgtest, once_skips_a_row_a_writer_keeps_locked_and_says_so) {
     legacy("a", R"(["m1"])");
     legacy("b", R"(["n1"])");

@@ -48,5 +48,67 @@ TEST_F(ingest_pgtest, a_cached_second_ingest_adds_only_what_the_first_did_not) {
     again.commit();
 }
 
+// The COPY goes out in 1 MB pieces, a large field cut into slices (so no buffer holds a 50 MB
+// message whole): escapes on either side of a cut must still store the message byte for byte,
+// and more than 1024 messages (the rows handed to the COPY at a time) keep their order.
+TEST_F(ingest_pgtest, messages_larger_than_a_copy_piece_and_many_rows_are_stored_exactly) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    const config cfg = make_config();
+    schema::apply_schema(conn, cfg, false);
+    ledger_repository repo(conn, cfg);
+    repo.require_schema();
+    std::string body;
+    for (int i = 0; body.size() < 3'500'000; ++i)
+        body += (i % 7 == 0) ? "\\\\ tab\\t newline\\n " : "chat text \u00e9 ";  // JSON escapes
+    std::string many = "[";
+    for (int i = 0; i < 2500; ++i) many += (i ? "," : "") + std::to_string(i);
+    many += "]";
+    const std::optional<std::string> large = "[{\"message\":\"" + body + "\"}]";
+    pg::transaction tx(conn);
+    EXPECT_EQ(ingest(repo, {{"big", large}, {"many", many}}, cfg.legacy.fields,
+                     {.source = core::message_source::migration})
+                  .appended,
+              2501);
+    tx.commit();
+    auto stored = sql(conn,
+                      "SELECT payload::text, body FROM chatledger.chat_messages WHERE zoho_id = "
+                      "'big'");
+    EXPECT_EQ(stored.text(0, 0), large->substr(1, large->size() - 2));
+    EXPECT_EQ(stored.text(0, 1), core::extract_fields(stored.text(0, 0), cfg.legacy.fields).body);
+    EXPECT_EQ(sql(conn,
+                  "SELECT count(*) FROM (SELECT body::int - row_number() OVER (ORDER BY id) AS d "
+                  "FROM chatledger.chat_messages WHERE zoho_id = 'many') s WHERE d <> -1")
+                  .integer(0, 0),
+              0);
+}
+
+// verify reads the ledger through a cursor in pieces: order, the latest row of each
+// conversation and the columns it leaves out must hold across piece boundaries.
+TEST_F(ingest_pgtest, reading_in_pieces_keeps_order_and_marks_each_conversations_latest_row) {
+    auto conn = connect();
+    create_legacy_table(conn);
+    const config cfg = make_config();
+    schema::apply_schema(conn, cfg, false);
+    ledger_repository repo(conn, cfg);
+    repo.require_schema();
+    sql(conn,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', '1'), "
+        "('b', 'y', '2'), ('a', 'x', '3'), ('b', 'y', '4'), ('a', 'x', '5')");
+    pg::transaction tx(conn);
+    ingest(repo, {{"b", R"([{"sender":"s","message":"6"}])"}}, cfg.legacy.fields,
+           {.source = core::message_source::legacy});
+    std::string seen;
+    repo.for_each_ledger_message(
+        {"a", "b"},
+        [&](const ledger_message_view& m) {
+            seen += std::string(m.zoho_id) + ":" + std::string(m.body.value_or("-")) +
+                    (m.payload ? "p" : "") + (m.latest ? "L" : "") + " ";
+        },
+        2);
+    tx.commit();
+    EXPECT_EQ(seen, "a:1 a:3 a:5L b:2 b:4 b:-pL ");
+}
+
 }  // namespace
 }  // namespace chatledger::ledger

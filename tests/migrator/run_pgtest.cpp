@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "migrator/cli.hpp"
+#include "migrator/migration_repository.hpp"
 #include "schema/apply.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/migrate_cli.hpp"
@@ -246,7 +248,9 @@ TEST_F(run_pgtest, verify_report_writes_the_counts_as_json) {
               "{\"command\":\"verify\",\"sample\":null,\"conversations_checked\":2,"
               "\"conversations_differing\":0,\"missing\":0,\"extra\":0,\"ledger_only\":0,"
               "\"ledger_only_is_lower_bound\":false,\"clean\":true,\"differences\":[],"
-              "\"ledger_only_keys\":[]}\n");
+              "\"ledger_only_keys\":[],\"first_render\":{"
+              "\"conversations\":2,\"unparseable_shown\":0,\"comment_appended\":0,"
+              "\"comment_columns\":2}}\n");
     // Differences still write the report: exit 1 is when a tool needs it most. A legacy write
     // queued and not yet ingested differs.
     sql(*legacy_, "UPDATE live_chat SET chat_history = '[1,2,99,98]' WHERE zoho_id = 'a'");
@@ -518,6 +522,44 @@ TEST_F(run_pgtest, a_one_megabyte_body_and_a_100000_message_conversation_migrate
     EXPECT_EQ(count("SELECT count(*) FROM (SELECT body::int - row_number() OVER (ORDER BY id) AS d "
                     "FROM chatledger.chat_messages WHERE zoho_id = 'long') s WHERE d <> 0"),
               0);
+}
+
+// A value larger than a batch is read in slices (libpq's buffer and the result held a 50 MB
+// value twice beside its string): the slices must join to the value byte for byte, multibyte
+// characters and a slice boundary inside them included, with the comment columns beside it.
+TEST_F(run_pgtest, a_value_larger_than_a_batch_is_read_in_slices_byte_for_byte) {
+    std::string value = "[";
+    for (int i = 0; value.size() < 300'000; ++i)
+        value += std::string(i ? "," : "") + "{\"message\":\"\u00e9\u20ac\U0001F600 " +
+                 std::to_string(i) + "\"}";
+    value += "]";
+    legacy("a", R"(["small"])");
+    legacy("b", value);
+    legacy("c", R"(["after"])");
+    sql(*conn_,
+        "UPDATE live_chat SET comments = 'hi', comments_entered_by = 'x' WHERE zoho_id = "
+        "'b'");
+    const config cfg = make_config();
+    ledger::ledger_repository ledger(*conn_, cfg);
+    migrator::migration_repository repo(*conn_, cfg, ledger);
+    pg::transaction tx(*conn_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    ledger.require_schema(true);
+    const long long max_bytes = 10'007;  // odd: slices end inside multibyte characters
+    auto first = repo.legacy_batch(std::nullopt, 10, false, max_bytes);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0].history, R"(["small"])");
+    auto large = repo.legacy_batch(std::string("a"), 10, false, max_bytes);
+    ASSERT_EQ(large.size(), 1u);
+    EXPECT_EQ(large[0].zoho_id, "b");
+    ASSERT_TRUE(large[0].history);
+    EXPECT_EQ(large[0].history->size(), value.size());
+    EXPECT_TRUE(*large[0].history == value);
+    EXPECT_EQ(large[0].comment, "hi");
+    EXPECT_EQ(large[0].comment_author, "x");
+    auto rest = repo.legacy_batch(std::string("b"), 10, false, max_bytes);
+    ASSERT_EQ(rest.size(), 1u);
+    EXPECT_EQ(rest[0].history, R"(["after"])");
+    tx.commit();
 }
 
 }  // namespace
