@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "pg/connection.hpp"
+#include "schema/restore.hpp"
 
 namespace chatledger::schema {
 
@@ -22,10 +23,16 @@ struct apply_report {
     std::optional<std::string> restored;
     /// The ledger's own triggers found not ENABLE ALWAYS, and so enabled again.
     std::vector<std::string> reenabled;
+    /// Roles, owners and privileges found differing from the steps: put back, or not.
+    restore_report deployment;
+    /// Row level security on the legacy table (row_security_warnings()).
+    std::vector<std::string> warnings;
     std::string sql;  ///< with dry_run: the SQL that would run
 };
 
-/// Applies every pending versioned step and refreshes the capture trigger when it changed.
+/// Applies every pending versioned step and refreshes the capture trigger when it changed;
+/// on every run puts back what a restore or an owner undid (restore.hpp) and re-enables the
+/// ledger's triggers.
 ///
 /// Throws error when an applied step's checksum differs from this build's file (steps are
 /// immutable), when the database is newer than this build, or when the legacy table or one of its
@@ -36,8 +43,9 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
 /// ALWAYS, re-created differently); nullopt when it is in place.
 std::optional<std::string> capture_trigger_problem(pg::connection& conn, const config& cfg);
 
-/// What is wrong with the ledger's own triggers on chat_messages (append-only, enqueue, the
-/// daemon's source check): each one missing or not ENABLE ALWAYS; empty when all are in place.
+/// What is wrong with the ledger's own triggers (append-only, enqueue, the daemon's source
+/// check, the nested-write guards, the backup table's included): each one missing or not
+/// ENABLE ALWAYS; empty when all are in place.
 std::vector<std::string> ledger_trigger_problems(pg::connection& conn, const config& cfg);
 
 /// The other triggers and rules on the legacy table ("trigger audit", "rule r"): the daemon's
