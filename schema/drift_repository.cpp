@@ -22,7 +22,9 @@ SELECT r.i, 0 AS ord, format('role %s does not exist', r.name) AS problem,
        format('CREATE ROLE %I NOLOGIN', r.name) AS remedy
 FROM r WHERE r.oid IS NULL
 UNION ALL
-SELECT r.i, 1, format('role %s has %s: a ledger group role has no attribute but NOLOGIN', r.name, a.attr),
+SELECT r.i, 1,
+       format('role %s has %s: a ledger group role has no attribute but NOLOGIN',
+              r.name, a.attr),
        format('ALTER ROLE %I %s', r.name, a.fix)
 FROM r CROSS JOIN LATERAL (VALUES
     ('SUPERUSER', 'NOSUPERUSER', r.rolsuper), ('LOGIN', 'NOLOGIN', r.rolcanlogin),
@@ -50,10 +52,12 @@ x AS (
     SELECT 1, CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
                   WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
            CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view '
-                WHEN 'm' THEN 'materialized view ' ELSE 'table ' END || n.nspname || '.' || c.relname,
+                WHEN 'm' THEN 'materialized view ' ELSE 'table ' END
+           || n.nspname || '.' || c.relname,
            format('%I.%I', n.nspname, c.relname), c.relowner, false
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relnamespace = pg_catalog.to_regnamespace($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+    WHERE c.relnamespace = pg_catalog.to_regnamespace($1)
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
       AND NOT (c.relkind = 'S' AND EXISTS (
           SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass
           AND d.objid = c.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass
@@ -61,7 +65,8 @@ x AS (
     UNION ALL
     SELECT 2, 'ROUTINE', 'function ' || n.nspname || '.' || p.proname || '('
            || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
-           format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)),
+           format('%I.%I(%s)', n.nspname, p.proname,
+                  pg_catalog.pg_get_function_identity_arguments(p.oid)),
            p.proowner, p.prosecdef
     FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
     WHERE p.pronamespace = pg_catalog.to_regnamespace($1)
@@ -94,10 +99,12 @@ WITH expected AS (
     FROM pg_catalog.pg_namespace n WHERE n.oid = pg_catalog.to_regnamespace($1)
     UNION ALL
     SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.oid,
-           CASE c.relkind WHEN 'S' THEN 'sequence ' ELSE 'table ' END || n.nspname || '.' || c.relname,
+           CASE c.relkind WHEN 'S' THEN 'sequence ' ELSE 'table ' END
+           || n.nspname || '.' || c.relname,
            format('%I.%I', n.nspname, c.relname), c.relowner,
-           coalesce(c.relacl, pg_catalog.acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char",
-                                                    c.relowner)),
+           coalesce(c.relacl,
+                    pg_catalog.acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char",
+                                          c.relowner)),
            c.relnamespace = pg_catalog.to_regnamespace($1)
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
@@ -106,7 +113,8 @@ WITH expected AS (
     UNION ALL
     SELECT 'ROUTINE', p.oid, 'function ' || n.nspname || '.' || p.proname || '('
            || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
-           format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)),
+           format('%I.%I(%s)', n.nspname, p.proname,
+                  pg_catalog.pg_get_function_identity_arguments(p.oid)),
            p.proowner, coalesce(p.proacl, pg_catalog.acldefault('f'::"char", p.proowner)), true
     FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
     WHERE p.pronamespace = pg_catalog.to_regnamespace($1)
@@ -148,7 +156,9 @@ WITH expected AS (
            ' (' || string_agg(pg_catalog.quote_ident(col), ', ' ORDER BY col) || ')'
     FROM diff WHERE col <> '' GROUP BY ord, kind, label, name, grantee, priv
 ), named AS (
-    SELECT g.*, CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(g.grantee) END AS who,
+    SELECT g.*,
+           CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(g.grantee) END
+           AS who,
            CASE WHEN g.grantee = 0 THEN 'PUBLIC'
                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END AS qwho
     FROM grouped g
@@ -159,7 +169,8 @@ SELECT CASE ord WHEN 1 THEN format('%s holds %s%s on %s, which no schema step gr
                                    who, privs, cols, label)
                 ELSE format('%s lacks %s%s on %s, which the schema steps grant it',
                             who, privs, cols, label) END,
-       CASE ord WHEN 1 THEN format('REVOKE %s%s ON %s %s FROM %s CASCADE', privs, qcols, kind, name, qwho)
+       CASE ord WHEN 1 THEN format('REVOKE %s%s ON %s %s FROM %s CASCADE',
+                                   privs, qcols, kind, name, qwho)
                 WHEN 2 THEN format('REVOKE GRANT OPTION FOR %s%s ON %s %s FROM %s CASCADE',
                                    privs, qcols, kind, name, qwho)
                 ELSE format('GRANT %s%s ON %s %s TO %s', privs, qcols, kind, name, qwho) END
