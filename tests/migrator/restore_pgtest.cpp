@@ -296,6 +296,52 @@ TEST_F(restore_pgtest, a_dropped_backup_guard_is_re_created) {
     EXPECT_EQ(migrate(reader, "status"), 0) << out_.str() << err_.str();
 }
 
+// Guards against the restore into another cluster that lacks the roles (pg_restore fails on
+// each ALTER OWNER and GRANT) answering "up to date; nothing to do": schema creates the roles,
+// hands the objects to the owner role and grants the steps' privileges.
+TEST_F(restore_pgtest, a_restore_into_a_cluster_without_the_roles_gets_them_back) {
+    const std::string s = "rx" + dbname_.substr(8);
+    const std::vector<std::string> roles = {s + "_owner", s + "_writer", s + "_reader",
+                                            s + "_daemon"};
+    extra_roles_.insert(extra_roles_.end(), roles.begin(), roles.end());
+    const std::string ledger = "ledger:\n  schema: " + s + "\n";
+    const auto source = config_for("dba", conninfo_as(logins_.dba), ledger);
+    ASSERT_EQ(migrate(source, "schema"), 0) << err_.str();
+    ASSERT_EQ(migrate(source, "run"), 0) << err_.str();
+    const std::string dump = (dir_ / "ledger.dump").string();
+    ASSERT_EQ(tool("pg_dump", {"-Fc", "-d", dbname_, "-f", dump}), 0) << output_;
+    // The other cluster: the same server without this ledger's roles.
+    auto su = connect();
+    sql(su, "DROP SCHEMA " + s + " CASCADE");
+    for (const auto& r : roles) sql(su, "DROP OWNED BY " + r + "; DROP ROLE " + r);
+
+    const auto restorer = new_dba("restorer");
+    const auto copy = new_database("copy", restorer);
+    EXPECT_EQ(tool("pg_restore", {"-U", restorer, "-d", copy, dump}), 1);
+    ASSERT_NE(output_.find("role \"" + s + "_owner\" does not exist"), std::string::npos)
+        << output_;
+    const auto dba = config_for("restorer", "dbname=" + copy + " user=" + restorer, ledger);
+    EXPECT_EQ(migrate(dba, "status"), 1) << out_.str() << err_.str();
+    for (const auto& r : roles) EXPECT_TRUE(said("role " + r + " does not exist")) << out_.str();
+
+    ASSERT_EQ(migrate(dba, "schema"), 0) << out_.str() << err_.str();
+    EXPECT_TRUE(said("fixed: function " + s + ".capture_legacy_write() is owned by " + restorer))
+        << out_.str();
+    EXPECT_TRUE(
+        said("fixed: " + s + "_daemon lacks DELETE, SELECT, UPDATE on table " + s + ".sync_queue"))
+        << out_.str();
+    EXPECT_EQ(migrate(dba, "status"), 0) << out_.str() << err_.str();
+    database_config db;
+    db.conninfo = "dbname=" + copy;
+    auto c = pg::connection::open(db, "chatledger-tests");
+    EXPECT_EQ(count(c, "SELECT count(*) FROM pg_roles WHERE rolname LIKE '" + s +
+                           "\\_%' AND NOT rolcanlogin"),
+              4);
+    // Legacy writes are captured again, by a function the owner role owns.
+    sql(c, "UPDATE live_chat SET chat_history = '[\"m1\", \"m2\"]' WHERE zoho_id = 'a'");
+    EXPECT_EQ(count(c, "SELECT count(*) FROM " + s + ".sync_queue"), 1);
+}
+
 // Guards against the group roles a restore into another cluster or a superuser can change: a
 // missing role, a LOGIN on one (anyone with its password acts as the daemon), a membership in
 // the owner role. Roles are cluster-wide, so this ledger has a schema of its own.
