@@ -78,8 +78,9 @@ std::optional<std::string> capture_trigger_problem(pg::connection& conn, const c
 
 namespace {
 
-std::string ledger_trigger_problem(const schema_repository::ledger_trigger& t) {
-    const std::string& name = t.label;
+std::string ledger_trigger_problem(const config& cfg, const schema_repository::ledger_trigger& t) {
+    const std::string name =
+        "the ledger trigger " + t.name + " on " + cfg.ledger.schema.name() + "." + t.table;
     if (!t.enabled)
         return name + " is missing";
     if (*t.enabled == "D")
@@ -94,7 +95,7 @@ std::vector<std::string> ledger_trigger_problems(pg::connection& conn, const con
     std::vector<std::string> out;
     for (const auto& t : repo.ledger_triggers(schema_version(conn, cfg)))
         if (t.enabled != "A")
-            out.push_back(ledger_trigger_problem(t));
+            out.push_back(ledger_trigger_problem(cfg, t));
     return out;
 }
 
@@ -146,15 +147,6 @@ void apply_versioned_steps(schema_repository& repo, const std::vector<step>& ste
     }
 }
 
-/// The capture step's guard on the backup table when it is missing: re-running the step puts
-/// it back, where a missing ledger trigger needs someone.
-std::optional<std::string> missing_backup_guard(schema_repository& repo, int version) {
-    for (const auto& t : repo.ledger_triggers(version))
-        if (t.on_backup_table && !t.enabled)
-            return ledger_trigger_problem(t);
-    return std::nullopt;
-}
-
 /// (Re)installs the capture trigger when its rendered text changed, or when it is no longer
 /// in place: the table's owner can drop or disable it whatever the history says.
 void apply_capture_step(schema_repository& repo, const config& cfg, const placeholder_map& values,
@@ -166,8 +158,6 @@ void apply_capture_step(schema_repository& repo, const config& cfg, const placeh
     if (state && state->checksum == capture_sum && state->target == target) {
         if (auto problem = repo.capture_trigger_problem(); !problem.empty())
             report.restored = problem;
-        else if (auto guard = missing_backup_guard(repo, report.version_before))
-            report.restored = *guard;
     }
     if (state && state->checksum == capture_sum && !report.restored)
         return;
@@ -186,20 +176,20 @@ void apply_capture_step(schema_repository& repo, const config& cfg, const placeh
 
 /// A member of the owner role (the DBA) or a superuser can disable the ledger's own triggers;
 /// every run puts them back. Only steps that really ran count: a dry run applied none.
-void reenable_ledger_triggers(schema_repository& repo, bool dry_run, apply_report& report) {
+void reenable_ledger_triggers(schema_repository& repo, const config& cfg, bool dry_run,
+                              apply_report& report) {
     for (const auto& t :
          repo.ledger_triggers(dry_run ? report.version_before : report.version_after)) {
-        // A missing backup guard is the capture step's to re-create (in a dry run, to report).
-        if (t.enabled == "A" || (!t.enabled && t.on_backup_table))
+        if (t.enabled == "A")
             continue;
         if (!t.enabled)
-            throw error(ledger_trigger_problem(t),
+            throw error(ledger_trigger_problem(cfg, t),
                         "it guards the append-only ledger and cannot be re-created by a "
                         "step already applied: re-create it as schema/sql defines it (0001, "
                         "0005 or 0008), then run schema again");
         if (!dry_run)
             repo.enable_ledger_trigger(t);
-        report.reenabled.push_back(ledger_trigger_problem(t));
+        report.reenabled.push_back(ledger_trigger_problem(cfg, t));
     }
 }
 
@@ -236,7 +226,7 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
     report.version_after = static_cast<int>(steps.size());
     apply_capture_step(repo, cfg, values, existed, dry_run, report);
     if (existed)
-        reenable_ledger_triggers(repo, dry_run, report);
+        reenable_ledger_triggers(repo, cfg, dry_run, report);
     // A dry run on a new database has applied no step: there is nothing to compare yet.
     if (existed || !dry_run)
         restore_objects(conn, cfg, dry_run ? report.version_before : report.version_after, dry_run,

@@ -43,9 +43,8 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
 /// ALWAYS, re-created differently); nullopt when it is in place.
 std::optional<std::string> capture_trigger_problem(pg::connection& conn, const config& cfg);
 
-/// What is wrong with the ledger's own triggers (append-only, enqueue, the daemon's source
-/// check, the nested-write guards, the backup table's included): each one missing or not
-/// ENABLE ALWAYS; empty when all are in place.
+/// What is wrong with the ledger's own triggers on chat_messages (append-only, enqueue, the
+/// daemon's source check): each one missing or not ENABLE ALWAYS; empty when all are in place.
 std::vector<std::string> ledger_trigger_problems(pg::connection& conn, const config& cfg);
 
 /// The other triggers and rules on the legacy table ("trigger audit", "rule r"): the daemon's

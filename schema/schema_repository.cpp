@@ -166,12 +166,10 @@ std::vector<std::string> schema_repository::foreign_triggers() {
 }
 
 std::vector<schema_repository::ledger_trigger> schema_repository::ledger_triggers(int version) {
-    std::vector<ledger_trigger> out;
-    const auto& s = cfg_.ledger.schema;
+    std::vector<std::string> tables, names;
     auto expect = [&](const char* table, const char* name) {
-        out.push_back({s.quoted() + "." + identifier(table).quoted(),
-                       "the ledger trigger " + std::string(name) + " on " + s.name() + "." + table,
-                       name, std::nullopt, false});
+        tables.emplace_back(table);
+        names.emplace_back(name);
     };
     if (version >= 1) {
         expect("chat_messages", "chat_messages_append_only_row");
@@ -183,34 +181,28 @@ std::vector<schema_repository::ledger_trigger> schema_repository::ledger_trigger
     if (version >= 8) {
         expect("chat_messages", "chat_messages_no_nested_daemon_write");
         expect("sync_queue", "sync_queue_no_nested_daemon_write");
-        // A data-only restore with --disable-triggers leaves it ENABLE, not ALWAYS, like the rest.
-        out.push_back({cfg_.backup.table.quoted(),
-                       "the backup guard trigger chatledger_no_nested_daemon_write on " +
-                           cfg_.backup.table.display(),
-                       "chatledger_no_nested_daemon_write", std::nullopt, true});
     }
-    if (out.empty())
+    if (names.empty())
         return {};
-    std::vector<std::string> tables, names;
-    for (const auto& t : out) {
-        tables.push_back(t.table);
-        names.push_back(t.name);
-    }
-    auto r = conn_.exec("checking the ledger's triggers",
-                        "SELECT (SELECT tgenabled::text FROM pg_catalog.pg_trigger WHERE "
-                        "tgrelid = to_regclass(t) AND tgname = n) "
-                        "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(t, n, i) "
-                        "ORDER BY i",
-                        {pg::array_literal(tables), pg::array_literal(names)});
-    for (int i = 0; i < r.rows(); ++i) out[i].enabled = r.optional_text(i, 0);
+    auto r = conn_.exec(
+        "checking the ledger's triggers",
+        "SELECT t, n, (SELECT tgenabled::text FROM pg_catalog.pg_trigger WHERE "
+        "tgrelid = to_regclass($1 || '.' || t) AND tgname = n) "
+        "FROM unnest($2::text[], $3::text[]) AS x(t, n)",
+        {cfg_.ledger.schema.quoted(), pg::array_literal(tables), pg::array_literal(names)});
+    std::vector<ledger_trigger> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back(
+            {std::string(r.text(i, 0)), std::string(r.text(i, 1)), r.optional_text(i, 2)});
     return out;
 }
 
 void schema_repository::enable_ledger_trigger(const ledger_trigger& t) {
-    // Table and trigger are fixed names from ledger_triggers() and quoted identifiers of the
-    // configuration; the trigger's name is quoted all the same.
-    conn_.exec("enabling the trigger " + t.name,
-               "ALTER TABLE " + t.table + " ENABLE ALWAYS TRIGGER " + identifier(t.name).quoted());
+    // Table and trigger are fixed names from ledger_triggers(), never configuration text; quoted
+    // all the same.
+    conn_.exec("enabling the ledger trigger " + t.name,
+               "ALTER TABLE " + cfg_.ledger.schema.quoted() + "." + identifier(t.table).quoted() +
+                   " ENABLE ALWAYS TRIGGER " + identifier(t.name).quoted());
 }
 
 bool schema_repository::table_exists(const qualified_name& table) {

@@ -60,14 +60,12 @@ class schema_repository {
 
     /// One of the ledger's own triggers and its pg_trigger.tgenabled.
     struct ledger_trigger {
-        std::string table;  ///< quoted and schema-qualified
-        std::string label;  ///< "the ledger trigger NAME on chatledger.chat_messages"
+        std::string table;  ///< chat_messages or sync_queue
         std::string name;
         std::optional<std::string> enabled;  ///< nullopt when it is missing
-        bool on_backup_table = false;  ///< the capture step's guard, which that step re-creates
     };
-    /// The triggers the steps up to `version` put on chat_messages and sync_queue, and the
-    /// capture step's guard on the backup table, each with its state.
+    /// The triggers the steps up to `version` put on chat_messages and sync_queue, each with
+    /// its state.
     std::vector<ledger_trigger> ledger_triggers(int version);
     /// ALTER TABLE ... ENABLE ALWAYS TRIGGER for one of ledger_triggers().
     void enable_ledger_trigger(const ledger_trigger& t);

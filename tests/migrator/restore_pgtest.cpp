@@ -257,15 +257,13 @@ TEST_F(restore_pgtest, a_data_only_restore_with_disabled_triggers_is_enabled_alw
     for (const auto& line :
          {"the ledger trigger chat_messages_append_only_row on chatledger.chat_messages is not "
           "ENABLE ALWAYS",
-          "the capture trigger chatledger_capture on live_chat is not ENABLE ALWAYS",
-          "the backup guard trigger chatledger_no_nested_daemon_write on chat_history_backup is "
-          "not ENABLE ALWAYS"})
+          "the capture trigger chatledger_capture on live_chat is not ENABLE ALWAYS"})
         EXPECT_TRUE(said(line)) << line << "\n" << out_.str();
 
     const auto dba = config_for("copy_dba", "dbname=" + copy + " user=" + logins_.dba);
     ASSERT_EQ(migrate(dba, "schema"), 0) << out_.str() << err_.str();
-    // The capture step re-creates the capture trigger and the backup guard; the rest are
-    // enabled again.
+    // The capture step re-creates the capture trigger (and the backup table's guard); the
+    // ledger's triggers are enabled again.
     EXPECT_TRUE(said("restored the capture trigger on live_chat")) << out_.str();
     EXPECT_TRUE(said("enabled again: the ledger trigger chat_messages_append_only_row"))
         << out_.str();
@@ -278,22 +276,6 @@ TEST_F(restore_pgtest, a_data_only_restore_with_disabled_triggers_is_enabled_alw
                     "'chatledger'::regnamespace OR c.relname IN ('live_chat', "
                     "'chat_history_backup'))"),
               0);
-}
-
-// The backup guard is the capture step's: dropped, the next schema run re-creates it.
-TEST_F(restore_pgtest, a_dropped_backup_guard_is_re_created) {
-    const auto dba = config_for("dba", conninfo_as(logins_.dba));
-    ASSERT_EQ(migrate(dba, "schema"), 0) << err_.str();
-    auto c = connect_as(logins_.dba);
-    sql(c, "DROP TRIGGER chatledger_no_nested_daemon_write ON chat_history_backup");
-    const auto reader = config_for("reader", conninfo_as(logins_.reader));
-    EXPECT_EQ(migrate(reader, "status"), 1) << out_.str() << err_.str();
-    EXPECT_TRUE(
-        said("the backup guard trigger chatledger_no_nested_daemon_write on "
-             "chat_history_backup is missing"))
-        << out_.str();
-    ASSERT_EQ(migrate(dba, "schema"), 0) << out_.str() << err_.str();
-    EXPECT_EQ(migrate(reader, "status"), 0) << out_.str() << err_.str();
 }
 
 // Guards against the restore into another cluster that lacks the roles (pg_restore fails on
