@@ -19,6 +19,11 @@ using namespace std::chrono_literals;
 
 const std::string pg_bin = "/usr/lib/postgresql/15/bin/";
 
+/// The seed's legacy table, in public, where the configuration's defaults look for it.
+const std::string legacy_table_sql =
+    "CREATE TABLE public.live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history "
+    "text, comments text, comments_entered_by text)";
+
 class restore_pgtest : public testing::pg_test {
   protected:
     void SetUp() override {
@@ -30,10 +35,10 @@ class restore_pgtest : public testing::pg_test {
         logins_ = provision_logins();
         // The legacy side is the DBA's, as in a real CRM database (PostgreSQL 15 lets nobody
         // but the database's owner create in public unless granted).
-        auto su = connect();
+        auto su = superuser();
         sql(su, "GRANT CREATE ON SCHEMA public TO " + logins_.dba);
         auto dba = connect_as(logins_.dba);
-        create_legacy_table(dba);
+        sql(dba, legacy_table_sql);
         sql(dba,
             "INSERT INTO live_chat VALUES ('a', 'Ann', '[\"m1\"]', NULL, NULL); "
             "GRANT SELECT, INSERT, UPDATE ON live_chat TO " +
@@ -53,6 +58,13 @@ class restore_pgtest : public testing::pg_test {
         for (const auto& r : extra_roles_) sql(admin, "DROP ROLE IF EXISTS " + r);
     }
 
+    /// The cluster's superuser (PGUSER) on the scratch database: pg_dump, pg_restore and the
+    /// acts only a superuser may take.
+    pg::connection superuser() const {
+        database_config db;
+        db.conninfo = "dbname=" + dbname_;
+        return pg::connection::open(db, "chatledger-tests");
+    }
     /// A config file for `conninfo`, with `extra` YAML appended; returns its path.
     std::string config_for(const std::string& name, const std::string& conninfo,
                            const std::string& extra = "") {
@@ -78,7 +90,7 @@ class restore_pgtest : public testing::pg_test {
     /// A new empty database owned by `owner`, dropped after the test.
     std::string new_database(const std::string& suffix, const std::string& owner) {
         const std::string name = dbname_ + "_" + suffix;
-        auto su = connect();
+        auto su = superuser();
         sql(su, "CREATE DATABASE " + name + " OWNER " + owner);
         extra_databases_.push_back(name);
         return name;
@@ -86,7 +98,7 @@ class restore_pgtest : public testing::pg_test {
     /// A DBA login like the fixture's (CREATEROLE, no superuser), dropped after the test.
     std::string new_dba(const std::string& suffix) {
         const std::string name = dbname_ + "_" + suffix;
-        auto su = connect();
+        auto su = superuser();
         sql(su, "CREATE ROLE " + name + " LOGIN CREATEROLE");
         extra_roles_.push_back(name);
         return name;
@@ -293,7 +305,7 @@ TEST_F(restore_pgtest, a_restore_into_a_cluster_without_the_roles_gets_them_back
     const std::string dump = (dir_ / "ledger.dump").string();
     ASSERT_EQ(tool("pg_dump", {"-Fc", "-d", dbname_, "-f", dump}), 0) << output_;
     // The other cluster: the same server without this ledger's roles.
-    auto su = connect();
+    auto su = superuser();
     sql(su, "DROP SCHEMA " + s + " CASCADE");
     for (const auto& r : roles) sql(su, "DROP OWNED BY " + r + "; DROP ROLE " + r);
 
@@ -336,7 +348,7 @@ TEST_F(restore_pgtest, the_group_roles_are_put_back_and_a_superusers_attribute_i
     ASSERT_EQ(migrate(dba, "schema"), 0) << err_.str();
     auto c = connect_as(logins_.dba);
     sql(c, "GRANT " + s + "_reader TO " + logins_.reader);
-    auto su = connect();
+    auto su = superuser();
     sql(su, "ALTER ROLE " + s + "_daemon LOGIN; GRANT " + s + "_owner TO " + s +
                 "_daemon; DROP OWNED BY " + s + "_writer; DROP ROLE " + s + "_writer");
 
