@@ -37,6 +37,8 @@ SELECT r.i, 2, format('role %s is a member of %s and so holds its rights', r.nam
        format('REVOKE %I FROM %I', g.rolname, r.name)
 FROM r JOIN pg_catalog.pg_auth_members m ON m.member = r.oid
 JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+WHERE NOT EXISTS (SELECT FROM unnest($2::text[], $3::text[]) AS a(member, role)
+                  WHERE a.member = r.name AND a.role = g.rolname)
 ) d ORDER BY i, ord, problem
 )";
 
@@ -204,9 +206,15 @@ std::vector<drift> drift_repository::drifts(const pg::result& r) {
     return out;
 }
 
-std::vector<drift> drift_repository::role_drift() {
+std::vector<drift> drift_repository::role_drift(const std::vector<allowed_membership>& allowed) {
+    std::vector<std::string> members, roles;
+    for (const auto& a : allowed) {
+        members.push_back(a.member);
+        roles.push_back(a.role);
+    }
     return drifts(conn_.exec("checking the ledger's roles", role_sql,
-                             {pg::array_literal(group_role_names(cfg_))}));
+                             {pg::array_literal(group_role_names(cfg_)), pg::array_literal(members),
+                              pg::array_literal(roles)}));
 }
 
 std::vector<drift> drift_repository::owner_drift() {

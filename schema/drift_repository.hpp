@@ -27,8 +27,8 @@ class drift_repository {
 
     /// The ledger's group roles that are missing, hold an attribute besides NOLOGIN (one item
     /// per attribute: a non-superuser may clear some and not others) or are members of another
-    /// role (and so hold its rights).
-    std::vector<drift> role_drift();
+    /// role (and so hold its rights) but one of `allowed`.
+    std::vector<drift> role_drift(const std::vector<allowed_membership>& allowed);
     /// The ledger schema and every table, view, sequence and routine in it, partitions
     /// included, that the owner role does not own. A sequence of an identity or serial column
     /// follows its table.

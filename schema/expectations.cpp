@@ -50,6 +50,10 @@ constexpr step_grant ledger_grants[] = {
     {4, 0, "TABLE", "schema_repeatable", "", role::daemon, "SELECT"},
     {6, 0, "TABLE", "sync_failures", "", role::reader, "SELECT"},
     {6, 0, "TABLE", "sync_failures", "", role::daemon, "SELECT,INSERT,UPDATE,DELETE"},
+    // Step 0009 (issue 15): the queue's partitions and sequence grant nothing.
+    {9, 0, "ROUTINE", "maintain_queue()", "", role::daemon, "EXECUTE"},
+    {9, 0, "ROUTINE", "oldest_transaction()", "", role::reader, "EXECUTE"},
+    {9, 0, "ROUTINE", "oldest_transaction()", "", role::daemon, "EXECUTE"},
 };
 
 std::vector<std::string> split(const std::string& list) {
@@ -76,6 +80,12 @@ void expand(std::vector<expected_grant>& out, const std::string& kind, const std
 std::vector<std::string> group_role_names(const config& cfg) {
     const auto r = roles_for(cfg);
     return {r.owner.name(), r.writer.name(), r.reader.name(), r.daemon.name()};
+}
+
+std::vector<allowed_membership> allowed_memberships(const config& cfg, int version) {
+    if (version < 9)
+        return {};
+    return {{roles_for(cfg).owner.name(), "pg_read_all_stats"}};
 }
 
 std::vector<expected_grant> expected_grants(const config& cfg, int version,

@@ -29,7 +29,18 @@ std::vector<expected_grant> expected_grants(const config& cfg, int version,
                                             const std::string& backup_sequence);
 
 /// The ledger's four group roles, owner first: each NOLOGIN, with no other attribute and no
-/// membership in another role.
+/// membership in another role but those of allowed_memberships().
 std::vector<std::string> group_role_names(const config& cfg);
+
+/// A membership of a group role that a step may grant: `member` in `role`.
+struct allowed_membership {
+    std::string member;
+    std::string role;
+};
+
+/// The memberships the steps up to `version` grant a group role where the DBA may (step 0009:
+/// the owner role in pg_read_all_stats, so status sees every session's transaction age). Not
+/// required: a DBA without the right to grant it gets a notice, not an error.
+std::vector<allowed_membership> allowed_memberships(const config& cfg, int version);
 
 }  // namespace chatledger::schema

@@ -37,6 +37,20 @@ TEST(expectations, each_privilege_follows_the_step_that_granted_or_took_it_back)
     EXPECT_FALSE(has(v4, failures));
     EXPECT_TRUE(has(v8, failures));
     EXPECT_TRUE(expected_grants(cfg, 0, "").empty());
+    // Step 0009's functions; its partitions and sequence grant nothing.
+    const expected_grant maintain{"ROUTINE", "\"chatledger\".maintain_queue()", "",
+                                  "chatledger_daemon", "EXECUTE"};
+    EXPECT_FALSE(has(v8, maintain));
+    EXPECT_TRUE(has(expected_grants(cfg, 9, ""), maintain));
+}
+
+TEST(expectations, only_step_0009_lets_a_group_role_hold_another_role) {
+    config cfg;
+    EXPECT_TRUE(allowed_memberships(cfg, 8).empty());
+    const auto v9 = allowed_memberships(cfg, 9);
+    ASSERT_EQ(v9.size(), 1u);
+    EXPECT_EQ(v9[0].member, "chatledger_owner");
+    EXPECT_EQ(v9[0].role, "pg_read_all_stats");
 }
 
 TEST(expectations, the_legacy_side_follows_the_configuration) {
