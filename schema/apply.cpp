@@ -221,7 +221,7 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
                     "run a chatledger at least as new as the one that upgraded the schema");
     // Roles before the pending steps: they grant to them and hand objects to the owner role.
     if (existed)
-        restore_roles(conn, cfg, report.version_before, dry_run, report.deployment);
+        restore_roles(conn, cfg, dry_run, report.deployment);
     apply_versioned_steps(repo, steps, applied, values, dry_run, report);
     report.version_after = static_cast<int>(steps.size());
     apply_capture_step(repo, cfg, values, existed, dry_run, report);

@@ -82,9 +82,7 @@ std::vector<std::string> group_role_names(const config& cfg) {
     return {r.owner.name(), r.writer.name(), r.reader.name(), r.daemon.name()};
 }
 
-std::vector<allowed_membership> allowed_memberships(const config& cfg, int version) {
-    if (version < 9)
-        return {};
+std::vector<allowed_membership> allowed_memberships(const config& cfg) {
     return {{roles_for(cfg).owner.name(), "pg_read_all_stats"}};
 }
 

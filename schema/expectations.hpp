@@ -38,9 +38,11 @@ struct allowed_membership {
     std::string role;
 };
 
-/// The memberships the steps up to `version` grant a group role where the DBA may (step 0009:
-/// the owner role in pg_read_all_stats, so status sees every session's transaction age). Not
-/// required: a DBA without the right to grant it gets a notice, not an error.
-std::vector<allowed_membership> allowed_memberships(const config& cfg, int version);
+/// The memberships a step grants a group role where the DBA may (step 0009: the owner role in
+/// pg_read_all_stats, so status sees every session's transaction age). Not required: a DBA
+/// without the right to grant it gets a notice, not an error. Allowed whatever this database's
+/// version: roles are cluster-wide, and a ledger of the same name in another database may be at
+/// a version that granted it.
+std::vector<allowed_membership> allowed_memberships(const config& cfg);
 
 }  // namespace chatledger::schema

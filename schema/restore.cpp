@@ -54,16 +54,15 @@ std::vector<drift> deployment_drift(pg::connection& conn, const config& cfg, int
     if (version < 1)
         return {};
     drift_repository repo(conn, cfg);
-    auto out = repo.role_drift(allowed_memberships(cfg, version));
+    auto out = repo.role_drift(allowed_memberships(cfg));
     for (auto& d : repo.owner_drift()) out.push_back(std::move(d));
     for (auto& d : repo.grant_drift(expectations(repo, cfg, version))) out.push_back(std::move(d));
     return out;
 }
 
-void restore_roles(pg::connection& conn, const config& cfg, int version, bool dry_run,
-                   restore_report& report) {
+void restore_roles(pg::connection& conn, const config& cfg, bool dry_run, restore_report& report) {
     drift_repository repo(conn, cfg);
-    auto found = repo.role_drift(allowed_memberships(cfg, version));
+    auto found = repo.role_drift(allowed_memberships(cfg));
     if (dry_run) {
         report.restored.insert(report.restored.end(), found.begin(), found.end());
         return;

@@ -30,11 +30,9 @@ struct restore_report {
 std::vector<drift> deployment_drift(pg::connection& conn, const config& cfg, int version);
 
 /// Before pending steps run (they may grant to a role a restore left out, or hand objects to
-/// the owner role), as the steps up to `version` left them: creates missing roles, clears their
-/// attributes and memberships, and makes the login running `schema` a member of the owner role.
-/// With dry_run only reports.
-void restore_roles(pg::connection& conn, const config& cfg, int version, bool dry_run,
-                   restore_report& report);
+/// the owner role): creates missing roles, clears their attributes and memberships, and makes
+/// the login running `schema` a member of the owner role. With dry_run only reports.
+void restore_roles(pg::connection& conn, const config& cfg, bool dry_run, restore_report& report);
 
 /// After the steps: hands every object of the ledger schema to the owner role and brings the
 /// privileges back to what the steps grant; then checks everything again and records what is
