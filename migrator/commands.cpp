@@ -55,11 +55,12 @@ void report_deployment(const command_context& ctx, const schema::restore_report&
         ctx.out << "fixed: " << d.problem << " (ran: " << d.remedy << ")\n";
     }
     for (const auto& [d, why] : r.unrestored) {
-        spdlog::error("cannot restore: {}: {} HINT: have a superuser (or the role that owns or "
-                      "granted it) run: {}",
-                      d.problem, why, d.remedy);
-        ctx.out << "cannot restore: " << d.problem << ": " << why << " (to run as a superuser: "
-                << d.remedy << ")\n";
+        spdlog::error(
+            "cannot restore: {}: {} HINT: have a superuser (or the role that owns or "
+            "granted it) run: {}",
+            d.problem, why, d.remedy);
+        ctx.out << "cannot restore: " << d.problem << ": " << why
+                << " (to run as a superuser: " << d.remedy << ")\n";
     }
 }
 
