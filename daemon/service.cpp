@@ -43,6 +43,24 @@ class login_refused : public config_error {
     using config_error::config_error;
 };
 
+/// Behind a transaction pooler the LISTEN stayed on a pooled server connection, and every
+/// client the pooler links to it would receive the wake-ups: UNLISTEN there. The pooler hands
+/// out its most recently used idle connection first, so the first try reaches it as a rule.
+/// A LISTEN in the connection's own server process (a direct connection whose probe was merely
+/// slow) stays: it still wakes the daemon.
+void drop_pooled_listen(pg::connection& conn, sync_repository& repo, int listener) {
+    if (listener == PQbackendPID(conn.native()))
+        return;
+    for (int attempt = 0; attempt < 20; ++attempt)
+        if (repo.unlisten() == listener)
+            return;
+    spdlog::warn(
+        "could not reach the pooled server connection (process {}) that holds this daemon's "
+        "LISTEN: clients the pooler links to it receive the ledger's wake-up notifications "
+        "HINT: give the daemon a direct connection to PostgreSQL; see docs/operations.md",
+        listener);
+}
+
 /// A superuser bypasses every grant and can be made to run anything by a trigger on the legacy
 /// table, which fires with the daemon's privileges; the daemon therefore refuses one outright.
 void refuse_superuser(sync_repository& repo, const config& cfg) {
@@ -321,17 +339,20 @@ bool service::set_up_connection(pg::connection& conn, sync_repository& repo) {
         aside_.adopt(key, failures, clock::now());
     metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
     // LISTEN before catching up: an event committed in between still wakes us.
-    repo.listen();
+    const int listener = repo.listen();
     const bool notified = notifications_reach(conn);
     metrics_->set_notifications_ok(notified);
-    if (!notified)
+    if (!notified) {
         spdlog::warn(
             "notifications do not reach this daemon: database.conninfo goes through a "
             "connection pooler in transaction pooling mode (PgBouncer pool_mode = transaction), "
-            "where LISTEN stays on a pooled server connection; polling the queue every {} ms "
+            "where LISTEN lands on whichever pooled server connection runs it; polling the "
+            "queue every {} ms "
             "instead HINT: give the daemon a direct connection to PostgreSQL (or a pooler in "
             "session mode); see docs/operations.md",
             std::min(cfg_.daemon.poll_interval, pooled_poll_interval).count());
+        drop_pooled_listen(conn, repo, listener);
+    }
     return notified;
 }
 

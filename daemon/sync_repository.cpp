@@ -47,8 +47,21 @@ sync_repository::login sync_repository::session_login() {
     return {std::string(r.text(0, 0)), r.boolean(0, 1)};
 }
 
-void sync_repository::listen() {
-    conn_.exec("listening for wake-ups", "LISTEN " + cfg_.ledger.schema.quoted());
+int sync_repository::listen() {
+    // One query string is one transaction: a transaction pooler runs both on one server.
+    return static_cast<int>(
+        conn_
+            .exec_script("listening for wake-ups",
+                         "LISTEN " + cfg_.ledger.schema.quoted() + "; SELECT pg_backend_pid()")
+            .integer(0, 0));
+}
+
+int sync_repository::unlisten() {
+    return static_cast<int>(
+        conn_
+            .exec_script("removing the listen for wake-ups",
+                         "UNLISTEN " + cfg_.ledger.schema.quoted() + "; SELECT pg_backend_pid()")
+            .integer(0, 0));
 }
 
 void sync_repository::notify(const std::string& payload) {

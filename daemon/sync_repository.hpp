@@ -53,8 +53,11 @@ class sync_repository {
         bool superuser = false;
     };
     login session_login();
-    /// LISTEN on the ledger's wake-up channel (again after every reconnect).
-    void listen();
+    /// LISTEN on the ledger's wake-up channel (again after every reconnect); returns the
+    /// server process that holds it (behind a transaction pooler, one of its pooled ones).
+    int listen();
+    /// UNLISTEN on the wake-up channel; returns the server process it ran in.
+    int unlisten();
     /// NOTIFY on the wake-up channel with `payload`, in a transaction of its own: the probe
     /// that tells whether notifications reach a listening connection.
     void notify(const std::string& payload);

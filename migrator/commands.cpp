@@ -29,21 +29,64 @@ pg::connection open_connection(const command_context& ctx, const char* command) 
                                 access_for(ctx.cfg, command));
 }
 
+namespace {
+
+/// The dry run's report: the SQL that would run, then what would be put back.
+int print_schema_dry_run(const command_context& ctx, const schema::apply_report& report) {
+    ctx.out << report.sql;
+    for (const auto& why : {report.restored, report.guard_restored})
+        if (why)
+            ctx.out << "-- " << *why << "; the capture step above would restore it\n";
+    for (const auto& problem : report.reenabled)
+        ctx.out << "-- " << problem << "; would be enabled again (ENABLE ALWAYS)\n";
+    for (const auto& d : report.deployment.restored)
+        ctx.out << "-- " << d.problem << "; would be restored:\n" << d.remedy << ";\n";
+    const bool restoring = report.restored || report.guard_restored;
+    ctx.out << "-- dry run: " << report.applied.size() + (restoring ? 1 : 0)
+            << " step(s) would be applied; nothing was changed\n";
+    return 0;
+}
+
+/// What schema put back of the roles, owners and privileges, and what it could not.
+void report_deployment(const command_context& ctx, const schema::restore_report& r) {
+    if (r.joined_owner_role)
+        ctx.out << "granted " << schema::roles_for(ctx.cfg).owner.name()
+                << " to this login, as step 0001 does: only its members hand objects to it\n";
+    for (const auto& d : r.restored) {
+        spdlog::warn("{}; restoring it", d.problem);
+        ctx.out << "fixed: " << d.problem << " (ran: " << d.remedy << ")\n";
+    }
+    for (const auto& [d, why] : r.unrestored) {
+        spdlog::error(
+            "cannot restore: {}: {} HINT: have a superuser (or the role that owns or "
+            "granted it) run: {}",
+            d.problem, why, d.remedy);
+        ctx.out << "cannot restore: " << d.problem << ": " << why
+                << " (to run as a superuser: " << d.remedy << ")\n";
+    }
+}
+
+/// Fails `schema` after its transaction committed when something could not be put back.
+void fail_on_unrestored(const schema::restore_report& r) {
+    if (!r.unrestored.empty())
+        throw error("schema restored what it could, but " + std::to_string(r.unrestored.size()) +
+                        " problem(s) of the ledger's roles, owners or privileges remain (named "
+                        "above)",
+                    "run the statement logged with each as a superuser, then run schema again");
+}
+
+}  // namespace
+
 int schema_command(const command_context& ctx) {
     auto conn = open_connection(ctx, "schema");
     auto report = schema::apply_schema(conn, ctx.cfg, ctx.dry_run);
-    if (ctx.dry_run) {
-        ctx.out << report.sql;
-        for (const auto& why : {report.restored, report.guard_restored})
-            if (why)
-                ctx.out << "-- " << *why << "; the capture step above would restore it\n";
-        for (const auto& problem : report.reenabled)
-            ctx.out << "-- " << problem << "; would be enabled again (ENABLE ALWAYS)\n";
-        const bool restoring = report.restored || report.guard_restored;
-        ctx.out << "-- dry run: " << report.applied.size() + (restoring ? 1 : 0)
-                << " step(s) would be applied; nothing was changed\n";
-        return 0;
+    for (const auto& w : report.warnings) {
+        spdlog::warn("{}", w);
+        // A dry run prints SQL, where a warning can only be a comment.
+        ctx.out << (ctx.dry_run ? "-- warning: " : "warning: ") << w << "\n";
     }
+    if (ctx.dry_run)
+        return print_schema_dry_run(ctx, report);
     for (const auto& step : report.applied) spdlog::info("applied {}", step);
     if (report.restored) {
         spdlog::warn("{}; restoring it", *report.restored);
@@ -57,18 +100,22 @@ int schema_command(const command_context& ctx) {
         spdlog::warn("{}; enabling it again", problem);
         ctx.out << "enabled again: " << problem << "\n";
     }
-    if (report.applied.empty() &&
-        (report.restored || report.guard_restored || !report.reenabled.empty())) {
+    report_deployment(ctx, report.deployment);
+    const bool restored = report.restored || report.guard_restored || !report.reenabled.empty() ||
+                          !report.deployment.restored.empty() ||
+                          report.deployment.joined_owner_role;
+    if (report.applied.empty() && restored) {
         ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " is at version "
                 << report.version_after << "\n";
-    } else if (report.applied.empty()) {
+    } else if (report.applied.empty() && report.deployment.unrestored.empty()) {
         ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " is up to date at version "
                 << report.version_after << "; nothing to do\n";
-    } else {
+    } else if (!report.applied.empty()) {
         ctx.out << "ledger schema " << ctx.cfg.ledger.schema.name() << " upgraded from version "
                 << report.version_before << " to " << report.version_after << " ("
                 << report.applied.size() << " step(s) applied)\n";
     }
+    fail_on_unrestored(report.deployment);
     return 0;
 }
 
@@ -79,7 +126,8 @@ namespace {
 /// counts would read "7 of 0").
 int status_exit(const status_figures& f) {
     const bool attention = f.capture_problem || !f.ledger_problems.empty() ||
-                           !f.sync_failures.empty() || f.legacy_rows < 0;
+                           !f.deployment_problems.empty() || !f.sync_failures.empty() ||
+                           f.legacy_rows < 0;
     return attention ? static_cast<int>(exit_status::differences) : 0;
 }
 
@@ -98,6 +146,13 @@ void print_trust(const command_context& ctx, const status_figures& f) {
                                               : "NEEDS ATTENTION (run: chatledger-migrate schema)")
                 << "\n";
         for (const auto& p : f.ledger_problems) ctx.out << "                       " << p << "\n";
+        ctx.out << "roles and privileges   "
+                << (f.deployment_problems.empty()
+                        ? "as the schema steps set them up"
+                        : "NEEDS ATTENTION (run: chatledger-migrate schema, as the DBA)")
+                << "\n";
+        for (const auto& p : f.deployment_problems)
+            ctx.out << "                       " << p << "\n";
         std::string logins;
         for (const auto& l : f.daemon_logins) logins += (logins.empty() ? "" : ", ") + l;
         ctx.out << "daemon role held by    " << (logins.empty() ? "no login" : logins) << "\n";
@@ -153,7 +208,8 @@ void print_status_json(const command_context& ctx, const status_figures& f) {
             << (f.capture_problem ? core::json_string(*f.capture_problem) : std::string("\"ok\""))
             << ",\"legacy_table_triggers\":" << json_strings(f.foreign_triggers)
             << ",\"daemon_logins\":" << json_strings(f.daemon_logins)
-            << ",\"ledger_trigger_problems\":" << json_strings(f.ledger_problems);
+            << ",\"ledger_trigger_problems\":" << json_strings(f.ledger_problems)
+            << ",\"deployment_problems\":" << json_strings(f.deployment_problems);
     ctx.out << ",\"daemons\":[";
     for (size_t i = 0; i < f.daemons.size(); ++i) {
         const auto& d = f.daemons[i];
@@ -254,6 +310,7 @@ int status_command(const command_context& ctx) {
                 << static_cast<long long>(x.failing_for_s) << " s, last: " << x.error << "\n";
     print_schema_history(ctx, f);
     for (const auto& p : f.ledger_problems) spdlog::error("{}", p);
+    for (const auto& p : f.deployment_problems) spdlog::error("{}", p);
     if (f.capture_problem)
         spdlog::error("{}", *f.capture_problem);
     return status_exit(f);

@@ -64,6 +64,8 @@ status_figures status_repository::read() {
 void status_repository::read_trust(status_figures& f) {
     if (f.schema_version > 0) {
         f.ledger_problems = schema::ledger_trigger_problems(conn_, cfg_);
+        for (const auto& d : schema::deployment_drift(conn_, cfg_, f.schema_version))
+            f.deployment_problems.push_back(d.problem);
         auto m = conn_.exec(
             "listing the logins holding the daemon role",
             "WITH RECURSIVE m AS (SELECT member FROM pg_catalog.pg_auth_members WHERE roleid = "

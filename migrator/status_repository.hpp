@@ -25,6 +25,9 @@ struct status_figures {
     /// The ledger's own triggers, and the backup table's guard, found missing or not ENABLE
     /// ALWAYS.
     std::vector<std::string> ledger_problems;
+    /// The ledger's roles, owners and privileges where they differ from what the steps set
+    /// up (a restore by another login, a manual GRANT): `schema` restores them.
+    std::vector<std::string> deployment_problems;
     /// Logins holding the daemon role, directly or through other roles: their legacy writes are
     /// taken for the daemon's own and not captured, so there should be only the daemon's.
     std::vector<std::string> daemon_logins;

@@ -34,7 +34,9 @@ std::string permission_hint(const access_context& ctx, const std::string& login,
                             const std::string& database) {
     if (!ctx.grant_role.empty())
         return "grant the login its role, as the DBA: GRANT " + ctx.grant_role + " TO " + login +
-               (ctx.work.empty() ? "" : "; " + ctx.work + " needs nothing else");
+               (ctx.work.empty() ? "" : "; " + ctx.work + " needs nothing else") +
+               " (where it holds the role already, the role's privileges were lost, as in a "
+               "restore without them: run chatledger-migrate schema as the DBA)";
     if (ctx.work.empty())
         return default_hint("42501");
     // The DBA's commands: a grant of a ledger role would not help, the login itself must change.

@@ -231,11 +231,19 @@ apply_report apply_schema(pg::connection& conn, const config& cfg, bool dry_run)
         throw error("the ledger schema is at version " + std::to_string(report.version_before) +
                         " but this chatledger knows only " + std::to_string(steps.size()),
                     "run a chatledger at least as new as the one that upgraded the schema");
+    // Roles before the pending steps: they grant to them and hand objects to the owner role.
+    if (existed)
+        restore_roles(conn, cfg, dry_run, report.deployment);
     apply_versioned_steps(repo, steps, applied, values, dry_run, report);
     report.version_after = static_cast<int>(steps.size());
     apply_capture_step(repo, cfg, values, existed, dry_run, report);
     if (existed)
         reenable_ledger_triggers(repo, cfg, dry_run, report);
+    // A dry run on a new database has applied no step: there is nothing to compare yet.
+    if (existed || !dry_run)
+        restore_objects(conn, cfg, dry_run ? report.version_before : report.version_after, dry_run,
+                        report.deployment);
+    report.warnings = row_security_warnings(conn, cfg);
     if (!dry_run)
         tx.commit();
     return report;

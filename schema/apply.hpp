@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "pg/connection.hpp"
+#include "schema/restore.hpp"
 
 namespace chatledger::schema {
 
@@ -25,10 +26,16 @@ struct apply_report {
     std::optional<std::string> guard_restored;
     /// The ledger's own triggers found not ENABLE ALWAYS, and so enabled again.
     std::vector<std::string> reenabled;
+    /// Roles, owners and privileges found differing from the steps: put back, or not.
+    restore_report deployment;
+    /// Row level security on the legacy table (row_security_warnings()).
+    std::vector<std::string> warnings;
     std::string sql;  ///< with dry_run: the SQL that would run
 };
 
-/// Applies every pending versioned step and refreshes the capture trigger when it changed.
+/// Applies every pending versioned step and refreshes the capture trigger when it changed;
+/// on every run puts back what a restore or an owner undid (restore.hpp) and re-enables the
+/// ledger's triggers.
 ///
 /// Throws error when an applied step's checksum differs from this build's file (steps are
 /// immutable), when the database is newer than this build, or when the legacy table or one of its

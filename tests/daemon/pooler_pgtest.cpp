@@ -145,6 +145,22 @@ TEST_F(pooler_pgtest, the_daemon_syncs_through_pgbouncer_and_says_notifications_
     EXPECT_NE(metrics.find("\nchatledger_syncd_notifications_ok 0\n"), std::string::npos)
         << metrics;
 
+    // The failed probe leaves no LISTEN on the pooled server connection: a client the pooler
+    // links to it (the one server connection of the daemon's login) listens on nothing, and
+    // receives none of the ledger's wake-ups.
+    database_config shared_db;
+    shared_db.conninfo = pooled(l.daemon);
+    auto shared = pg::connection::open(shared_db, "shared");
+    EXPECT_EQ(sql(shared, "SELECT count(*) FROM pg_listening_channels()").integer(0, 0), 0);
+    const auto notified = [&] {
+        sql(shared, "SELECT 1");
+        PQconsumeInput(shared.native());
+        PGnotify* n = PQnotifies(shared.native());
+        const std::string channel = n ? n->relname : "";
+        PQfreemem(n);
+        return channel;
+    };
+
     // An application append through the pooler is rendered by polling, well before the 5 s
     // poll interval a notified daemon would wait at most.
     database_config app_db;
@@ -161,6 +177,7 @@ TEST_F(pooler_pgtest, the_daemon_syncs_through_pgbouncer_and_says_notifications_
                    .integer(0, 0) == 1;
     })) << testing::read_file(log);
     EXPECT_LT(std::chrono::steady_clock::now() - appended, 3s);
+    EXPECT_EQ(notified(), "");
 
     // An UPDATE through the same pooler waits for a row lock far longer than the daemon's
     // lock_timeout, and succeeds. PgBouncer pools per login and database, so the client logs in
