@@ -6,6 +6,12 @@
 
 namespace chatledger::core {
 
+std::string element_of(const stored_message& m, const field_names& fields) {
+    if (m.payload && is_valid_json(*m.payload))
+        return *m.payload;
+    return render_element(m.author, m.body, m.sent_at_us, fields);
+}
+
 render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                               const field_names& fields) {
     render_decision d;
@@ -15,10 +21,7 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
     rendered.reserve(ledger.size());
     identity_counts want, want_shown;
     for (const auto& m : ledger) {
-        if (m.payload && is_valid_json(*m.payload))
-            rendered.push_back(*m.payload);
-        else
-            rendered.push_back(render_element(m.author, m.body, m.sent_at_us, fields));
+        rendered.push_back(element_of(m, fields));
         auto id = m.identity ? *m.identity : identity_of_element(rendered.back());
         if (m.shown_before)
             ++want_shown[id];
@@ -46,6 +49,7 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
     } else {
         std::vector<std::string_view> elements(rendered.begin(), rendered.end());
         d.history = render_array(elements);
+        d.rendered = true;
     }
     return d;
 }
