@@ -2,6 +2,9 @@
 // without a server; the daemon's syncer only gathers their inputs and applies their outputs.
 #include "core/sync_decision.hpp"
 
+#include <deque>
+#include <unordered_map>
+
 #include "core/json.hpp"
 
 namespace chatledger::core {
@@ -17,18 +20,29 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
     render_decision d;
     if (ledger.empty())
         return d;
-    std::vector<std::string> rendered;
-    rendered.reserve(ledger.size());
-    identity_counts want, want_shown;
+    // Elements and identities are viewed where they already live (a payload, an identity the
+    // caller computed); only what is computed here is stored, in a deque so views stay valid: a
+    // conversation of hundreds of megabytes is not copied three more times.
+    std::deque<std::string> computed;
+    std::vector<std::string_view> elements;
+    elements.reserve(ledger.size());
+    std::unordered_map<std::string_view, long long> want, want_shown, have;
     for (const auto& m : ledger) {
-        rendered.push_back(element_of(m, fields));
-        auto id = m.identity ? *m.identity : identity_of_element(rendered.back());
+        if (m.payload && is_valid_json(*m.payload))
+            elements.push_back(*m.payload);
+        else
+            elements.push_back(
+                computed.emplace_back(render_element(m.author, m.body, m.sent_at_us, fields)));
+        const std::string_view id =
+            m.identity
+                ? std::string_view(*m.identity)
+                : std::string_view(computed.emplace_back(identity_of_element(elements.back())));
         if (m.shown_before)
             ++want_shown[id];
-        ++want[std::move(id)];
+        ++want[id];
     }
-    identity_counts have;
-    for (auto& id : value_identities(row.history, fields)) ++have[id];
+    const auto shown = value_identities(row.history, fields);
+    for (const auto& id : shown) ++have[id];
     for (const auto& [id, n] : want_shown) {
         auto it = have.find(id);
         const long long h = it == have.end() ? 0 : it->second;
@@ -47,7 +61,6 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         // Same messages: the column keeps its own text, order and formatting.
         d.history = *row.history;
     } else {
-        std::vector<std::string_view> elements(rendered.begin(), rendered.end());
         d.history = render_array(elements);
         d.rendered = true;
     }

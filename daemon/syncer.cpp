@@ -91,6 +91,10 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
         out.without_legacy_row = !row;
     }
     out.captured += capture_comments(w);
+    // What only the ingests and the comment check needed goes before the render, which holds
+    // the conversation a few times over: peak memory follows the largest value, not a multiple.
+    w.snapshots = {};
+    w.cache = {};
     if (row && w.fresh)
         render_appended(w, out);
     else if (row)
