@@ -56,6 +56,13 @@ void sync_repository::notify(const std::string& payload) {
                {cfg_.ledger.schema.name(), payload});
 }
 
+bool sync_repository::lz4_available() {
+    auto r = conn_.exec("checking for lz4 compression",
+                        "SELECT EXISTS (SELECT FROM pg_catalog.pg_settings WHERE name = "
+                        "'default_toast_compression' AND 'lz4' = ANY (enumvals))");
+    return r.boolean(0, 0);
+}
+
 void sync_repository::begin_conversation(const std::string& zoho_id) {
     // No marking of the transaction: the capture trigger knows the daemon's rewrites by its login.
     conn_.exec_hot("locking the conversation",

@@ -66,6 +66,9 @@ class sync_repository {
     /// NOTIFY on the wake-up channel with `payload`, in a transaction of its own: the probe
     /// that tells whether notifications reach a listening connection.
     void notify(const std::string& payload);
+    /// Whether the server can compress TOAST values with lz4 (PostgreSQL 14 and later, built
+    /// with it).
+    bool lz4_available();
     /// Takes the conversation's advisory lock (shared with every ingester).
     void begin_conversation(const std::string& zoho_id);
     /// Conversations with queued work, oldest first, at most `limit`, leaving out `exclude`

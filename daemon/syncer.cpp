@@ -72,7 +72,14 @@ syncer::syncer(pg::connection& conn, const config& cfg, std::shared_ptr<render_m
 sync_outcome syncer::sync(const std::string& zoho_id) {
     sync_outcome out;
     const auto started = std::chrono::steady_clock::now();
-    pg::transaction tx(conn_);
+    if (begin_.empty())
+        begin_ = repo_.lz4_available()
+                     // Large histories are written whole (and twice more as backups): lz4
+                     // compresses them many times faster than pglz, and every reader of the
+                     // column decompresses either transparently.
+                     ? "BEGIN; SET LOCAL default_toast_compression = lz4"
+                     : "BEGIN";
+    pg::transaction tx(conn_, begin_);
     // The advisory lock first: it is shared with every ingester (run, recover, other daemons).
     repo_.begin_conversation(zoho_id);
     work w(zoho_id);

@@ -116,6 +116,7 @@ class syncer {
     std::function<void(std::string_view)> testpoint_;
     size_t text_limit_ = max_text_bytes;
     std::shared_ptr<render_memory> memory_;
+    std::string begin_;  ///< how a sync transaction begins on this server (found once)
     pg::connection& conn_;
     const config& cfg_;
     sync_repository repo_;
