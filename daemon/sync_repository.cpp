@@ -220,8 +220,7 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
                         r.optional_text(0, 3), std::string(r.text(0, 4)), r.boolean(0, 5)};
 }
 
-std::optional<std::string> sync_repository::rewrite(const std::string& zoho_id,
-                                                    const std::string& history,
+std::optional<std::string> sync_repository::rewrite(const std::string& zoho_id, std::string history,
                                                     const std::optional<std::string>& comment,
                                                     const std::optional<std::string>& author,
                                                     bool backups, bool append) {
@@ -247,11 +246,18 @@ std::optional<std::string> sync_repository::rewrite(const std::string& zoho_id,
             return std::nullopt;
         return std::string(r.text(0, 1));
     };
+    // Moved in, not copied: the history can be hundreds of megabytes.
+    std::vector<pg::param> params;
+    params.reserve(8);
+    params.emplace_back(zoho_id);
+    params.emplace_back(std::move(history));
+    params.emplace_back(comment);
+    params.emplace_back(author);
     if (!backups)
         return stored(conn_.exec_hot("rewriting the legacy row",
                                      "WITH " + old + "u AS (UPDATE " + l.table.quoted() + " SET " +
                                          set + " WHERE " + key_is("$1") + returning + ")" + check,
-                                     {zoho_id, history, comment, author}));
+                                     params));
     // One statement, one snapshot: `before` reads the row as it was, `after` what the UPDATE
     // wrote; `after` reads `before`, so the before row is written (and numbered) first, as the
     // old tooling expects. `pruned` keeps the daemon's newest keep_last rows of the
@@ -266,6 +272,9 @@ std::optional<std::string> sync_repository::rewrite(const std::string& zoho_id,
                                " (zoho_id, full_name, backup_timestamp, operation_type, "
                                "chat_history_backup, comments_backup, comments_entered_by_backup, "
                                "operation_user) ";
+    for (auto p : {std::string(backup_user), std::to_string(b.keep_last),
+                   std::to_string(b.max_age.count()), std::to_string(b.prune_batch)})
+        params.emplace_back(std::move(p));
     auto r = conn_.exec_hot(
         "rewriting the legacy row with its backup rows",
         "WITH " + old + "before AS (" + backup + "SELECT $1, " + l.name_column.quoted() +
@@ -284,8 +293,7 @@ std::optional<std::string> sync_repository::rewrite(const std::string& zoho_id,
             " AND $7::integer > 0 AND backup_timestamp < now() - make_interval(secs => "
             "$7::integer) LIMIT $8::integer))" +
             check,
-        {zoho_id, history, comment, author, std::string(backup_user), std::to_string(b.keep_last),
-         std::to_string(b.max_age.count()), std::to_string(b.prune_batch)});
+        params);
     return stored(r);
 }
 

@@ -110,7 +110,7 @@ class sync_repository {
     /// that takes the place of the column's closing bracket. Returns the new row version's xmin
     /// when the server stored the history as meant, nullopt when not (a type or trigger on the
     /// column changed it) or when the row is gone.
-    std::optional<std::string> rewrite(const std::string& zoho_id, const std::string& history,
+    std::optional<std::string> rewrite(const std::string& zoho_id, std::string history,
                                        const std::optional<std::string>& comment,
                                        const std::optional<std::string>& author, bool backups,
                                        bool append = false);

@@ -286,7 +286,8 @@ void syncer::render_appended(work& w, sync_outcome& out) {
     const auto& latest = w.fresh->back();
     // Nothing the column showed can be missing here: backups as for a rewrite without drift.
     const bool backups = cfg_.backup.mode == backup_mode::every_rewrite;
-    auto xmin = repo_.rewrite(w.zoho_id, tail, latest.body, latest.author, backups, true);
+    auto xmin =
+        repo_.rewrite(w.zoho_id, std::move(tail), latest.body, latest.author, backups, true);
     if (!xmin)
         throw error("the legacy row of " + w.zoho_id + " did not keep the rendered history",
                     "check for triggers or a column type that rewrites " +
@@ -335,7 +336,9 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
                          (cfg_.backup.mode == backup_mode::drift_only && out.drift);
     // The server compares what it stored: a type or trigger on the legacy column that changed
     // it would otherwise go unnoticed.
-    auto xmin = repo_.rewrite(w.zoho_id, d.history, d.comment, d.comment_author, backups);
+    const size_t written = d.history.size();
+    auto xmin =
+        repo_.rewrite(w.zoho_id, std::move(d.history), d.comment, d.comment_author, backups);
     if (!xmin)
         throw error("the legacy row of " + w.zoho_id + " did not keep the rendered history",
                     "check for triggers or a column type that rewrites " +
@@ -347,7 +350,7 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
                                         [](const auto& m) { return m.this_transaction; });
     if (d.rendered && ids_known && !w.ledger->empty())
         w.written = render_memo{std::move(*xmin), w.ledger->back().id,
-                                static_cast<long long>(w.ledger->size()), d.history.size()};
+                                static_cast<long long>(w.ledger->size()), written};
 }
 
 }  // namespace chatledger::daemon
