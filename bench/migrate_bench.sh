@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Migration speed: chatledger-migrate run against two baselines measured in the same run on the
 # same data: a plain COPY of the flattened rows into an identical empty table, and the
-# one-statement SQL migration. Prints the ratios and peak RSS. Usage:
+# one-statement SQL migration; then `verify` against `run`. Prints the ratios and peak RSS. Usage:
 #   bench/migrate_bench.sh [CONVERSATIONS] [MESSAGES_PER_CONVERSATION]   (default 100000 20)
 set -euo pipefail
 
@@ -88,6 +88,13 @@ rss_mb=$(( rss_kb / 1024 ))
 migrated=$(psql -tAc "SELECT count(*) FROM chatledger.chat_messages")
 [ "$migrated" = "$messages" ] || { echo "run migrated $migrated of $messages messages" >&2; exit 1; }
 
+# verify reads both sides whole, message by message: against run's time, and its memory.
+t0=$(now)
+/usr/bin/time -f "%M" -o "$work/rss_verify" "$migrate" --config "$cfg" verify >/dev/null
+t1=$(now)
+verify_s=$(elapsed "$t0" "$t1")
+verify_rss_mb=$(( $(cat "$work/rss_verify") / 1024 ))
+
 # Memory on one huge conversation: 100,000 messages in a single legacy value.
 psql -q -v ON_ERROR_STOP=1 <<'SQL'
 INSERT INTO crm.live_chat (zoho_id, full_name, chat_history)
@@ -103,6 +110,8 @@ printf '\nmessages                %s in %s conversations\n' "$messages" "$conver
 printf 'COPY baseline           %.2f s\n' "$copy_s"
 printf 'SQL statement baseline  %.2f s\n' "$sql_s"
 printf "chatledger-migrate run  %.2f s, peak RSS %s MB, client CPU %s s user %s s sys\n" "$run_s" "$rss_mb" "$cpu_user" "$cpu_sys"
+printf 'chatledger-migrate verify %.2f s, peak RSS %s MB\n' "$verify_s" "$verify_rss_mb"
 printf 'one 100,000-message conversation: peak RSS %s MB (target < 200)\n' "$big_rss_mb"
 printf 'ratio run/COPY          %.2f  (target <= 1.15)\n' "$(echo "$run_s / $copy_s" | bc -l)"
 printf 'ratio run/SQL           %.2f  (target <= 0.70)\n' "$(echo "$run_s / $sql_s" | bc -l)"
+printf 'ratio verify/run        %.2f  (target <= 1.5)\n' "$(echo "$verify_s / $run_s" | bc -l)"

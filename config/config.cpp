@@ -35,8 +35,8 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& key_table()
         {"backup", {"table", "mode", "keep_last", "max_age_s", "prune_batch"}},
         {"migrate", {"batch_rows", "workers"}},
         {"daemon",
-         {"poll_interval_ms", "batch_conversations", "reconnect_min_ms", "reconnect_max_ms",
-          "metrics_listen"}},
+         {"poll_interval_ms", "batch_conversations", "workers", "claim_bytes", "reconnect_min_ms",
+          "reconnect_max_ms", "metrics_listen"}},
         {"logging", {"level", "format"}},
     };
     return table;
@@ -244,6 +244,8 @@ void parse_daemon(const loader& l, const YAML::Node& n, daemon_config& d) {
     l.check_keys(n, "daemon");
     l.millis(n, "daemon", "poll_interval_ms", d.poll_interval, 10, 3600000);
     l.integer(n, "daemon", "batch_conversations", d.batch_conversations, 1, 100000);
+    l.integer(n, "daemon", "workers", d.workers, 0, 64);
+    l.integer(n, "daemon", "claim_bytes", d.claim_bytes, 1024, 1LL << 30);
     l.millis(n, "daemon", "reconnect_min_ms", d.reconnect_min, 10, 3600000);
     l.millis(n, "daemon", "reconnect_max_ms", d.reconnect_max, 10, 3600000);
     if (d.reconnect_min > d.reconnect_max)

@@ -61,8 +61,10 @@ struct listen_address {
 
 /// Daemon timing.
 struct daemon_config {
-    std::chrono::milliseconds poll_interval{1000};   ///< queue poll when no NOTIFY arrives
-    int batch_conversations = 100;                   ///< conversations claimed per cycle
+    std::chrono::milliseconds poll_interval{1000};  ///< queue poll when no NOTIFY arrives
+    int batch_conversations = 100;                  ///< conversations claimed per cycle
+    int workers = 0;                     ///< connections syncing in parallel; 0 = one per CPU core
+    long long claim_bytes = 32LL << 20;  ///< captured legacy values one sync claims, in bytes
     std::chrono::milliseconds reconnect_min{200};    ///< first reconnect backoff
     std::chrono::milliseconds reconnect_max{30000};  ///< backoff ceiling
     std::string metrics_listen;                      ///< "" = off, else host:port on loopback

@@ -2,6 +2,10 @@
 // Everything here is deterministic text processing, unit-tested and fuzzed without a server.
 #include "core/message.hpp"
 
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
 #include "core/json.hpp"
 #include "core/timestamp.hpp"
 
@@ -169,7 +173,12 @@ std::string render_array(const std::vector<std::string_view>& elements) {
 }
 
 std::string identity_of_element(std::string_view element) {
-    return canonical(element);
+    const std::string form = canonical(element);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_Digest(form.data(), form.size(), digest, &size, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("computing a message identity failed: SHA-256 is unavailable");
+    return std::string(reinterpret_cast<const char*>(digest), size);
 }
 
 const char* to_string(message_source source) {

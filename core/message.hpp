@@ -64,7 +64,9 @@ std::string render_element(const std::optional<std::string>& author,
 /// A legacy array: `[e1,e2,...]` with each element's text unchanged.
 std::string render_array(const std::vector<std::string_view>& elements);
 
-/// A message's identity: the canonical form of its JSON value (see json.hpp).
+/// A message's identity: the SHA-256 digest (32 bytes) of the canonical form of its JSON value
+/// (see json.hpp). A digest, not the form itself: a sync holds one identity per message of a
+/// conversation several times over, and the canonical form is often larger than the element.
 std::string identity_of_element(std::string_view element);
 
 /// How many messages of each identity one conversation holds.

@@ -3,6 +3,8 @@
 #include "core/sync_decision.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <unordered_map>
 
 #include "core/json.hpp"
 
@@ -39,8 +41,8 @@ const stored_message* latest_migrated(const std::vector<stored_message>& ledger)
 }
 
 /// True when `have` holds exactly `want` less `less` (a part of it), each identity as often.
-bool holds_exactly(const identity_counts& have, const identity_counts& want,
-                   const identity_counts& less) {
+template <typename counts>
+bool holds_exactly(const counts& have, const counts& want, const counts& less) {
     size_t kinds = 0;
     for (const auto& [id, n] : want) {
         auto l = less.find(id);
@@ -74,35 +76,48 @@ void classify_first_render(const std::vector<stored_message>& ledger, const lega
 
 }  // namespace
 
+std::string element_of(const stored_message& m, const field_names& fields) {
+    if (m.payload && is_valid_json(*m.payload))
+        return *m.payload;
+    return render_element(m.author, m.body, m.sent_at_us, fields);
+}
+
 render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
                               const field_names& fields) {
     render_decision d;
     if (ledger.empty())
         return d;
-    std::vector<std::string> rendered;
-    rendered.reserve(ledger.size());
-    // Messages appended now are few (comments): counted apart, not a third map of every
-    // identity (a 50 MB value's would weigh 75 MB).
-    identity_counts want, want_shown, appended_now;
+    // Elements and identities are viewed where they already live (a payload, an identity the
+    // caller computed); only what is computed here is stored, in a deque so views stay valid: a
+    // conversation of hundreds of megabytes is not copied three more times.
+    std::deque<std::string> computed;
+    std::vector<std::string_view> elements;
+    elements.reserve(ledger.size());
+    // Messages appended now are few (comments): counted apart.
+    std::unordered_map<std::string_view, long long> want, want_shown, have, appended_now;
     bool only_migrated = true;
     const auto order = render_order(ledger);
     for (size_t i : order) {
         const auto& m = ledger[i];
         if (m.payload && is_valid_json(*m.payload))
-            rendered.push_back(*m.payload);
+            elements.push_back(*m.payload);
         else
-            rendered.push_back(render_element(m.author, m.body, m.sent_at_us, fields));
-        auto id = m.identity ? *m.identity : identity_of_element(rendered.back());
+            elements.push_back(
+                computed.emplace_back(render_element(m.author, m.body, m.sent_at_us, fields)));
+        const std::string_view id =
+            m.identity
+                ? std::string_view(*m.identity)
+                : std::string_view(computed.emplace_back(identity_of_element(elements.back())));
         if (m.shown_before)
             ++want_shown[id];
         if (m.appended_now)
             ++appended_now[id];
         else if (!m.migrated)
             only_migrated = false;
-        ++want[std::move(id)];
+        ++want[id];
     }
-    identity_counts have;
-    for (auto& id : value_identities(row.history, fields)) ++have[id];
+    const auto shown = value_identities(row.history, fields);
+    for (const auto& id : shown) ++have[id];
     for (const auto& [id, n] : want_shown) {
         auto it = have.find(id);
         const long long h = it == have.end() ? 0 : it->second;
@@ -123,8 +138,8 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         // Same messages: the column keeps its own text, order and formatting.
         d.history = *row.history;
     } else {
-        std::vector<std::string_view> elements(rendered.begin(), rendered.end());
         d.history = render_array(elements);
+        d.rendered = true;
     }
     return d;
 }

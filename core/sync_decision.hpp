@@ -55,12 +55,19 @@ struct render_decision {
     bool history_in_step = false;  ///< the history column already holds exactly the messages
     long long missing = 0;         ///< messages shown before that the column lost (drift)
     std::string history;           ///< with rewrite: the history column to write
+    /// `history` is the ledger rendered in id order (render_array() of each message's
+    /// element), not the column's own text kept: appending elements to it renders the same.
+    bool rendered = false;
     std::optional<std::string> comment, comment_author;  ///< the latest message's body, author
     /// The column was never rendered: every message read before this sync was migrated and the
     /// history column holds exactly those (as `run` read it). Only set with rewrite.
     bool first_render = false;
     first_render_change first;  ///< with first_render: what it changes
 };
+
+/// The element a ledger message renders to: its payload where that is valid JSON, else its
+/// columns with the configured field names.
+std::string element_of(const stored_message& m, const field_names& fields);
 
 /// Decides the legacy columns of a conversation from its ledger messages.
 ///

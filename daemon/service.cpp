@@ -19,6 +19,7 @@
 #include "daemon/metrics_server.hpp"
 #include "daemon/sync_repository.hpp"
 #include "daemon/syncer.hpp"
+#include "daemon/workers.hpp"
 #include "schema/apply.hpp"
 #include "schema/steps.hpp"
 
@@ -99,7 +100,8 @@ service::service(std::string config_path, config cfg, signal_source& signals, no
       metrics_(std::make_unique<metrics>(
           hostname() + ":" + std::to_string(getpid()),
           std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-              .count())) {}
+              .count())),
+      memory_(std::make_shared<render_memory>()) {}
 
 service::~service() = default;
 
@@ -128,7 +130,7 @@ void service::reload() {
             fresh.database.conninfo != cfg_.database.conninfo ||
             fresh.database.lock_timeout != cfg_.database.lock_timeout ||
             fresh.database.statement_timeout != cfg_.database.statement_timeout ||
-            fresh.ledger.schema != cfg_.ledger.schema;
+            fresh.ledger.schema != cfg_.ledger.schema || worker_count(fresh) != worker_count(cfg_);
         cfg_ = std::move(fresh);
         if (new_endpoint)
             server_ = std::move(fresh_server);
@@ -147,8 +149,33 @@ void service::handle_signal(signal_event ev) {
         stop_ = true;
         notify_.stopping();
     } else if (ev == signal_event::reload) {
-        reload();
+        // During a round the workers read the configuration: reload once it is over.
+        if (in_round_)
+            reload_asked_ = true;
+        else
+            reload();
     }
+}
+
+bool service::between_conversations() {
+    pollfd pfd{signals_.fd(), POLLIN, 0};
+    if (poll(&pfd, 1, 0) > 0)
+        handle_signal(signals_.read());
+    return !stop_ && !reconnect_;
+}
+
+void service::run_round(worker_pool& pool, const std::vector<std::string>& keys,
+                        worker_session& own, const worker_pool::job& work) {
+    in_round_ = true;
+    try {
+        pool.run(keys, own, work, [this] { return between_conversations(); });
+    } catch (...) {
+        in_round_ = false;
+        throw;
+    }
+    in_round_ = false;
+    if (std::exchange(reload_asked_, false))
+        reload();
 }
 
 bool service::wait_backoff(std::chrono::milliseconds delay) {
@@ -227,9 +254,16 @@ service::sync_result service::sync_one(syncer& s, sync_repository& repo,
         set_aside_failure(repo, zoho_id, "", e.what());
         return sync_result::failed;
     }
-    if (auto failures = aside_.succeeded(zoho_id)) {
+    std::optional<int> failures;
+    long long left = 0;
+    {
+        std::lock_guard lock(aside_mutex_);
+        failures = aside_.succeeded(zoho_id);
+        left = static_cast<long long>(aside_.entries().size());
+    }
+    if (failures) {
         repo.clear_failure(zoho_id);
-        metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
+        metrics_->set_set_aside(left);
         log_with_fields(
             spdlog::level::info, "synced again",
             fmt::format("synced {} again after {} failed attempt(s)", zoho_id, *failures),
@@ -284,8 +318,14 @@ void service::report_without_legacy_row(sync_repository& repo, const std::string
 
 void service::set_aside_failure(sync_repository& repo, const std::string& zoho_id,
                                 const std::string& sqlstate, const std::string& line) {
-    const auto& e = aside_.failed(zoho_id, sqlstate, line, clock::now());
-    metrics_->record_sync_failure(static_cast<long long>(aside_.entries().size()));
+    set_aside::entry e;
+    long long count = 0;
+    {
+        std::lock_guard lock(aside_mutex_);
+        e = aside_.failed(zoho_id, sqlstate, line, clock::now());
+        count = static_cast<long long>(aside_.entries().size());
+    }
+    metrics_->record_sync_failure(count);
     // Once per backoff step, so a conversation failing for hours logs a handful of lines.
     log_with_fields(
         spdlog::level::err, "cannot sync; set aside",
@@ -300,27 +340,39 @@ void service::set_aside_failure(sync_repository& repo, const std::string& zoho_i
     repo.record_failure(zoho_id, metrics_->instance(), e.failures, sqlstate, line, e.backoff);
 }
 
-service::round_result service::process_round(syncer& s, sync_repository& repo) {
+service::round_result service::process_round(worker_session& own, worker_pool& pool) {
     round_result r;
-    auto conversations =
-        repo.queued_conversations(cfg_.daemon.batch_conversations, aside_.waiting(clock::now()));
-    r.listed = static_cast<long long>(conversations.size());
-    for (const auto& z : conversations) {
-        if (sync_one(s, repo, z) == sync_result::synced)
-            ++r.synced;
-        // Between two transactions: the place to notice SIGTERM and SIGHUP.
-        pollfd pfd{signals_.fd(), POLLIN, 0};
-        if (poll(&pfd, 1, 0) > 0)
-            handle_signal(signals_.read());
-        if (stop_ || reconnect_)
-            break;
+    std::vector<std::string> waiting;
+    {
+        std::lock_guard lock(aside_mutex_);
+        waiting = aside_.waiting(clock::now());
     }
+    auto conversations = own.repo.queued_conversations(cfg_.daemon.batch_conversations, waiting);
+    r.listed = static_cast<long long>(conversations.size());
+    std::atomic<long long> synced{0};
+    run_round(pool, conversations, own, [&](worker_session& w, const std::string& z) {
+        if (sync_one(w.sync, w.repo, z) == sync_result::synced)
+            ++synced;
+    });
+    r.synced = synced;
     return r;
 }
 
-void service::drain_queue(syncer& s, sync_repository& repo) {
+std::unique_ptr<worker_pool> service::start_workers(const std::string& application_name,
+                                                    bool prepare) {
+    std::vector<std::unique_ptr<worker_session>> sessions;
+    for (int i = 1; i < worker_count(cfg_); ++i) {
+        sessions.push_back(std::make_unique<worker_session>(
+            pg::connection::open(cfg_.database, application_name, daemon_access(cfg_)), cfg_,
+            memory_));
+        sessions.back()->conn.prepare(prepare);
+    }
+    return std::make_unique<worker_pool>(std::move(sessions));
+}
+
+void service::drain_queue(worker_session& own, worker_pool& pool) {
     while (!stop_ && !reconnect_) {
-        const auto r = process_round(s, repo);
+        const auto r = process_round(own, pool);
         // Empty, or every queued conversation's row is held by a writer: a one-shot pass does
         // not wait for writers forever.
         if (r.listed == 0 || r.synced == 0)
@@ -335,9 +387,12 @@ bool service::set_up_connection(pg::connection& conn, sync_repository& repo) {
     warn_foreign_triggers(conn);
     metrics_->record_connected();
     // Failures recorded by an earlier run are tried first, and cleared when they succeed.
-    for (const auto& [key, failures] : repo.recorded_failures())
-        aside_.adopt(key, failures, clock::now());
-    metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
+    {
+        std::lock_guard lock(aside_mutex_);
+        for (const auto& [key, failures] : repo.recorded_failures())
+            aside_.adopt(key, failures, clock::now());
+        metrics_->set_set_aside(static_cast<long long>(aside_.entries().size()));
+    }
     // LISTEN before catching up: an event committed in between still wakes us.
     const int listener = repo.listen();
     const bool notified = notifications_reach(conn);
@@ -404,11 +459,17 @@ void service::wait_for_work(pg::connection& conn, std::chrono::milliseconds time
 }
 
 bool service::serve_connection(bool& ready_sent) {
-    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd",
-                                     daemon_access(cfg_));
-    sync_repository repo(conn, cfg_);
+    const std::string name = cfg_.database.application_name + " syncd";
+    worker_session own(pg::connection::open(cfg_.database, name, daemon_access(cfg_)), cfg_,
+                       memory_);
+    auto& conn = own.conn;
+    auto& repo = own.repo;
     const bool notified = set_up_connection(conn, repo);
-    syncer s(conn, cfg_);
+    // Prepared statements only where the session is ours alone: a transaction pooler (no
+    // notifications) shares and swaps server connections under them.
+    const bool prepare = notified && prepare_ok_;
+    conn.prepare(prepare);
+    auto pool = start_workers(name, prepare);
     // READY=1 once listening, as the contract says; the backlog is then worked off one round
     // at a time, so heartbeats, STATUS= and signals keep coming however long it is, and a
     // queue that writers keep filling never holds the main loop.
@@ -436,7 +497,7 @@ bool service::serve_connection(bool& ready_sent) {
         if (stop_)
             break;
         // Poll the queue on every wake-up, notified or not: NOTIFY is only a hint.
-        const auto round = process_round(s, repo);
+        const auto round = process_round(own, *pool);
         more = round.synced > 0;
         if (more)
             last_busy = clock::now();
@@ -484,6 +545,12 @@ int service::run() {
         } catch (const login_refused&) {
             notify_.stopping();
             throw;
+        } catch (const pg::prepared_statement_lost& e) {
+            // A pooler the probe did not reveal: go on without prepared statements, at once.
+            spdlog::warn("{}", e.line());
+            prepare_ok_ = false;
+            metrics_->record_disconnected(true);
+            continue;
         } catch (const error& e) {
             // Everything is retried: the daemon must outlive database restarts and bad grants.
             spdlog::log(e.retryable() ? spdlog::level::warn : spdlog::level::err, "{}", e.line());
@@ -545,15 +612,32 @@ int end_of_pass(bool stopped, long long done, const instance_counters& c, long l
 
 }  // namespace
 
+void service::sync_all(worker_session& own, worker_pool& pool, const std::vector<std::string>& keys,
+                       long long& done, std::vector<std::string>& locked, progress* bar) {
+    std::mutex mutex;
+    run_round(pool, keys, own, [&](worker_session& w, const std::string& z) {
+        const auto r = sync_one(w.sync, w.repo, z);
+        std::lock_guard lock(mutex);
+        if (r == sync_result::synced)
+            ++done;
+        else if (r == sync_result::locked)
+            locked.push_back(z);
+        if (bar)
+            bar->advance(1);
+    });
+}
+
 int service::run_once() {
-    auto conn = pg::connection::open(cfg_.database, cfg_.database.application_name + " syncd once",
-                                     daemon_access(cfg_));
-    sync_repository repo(conn, cfg_);
+    const std::string name = cfg_.database.application_name + " syncd once";
+    worker_session own(pg::connection::open(cfg_.database, name, daemon_access(cfg_)), cfg_,
+                       memory_);
+    auto& conn = own.conn;
+    auto& repo = own.repo;
     refuse_superuser(repo, cfg_);
     require_current_schema(conn, cfg_);
     warn_foreign_triggers(conn);
     check_capture(conn);
-    syncer s(conn, cfg_);
+    auto pool = start_workers(name, false);  // one pass: not worth a pooler's risk
     std::optional<std::string> after;
     long long done = 0;
     std::vector<std::string> skipped;
@@ -571,35 +655,17 @@ int service::run_once() {
         if (keys.empty())
             break;
         after = keys.back();
-        for (const auto& z : keys) {
-            const auto r = sync_one(s, repo, z);
-            if (r == sync_result::synced)
-                ++done;
-            else if (r == sync_result::locked)
-                skipped.push_back(z);
-            bar->advance(1);
-            pollfd pfd{signals_.fd(), POLLIN, 0};
-            if (poll(&pfd, 1, 0) > 0)
-                handle_signal(signals_.read());
-            if (stop_)
-                break;
-        }
+        sync_all(own, *pool, keys, done, skipped, bar ? &*bar : nullptr);
     }
     // Writers hold a row for moments: try the skipped conversations again a few times.
     for (int attempt = 0; attempt < 5 && !skipped.empty() && !stop_; ++attempt) {
         if (!wait_backoff(std::chrono::milliseconds(200)))
             break;
         std::vector<std::string> still;
-        for (const auto& z : skipped) {
-            const auto r = sync_one(s, repo, z);
-            if (r == sync_result::synced)
-                ++done;
-            else if (r == sync_result::locked)
-                still.push_back(z);
-        }
+        sync_all(own, *pool, std::exchange(skipped, {}), done, still);
         skipped = std::move(still);
     }
-    drain_queue(s, repo);
+    drain_queue(own, *pool);
     if (bar && !stop_)
         bar->finish();
     return end_of_pass(stop_, done, metrics_->counters(), metrics_->first_renders(), skipped,

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "config/config.hpp"
+#include "config/progress.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/set_aside.hpp"
 #include "daemon/signals.hpp"
@@ -27,6 +30,9 @@ class metrics;
 class metrics_server;
 class syncer;
 class sync_repository;
+struct worker_session;
+class render_memory;
+class worker_pool;
 
 /// Runs the daemon until SIGTERM; returns the exit status.
 class service {
@@ -56,10 +62,23 @@ class service {
         long long listed = 0;  ///< conversations with queued events at the start of the round
         long long synced = 0;  ///< of those, synced (the rest were locked by legacy writers)
     };
-    /// Syncs up to daemon.batch_conversations queued conversations, oldest events first.
-    round_result process_round(syncer& s, sync_repository& repo);
+    /// Syncs up to daemon.batch_conversations queued conversations, oldest events first,
+    /// spread over `own` and the pool's workers.
+    round_result process_round(worker_session& own, worker_pool& pool);
     /// Rounds until the queue is empty or no round makes progress (--once).
-    void drain_queue(syncer& s, sync_repository& repo);
+    void drain_queue(worker_session& own, worker_pool& pool);
+    /// Opens the connections of daemon.workers beside `own` (the main loop's).
+    std::unique_ptr<worker_pool> start_workers(const std::string& application_name, bool prepare);
+    /// Between two conversations of the main thread: acts on SIGTERM at once and keeps a
+    /// SIGHUP for the end of the round (the workers read the configuration); false to stop.
+    bool between_conversations();
+    /// Runs `work` for each key over `own` and the pool; a SIGHUP during it is acted on after.
+    void run_round(worker_pool& pool, const std::vector<std::string>& keys, worker_session& own,
+                   const std::function<void(worker_session&, const std::string&)>& work);
+    /// Syncs `keys` over `own` and the pool (--once); counts the synced ones in `done` and
+    /// adds those a legacy writer kept locked to `locked`; advances `bar` by each one done.
+    void sync_all(worker_session& own, worker_pool& pool, const std::vector<std::string>& keys,
+                  long long& done, std::vector<std::string>& locked, progress* bar = nullptr);
     /// How one conversation's sync ended.
     enum class sync_result {
         synced,  ///< committed
@@ -96,7 +115,13 @@ class service {
     notifier& notify_;
     std::unique_ptr<metrics> metrics_;  ///< before server_: the endpoint's thread reads it
     std::unique_ptr<metrics_server> server_;
-    set_aside aside_;  ///< conversations whose sync failed, with their backoff
+    std::mutex aside_mutex_;  ///< workers set conversations aside concurrently
+    set_aside aside_;         ///< conversations whose sync failed, with their backoff
+    /// What this daemon last wrote into each conversation, shared by its workers (syncer.hpp).
+    std::shared_ptr<render_memory> memory_;
+    bool prepare_ok_ = true;     ///< off once a prepared statement was lost (a pooler)
+    bool in_round_ = false;      ///< workers are syncing: a SIGHUP waits for the round's end
+    bool reload_asked_ = false;  ///< a SIGHUP arrived during a round
     bool stop_ = false;
     bool reconnect_ = false;
     std::optional<std::string> capture_problem_;  ///< as last found

@@ -69,11 +69,18 @@ void sync_repository::notify(const std::string& payload) {
                {cfg_.ledger.schema.name(), payload});
 }
 
+bool sync_repository::lz4_available() {
+    auto r = conn_.exec("checking for lz4 compression",
+                        "SELECT EXISTS (SELECT FROM pg_catalog.pg_settings WHERE name = "
+                        "'default_toast_compression' AND 'lz4' = ANY (enumvals))");
+    return r.boolean(0, 0);
+}
+
 void sync_repository::begin_conversation(const std::string& zoho_id) {
     // No marking of the transaction: the capture trigger knows the daemon's rewrites by its login.
-    conn_.exec("locking the conversation",
-               "SELECT " + cfg_.ledger.schema.quoted() + ".lock_conversations(ARRAY[$1::text])",
-               {zoho_id});
+    conn_.exec_hot("locking the conversation",
+                   "SELECT " + cfg_.ledger.schema.quoted() + ".lock_conversations(ARRAY[$1::text])",
+                   {zoho_id});
 }
 
 std::vector<std::string> sync_repository::queued_conversations(
@@ -89,22 +96,15 @@ std::vector<std::string> sync_repository::queued_conversations(
     return out;
 }
 
-std::vector<queue_event> sync_repository::claim(const std::string& zoho_id, bool writes_only,
-                                                long long limit,
-                                                const std::vector<long long>& exclude) {
-    std::vector<std::string> ids;
-    ids.reserve(exclude.size());
-    for (long long id : exclude) ids.push_back(std::to_string(id));
-    auto r = conn_.exec(
-        "claiming queued events",
-        "SELECT id, kind, history, comments, comments_entered_by, "
-        "extract(epoch FROM clock_timestamp() - enqueued_at) * 1000, "
-        "first_ledger_id, comment_changed, history_changed FROM " +
-            cfg_.ledger.schema.quoted() +
-            ".sync_queue WHERE zoho_id = $1 AND id <> ALL ($3::bigint[]) "
-            "AND (NOT $4::boolean OR kind <> 'append') "
-            "ORDER BY id LIMIT $2::bigint FOR UPDATE SKIP LOCKED",
-        {zoho_id, std::to_string(limit), pg::array_literal(ids), writes_only ? "true" : "false"});
+namespace {
+
+/// The queue columns every claim reads, in the order events_of() takes them.
+constexpr const char* event_columns =
+    "q.id, q.kind, q.history, q.comments, q.comments_entered_by, "
+    "extract(epoch FROM clock_timestamp() - q.enqueued_at) * 1000, "
+    "q.first_ledger_id, q.comment_changed, q.history_changed";
+
+std::vector<queue_event> events_of(const pg::result& r) {
     std::vector<queue_event> out;
     auto flag = [&](int row, int col) {
         return r.is_null(row, col) ? std::nullopt : std::optional<bool>(r.boolean(row, col));
@@ -117,14 +117,44 @@ std::vector<queue_event> sync_repository::claim(const std::string& zoho_id, bool
     return out;
 }
 
-std::vector<queue_event> sync_repository::claim_writes(const std::string& zoho_id,
-                                                       long long limit) {
-    return claim(zoho_id, true, limit, {});
+}  // namespace
+
+claimed_writes sync_repository::claim_writes(const std::string& zoho_id, long long limit,
+                                             long long budget_bytes) {
+    // All `c` rows are locked, but only a prefix within the byte budget (at least one) is read:
+    // sizes come from the values' headers, so a skipped value is never loaded. The locked rest
+    // says there is more; this transaction then leaves the rendering to a later one.
+    const std::string q = cfg_.ledger.schema.quoted() + ".sync_queue";
+    auto r = conn_.exec_hot(
+        "claiming queued events",
+        std::string("WITH c AS (SELECT id, coalesce(octet_length(history), 0) + "
+                    "coalesce(octet_length(comments), 0) + "
+                    "coalesce(octet_length(comments_entered_by), 0) AS size FROM ") +
+            q +
+            " WHERE zoho_id = $1 AND kind <> 'append' ORDER BY id LIMIT $2::bigint "
+            "FOR UPDATE SKIP LOCKED), s AS (SELECT id, sum(size) OVER (ORDER BY id) AS upto, "
+            "row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS locked FROM c) SELECT " +
+            event_columns + ", s.locked FROM s JOIN " + q +
+            " q ON q.id = s.id WHERE s.upto <= $3::bigint OR s.n = 1 ORDER BY q.id",
+        {zoho_id, std::to_string(limit), std::to_string(budget_bytes)});
+    claimed_writes out{events_of(r), false};
+    const long long locked = r.rows() > 0 ? r.integer(0, r.columns() - 1) : 0;
+    out.more = locked == limit || locked > r.rows();
+    return out;
 }
 
 std::vector<queue_event> sync_repository::claim_rest(const std::string& zoho_id,
                                                      const std::vector<long long>& exclude) {
-    return claim(zoho_id, false, std::numeric_limits<long long>::max(), exclude);
+    std::vector<std::string> ids;
+    ids.reserve(exclude.size());
+    for (long long id : exclude) ids.push_back(std::to_string(id));
+    auto r = conn_.exec_hot("claiming queued events",
+                            std::string("SELECT ") + event_columns + " FROM " +
+                                cfg_.ledger.schema.quoted() +
+                                ".sync_queue q WHERE zoho_id = $1 AND id <> ALL ($2::bigint[]) "
+                                "ORDER BY id FOR UPDATE SKIP LOCKED",
+                            {zoho_id, pg::array_literal(ids)});
+    return events_of(r);
 }
 
 void sync_repository::record_failure(const std::string& zoho_id, const std::string& instance,
@@ -172,20 +202,22 @@ void sync_repository::delete_events(const std::vector<long long>& ids) {
         return;
     std::vector<std::string> list;
     for (long long id : ids) list.push_back(std::to_string(id));
-    conn_.exec(
+    conn_.exec_hot(
         "deleting processed events",
         "DELETE FROM " + cfg_.ledger.schema.quoted() + ".sync_queue WHERE id = ANY($1::bigint[])",
         {pg::array_literal(list)});
 }
 
-std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& zoho_id) {
+std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& zoho_id,
+                                                             const std::string& unless_xmin) {
     const auto& l = cfg_.legacy;
-    auto r = conn_.exec("locking the legacy row",
-                        "SELECT " + l.name_column.quoted() + "::text, " +
-                            l.history_column.quoted() + "::text, " + l.comment_column.quoted() +
-                            "::text, " + l.comment_author_column.quoted() + "::text FROM " +
-                            l.table.quoted() + " WHERE " + key_is("$1") + " FOR UPDATE",
-                        {zoho_id});
+    auto r = conn_.exec_hot(
+        "locking the legacy row",
+        "SELECT " + l.name_column.quoted() + "::text, CASE WHEN xmin::text = $2 THEN NULL ELSE " +
+            l.history_column.quoted() + "::text END, " + l.comment_column.quoted() + "::text, " +
+            l.comment_author_column.quoted() + "::text, xmin::text, xmin::text = $2 FROM " +
+            l.table.quoted() + " WHERE " + key_is("$1") + " FOR UPDATE",
+        {zoho_id, unless_xmin});
     if (r.rows() == 0)
         return std::nullopt;
     // Rendering one row's history into every row of the key would mix conversations: refuse,
@@ -197,29 +229,48 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
                     "one key must be one conversation: merge or re-key those rows, then run: "
                     "CREATE UNIQUE INDEX CONCURRENTLY ON " +
                         l.table.quoted() + " (" + l.key_column.quoted() + ")");
-    return legacy_state{r.optional_text(0, 0), r.optional_text(0, 1), r.optional_text(0, 2),
-                        r.optional_text(0, 3)};
+    return legacy_state{r.optional_text(0, 0), r.optional_text(0, 1),     r.optional_text(0, 2),
+                        r.optional_text(0, 3), std::string(r.text(0, 4)), r.boolean(0, 5)};
 }
 
-bool sync_repository::rewrite(const std::string& zoho_id, const std::string& history,
-                              const std::optional<std::string>& comment,
-                              const std::optional<std::string>& author, bool backups) {
+std::optional<std::string> sync_repository::rewrite(const std::string& zoho_id, std::string history,
+                                                    const std::optional<std::string>& comment,
+                                                    const std::optional<std::string>& author,
+                                                    bool backups, bool append) {
     const auto& l = cfg_.legacy;
     const std::string row = l.table.quoted() + " WHERE " + key_is("$1");
-    const std::string set = l.history_column.quoted() + " = $2, " + l.comment_column.quoted() +
-                            " = $3, " + l.comment_author_column.quoted() + " = $4";
-    // The stored text is compared on the server: sending it back would copy it again.
-    const std::string returning = " RETURNING " + l.name_column.quoted() + "::text AS n, " +
-                                  l.history_column.quoted() + "::text AS h, " +
-                                  l.comment_column.quoted() + "::text AS c, " +
-                                  l.comment_author_column.quoted() + "::text AS a";
-    if (!backups) {
-        auto r = conn_.exec("rewriting the legacy row",
-                            "WITH u AS (UPDATE " + l.table.quoted() + " SET " + set + " WHERE " +
-                                key_is("$1") + returning + ") SELECT h = $2::text FROM u",
-                            {zoho_id, history, comment, author});
-        return r.rows() == 1 && r.boolean(0, 0);
-    }
+    const std::string hist = l.history_column.quoted();
+    // Appending, $2 is the tail that replaces the closing bracket: the old text stays on the
+    // server. `o` reads it as it was (one snapshot for the whole statement).
+    const std::string set =
+        hist + (append ? " = left(" + hist + ", -1) || $2::text, " : " = $2, ") +
+        l.comment_column.quoted() + " = $3, " + l.comment_author_column.quoted() + " = $4";
+    const std::string old =
+        append ? "o AS (SELECT left(" + hist + "::text, -1) AS l FROM " + row + "), " : "";
+    const std::string check = append ? " SELECT u.h = o.l || $2::text, u.x FROM u, o"
+                                     : " SELECT u.h = $2::text, u.x FROM u";
+    // The stored text is compared on the server: sending it back would copy it again. The new
+    // row version's xmin tells the next sync whether anyone wrote the row since.
+    const std::string returning = " RETURNING " + l.name_column.quoted() + "::text AS n, " + hist +
+                                  "::text AS h, " + l.comment_column.quoted() + "::text AS c, " +
+                                  l.comment_author_column.quoted() + "::text AS a, xmin::text AS x";
+    auto stored = [](const pg::result& r) -> std::optional<std::string> {
+        if (r.rows() != 1 || !r.boolean(0, 0))
+            return std::nullopt;
+        return std::string(r.text(0, 1));
+    };
+    // Moved in, not copied: the history can be hundreds of megabytes.
+    std::vector<pg::param> params;
+    params.reserve(8);
+    params.emplace_back(zoho_id);
+    params.emplace_back(std::move(history));
+    params.emplace_back(comment);
+    params.emplace_back(author);
+    if (!backups)
+        return stored(conn_.exec_hot("rewriting the legacy row",
+                                     "WITH " + old + "u AS (UPDATE " + l.table.quoted() + " SET " +
+                                         set + " WHERE " + key_is("$1") + returning + ")" + check,
+                                     params));
     // One statement, one snapshot: `before` reads the row as it was, `after` what the UPDATE
     // wrote; `after` reads `before`, so the before row is written (and numbered) first, as the
     // old tooling expects. `pruned` keeps the daemon's newest keep_last rows of the
@@ -234,9 +285,12 @@ bool sync_repository::rewrite(const std::string& zoho_id, const std::string& his
                                " (zoho_id, full_name, backup_timestamp, operation_type, "
                                "chat_history_backup, comments_backup, comments_entered_by_backup, "
                                "operation_user) ";
-    auto r = conn_.exec(
+    for (auto p : {std::string(backup_user), std::to_string(b.keep_last),
+                   std::to_string(b.max_age.count()), std::to_string(b.prune_batch)})
+        params.emplace_back(std::move(p));
+    auto r = conn_.exec_hot(
         "rewriting the legacy row with its backup rows",
-        "WITH before AS (" + backup + "SELECT $1, " + l.name_column.quoted() +
+        "WITH " + old + "before AS (" + backup + "SELECT $1, " + l.name_column.quoted() +
             "::text, now(), 'before_update', " + l.history_column.quoted() + "::text, " +
             l.comment_column.quoted() + "::text, " + l.comment_author_column.quoted() +
             "::text, $5 FROM " + row + " RETURNING id), u AS (UPDATE " + l.table.quoted() +
@@ -250,10 +304,10 @@ bool sync_repository::rewrite(const std::string& zoho_id, const std::string& his
             " ORDER BY id DESC LIMIT greatest($6::integer - 2, 0)) UNION ALL SELECT id FROM " + t +
             own +
             " AND $7::integer > 0 AND backup_timestamp < now() - make_interval(secs => "
-            "$7::integer) LIMIT $8::integer)) SELECT h = $2::text FROM u",
-        {zoho_id, history, comment, author, std::string(backup_user), std::to_string(b.keep_last),
-         std::to_string(b.max_age.count()), std::to_string(b.prune_batch)});
-    return r.rows() == 1 && r.boolean(0, 0);
+            "$7::integer) LIMIT $8::integer))" +
+            check,
+        params);
+    return stored(r);
 }
 
 std::optional<std::string> sync_repository::legacy_key_equal_to(const std::string& zoho_id) {

@@ -31,9 +31,17 @@ struct queue_event {
     std::optional<bool> comment_changed, history_changed;
 };
 
+/// What claim_writes() took.
+struct claimed_writes {
+    std::vector<queue_event> events;
+    bool more = false;  ///< more writes are queued than the limit or the byte budget let in
+};
+
 /// The legacy row of one conversation, locked for the rest of the transaction.
 struct legacy_state {
     std::optional<std::string> name, history, comments, comments_entered_by;
+    std::string xmin;        ///< of the row version read: changes with every write of the row
+    bool unchanged = false;  ///< xmin was the one asked about: history was not read
 };
 
 /// What the daemon counts, written to syncd_instances.
@@ -61,6 +69,9 @@ class sync_repository {
     /// NOTIFY on the wake-up channel with `payload`, in a transaction of its own: the probe
     /// that tells whether notifications reach a listening connection.
     void notify(const std::string& payload);
+    /// Whether the server can compress TOAST values with lz4 (PostgreSQL 14 and later, built
+    /// with it).
+    bool lz4_available();
     /// Takes the conversation's advisory lock (shared with every ingester).
     void begin_conversation(const std::string& zoho_id);
     /// Conversations with queued work, oldest first, at most `limit`, leaving out `exclude`
@@ -80,8 +91,10 @@ class sync_repository {
     /// synced them), whose retry time passed more than a minute ago.
     void forget_stale_failures();
     /// Claims this conversation's captured legacy writes (insert and update events) that no
-    /// other instance holds, oldest first, at most `limit`.
-    std::vector<queue_event> claim_writes(const std::string& zoho_id, long long limit);
+    /// other instance holds, oldest first: at most `limit`, and only as many as fit in
+    /// `budget_bytes` of values (the first one always).
+    claimed_writes claim_writes(const std::string& zoho_id, long long limit,
+                                long long budget_bytes);
     /// Claims every other queued event of this conversation (appends included), leaving out the
     /// ids in `exclude` (events this transaction already holds).
     std::vector<queue_event> claim_rest(const std::string& zoho_id,
@@ -89,16 +102,21 @@ class sync_repository {
     void delete_events(const std::vector<long long>& ids);
     /// Locks and reads the legacy row; nullopt when the conversation has no legacy row.
     /// Throws lock_not_available when a legacy writer holds the row longer than lock_timeout.
-    std::optional<legacy_state> lock_legacy_row(const std::string& zoho_id);
+    /// A row whose xmin is still `unless_xmin` (nobody wrote it since) comes without its
+    /// history: the caller knows it.
+    std::optional<legacy_state> lock_legacy_row(const std::string& zoho_id,
+                                                const std::string& unless_xmin = "");
     /// Rewrites the rendered columns in one statement, with the seed's `before_update` and
     /// `after_update` backup rows when `backups`: both are copied on the server from the row
     /// itself, so the history crosses the wire once, and the daemon's older backup rows beyond
-    /// the retention limits are pruned in the same statement. Returns whether the server stored the
-    /// history as sent (a type or trigger on the column could change it); false also when the
-    /// row is gone.
-    bool rewrite(const std::string& zoho_id, const std::string& history,
-                 const std::optional<std::string>& comment,
-                 const std::optional<std::string>& author, bool backups);
+    /// the retention limits are pruned in the same statement. With `append`, `history` is the tail
+    /// that takes the place of the column's closing bracket. Returns the new row version's xmin
+    /// when the server stored the history as meant, nullopt when not (a type or trigger on the
+    /// column changed it) or when the row is gone.
+    std::optional<std::string> rewrite(const std::string& zoho_id, std::string history,
+                                       const std::optional<std::string>& comment,
+                                       const std::optional<std::string>& author, bool backups,
+                                       bool append = false);
     /// Legacy rows with a key: the total of a full reconcile's progress.
     long long legacy_row_count();
     /// Legacy keys after `after` in key order, for a full reconcile.
@@ -115,8 +133,6 @@ class sync_repository {
     std::optional<std::string> legacy_key_equal_to(const std::string& zoho_id);
 
   private:
-    std::vector<queue_event> claim(const std::string& zoho_id, bool writes_only, long long limit,
-                                   const std::vector<long long>& exclude);
     /// `<key> = $n::text::<key type> AND <key>::text = $n::text`: see key_type().
     std::string key_is(const std::string& param);
     /// The key column's type as format_type spells it (quoted where SQL needs it), read once:

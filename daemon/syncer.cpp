@@ -56,39 +56,77 @@ struct syncer::work {
     /// The identities of the messages read, in the same order: the render reuses them instead
     /// of canonicalizing every message a second time.
     std::vector<std::string> identities;
+    std::optional<render_memo> memo;  ///< what this daemon last wrote into the row, if known
+    /// On the appended path: the messages after memo->last_id, instead of `ledger`.
+    std::optional<std::vector<ledger::ledger_message>> fresh;
+    std::optional<render_memo> written;  ///< remembered once the transaction commits
 };
 
-syncer::syncer(pg::connection& conn, const config& cfg)
-    : conn_(conn), cfg_(cfg), repo_(conn, cfg), ledger_(conn, cfg) {}
+std::optional<render_memo> render_memory::find(const std::string& zoho_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = memos_.find(zoho_id);
+    if (it == memos_.end())
+        return std::nullopt;
+    return it->second;
+}
+
+void render_memory::remember(const std::string& zoho_id, render_memo memo) {
+    std::lock_guard lock(mutex_);
+    if (memos_.size() >= max_entries && !memos_.count(zoho_id))
+        memos_.clear();
+    memos_[zoho_id] = std::move(memo);
+}
+
+syncer::syncer(pg::connection& conn, const config& cfg, std::shared_ptr<render_memory> memory)
+    : memory_(memory ? std::move(memory) : std::make_shared<render_memory>()),
+      conn_(conn),
+      cfg_(cfg),
+      repo_(conn, cfg),
+      ledger_(conn, cfg) {}
 
 sync_outcome syncer::sync(const std::string& zoho_id) {
     sync_outcome out;
     const auto started = std::chrono::steady_clock::now();
-    pg::transaction tx(conn_);
+    if (begin_.empty())
+        begin_ = repo_.lz4_available()
+                     // Large histories are written whole (and twice more as backups): lz4
+                     // compresses them many times faster than pglz, and every reader of the
+                     // column decompresses either transparently.
+                     ? "BEGIN; SET LOCAL default_toast_compression = lz4"
+                     : "BEGIN";
+    pg::transaction tx(conn_, begin_);
     // The advisory lock first: it is shared with every ingester (run, recover, other daemons).
     repo_.begin_conversation(zoho_id);
     work w(zoho_id);
     // The bulk of the captured writes is ingested before the dashboard's row is locked, so the
     // row is held only for the final steps.
-    w.events = repo_.claim_writes(zoho_id, max_events_per_sync);
+    auto claimed = repo_.claim_writes(zoho_id, max_events_per_sync, cfg_.daemon.claim_bytes);
+    w.events = std::move(claimed.events);
     out.captured += ingest_writes(w, w.events, std::nullopt);
-    // A larger backlog is worked off in several transactions: this one only ingests its share
-    // (oldest first); the one that claims the rest, application appends included, renders.
-    // Each claimed write's comment is still checked: the write it names committed earlier on
-    // the same row, so its event has a smaller id and is claimed by now.
-    const bool partial = static_cast<long long>(w.events.size()) == max_events_per_sync;
+    // A larger backlog (in writes or in bytes) is worked off in several transactions: this one
+    // only ingests its share (oldest first); the one that claims the rest, application appends
+    // included, renders. Each claimed write's comment is still checked: the write it names
+    // committed earlier on the same row, so its event has a smaller id and is claimed by now.
     std::optional<legacy_state> row;
-    if (!partial) {
+    if (!claimed.more) {
         row = lock_row_and_claim_rest(w, out);
         out.without_legacy_row = !row;
     }
     out.captured += capture_comments(w);
-    if (row)
+    // What only the ingests and the comment check needed goes before the render, which holds
+    // the conversation a few times over: peak memory follows the largest value, not a multiple.
+    w.snapshots = {};
+    w.cache = {};
+    if (row && w.fresh)
+        render_appended(w, out);
+    else if (row)
         render(w, *row, out);
     std::vector<long long> ids;
     for (const auto& e : w.events) ids.push_back(e.id);
     repo_.delete_events(ids);
     tx.commit();
+    if (w.written)
+        memory_->remember(zoho_id, std::move(*w.written));
     out.events = static_cast<long long>(w.events.size());
     // Lag: from the event's enqueue to this commit, when the legacy column shows it.
     const double took_ms =
@@ -147,7 +185,10 @@ void syncer::read_ledger(work& w) {
 
 std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w, sync_outcome& out) {
     testpoint("before_legacy_row_lock");
-    auto row = repo_.lock_legacy_row(w.zoho_id);
+    // A captured legacy write in hand must be ingested: only appends take the appended path.
+    if (w.events.empty())
+        w.memo = memory_->find(w.zoho_id);
+    auto row = repo_.lock_legacy_row(w.zoho_id, w.memo ? w.memo->xmin : std::string());
     testpoint("before_late_claim");
     // Claimed again once the row is locked: every legacy write that committed before the row
     // read is then in hand. Without this late claim, a write committing in between and
@@ -158,6 +199,14 @@ std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w, sync_outcom
     std::vector<long long> held;
     for (const auto& e : w.events) held.push_back(e.id);
     auto late = repo_.claim_rest(w.zoho_id, held);
+    if (row && row->unchanged) {
+        if (take_appended_path(w, *row, late)) {
+            w.events.insert(w.events.end(), std::make_move_iterator(late.begin()),
+                            std::make_move_iterator(late.end()));
+            return row;
+        }
+        row = repo_.lock_legacy_row(w.zoho_id);  // the whole path needs the history after all
+    }
     // A legacy INSERT can commit between the row read and the late claim: read (and lock) the
     // row it created, or its events would be consumed with the row left unrendered.
     if (!row && std::any_of(late.begin(), late.end(),
@@ -210,7 +259,73 @@ long long syncer::capture_comments(work& w) {
     return appended;
 }
 
+void syncer::check_rendered_size(const work& w, size_t bytes) const {
+    if (bytes <= text_limit_)
+        return;
+    throw error("the history of " + w.zoho_id + " would render to " + std::to_string(bytes) +
+                    " bytes, more than a text value holds (" + std::to_string(text_limit_) +
+                    "): its legacy columns are left as they are",
+                "the ledger keeps every message; the legacy column cannot show this "
+                "conversation whole: archive older messages on the dashboard's side, or read "
+                "it from the ledger");
+}
+
+bool syncer::take_appended_path(work& w, const legacy_state& row,
+                                const std::vector<queue_event>& late) {
+    // The row is the version this daemon wrote, so it holds no message the ledger lacks and its
+    // comment is the ledger's; a legacy write claimed late would still need ingesting.
+    if (!row.unchanged || !w.memo ||
+        std::any_of(late.begin(), late.end(),
+                    [](const queue_event& e) { return e.kind != event_kind::append; }))
+        return false;
+    auto [before, fresh] = ledger_.messages_after(w.zoho_id, w.memo->last_id);
+    // Ids commit out of order: a message below last_id that committed after the memo was
+    // written is not in the text, and only the whole path puts it in its place.
+    if (before != w.memo->messages)
+        return false;
+    w.fresh = std::move(fresh);
+    return true;
+}
+
+void syncer::render_appended(work& w, sync_outcome& out) {
+    out.appended_only = true;
+    if (w.fresh->empty())
+        return;  // rendered already by an earlier sync that read them before their events
+    // The whole render is render_array() of every message's element in id order; the text holds
+    // exactly that up to last_id, so replacing its closing bracket renders the same bytes.
+    std::string tail;
+    for (const auto& m : *w.fresh) {
+        tail += ',';
+        tail += core::element_of({m.payload, m.author, m.body, m.sent_at_us, false, std::nullopt},
+                                 cfg_.legacy.fields);
+    }
+    tail += ']';
+    const auto& memo = *w.memo;
+    const size_t bytes = memo.bytes - 1 + tail.size();
+    check_rendered_size(w, bytes);
+    const auto& latest = w.fresh->back();
+    // Nothing the column showed can be missing here: backups as for a rewrite without drift.
+    const bool backups = cfg_.backup.mode == backup_mode::every_rewrite;
+    auto xmin =
+        repo_.rewrite(w.zoho_id, std::move(tail), latest.body, latest.author, backups, true);
+    if (!xmin)
+        throw error("the legacy row of " + w.zoho_id + " did not keep the rendered history",
+                    "check for triggers or a column type that rewrites " +
+                        cfg_.legacy.history_column.name());
+    out.rewritten = true;
+    w.written = render_memo{std::move(*xmin), latest.id,
+                            memo.messages + static_cast<long long>(w.fresh->size()), bytes};
+}
+
 void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
+    // A lower bound of the rendered size, from the text in hand: a conversation that cannot be
+    // written back is refused before its text is copied into elements and one array.
+    size_t estimate = 2;
+    for (const auto& m : *w.ledger)
+        estimate +=
+            1 + (m.payload ? m.payload->size()
+                           : (m.body ? m.body->size() : 0) + (m.author ? m.author->size() : 0));
+    check_rendered_size(w, estimate);
     // A message counts as lost only if the column showed it: an element of a committed legacy
     // value (a racing writer dropped it), or a row rendered before. Rows from the first one
     // the consumed append events announce, and comments captured now, are new.
@@ -246,15 +361,26 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
     if (d.first_render && !captured_write)
         out.first_render = d.first;
     out.drift = d.missing > 0 && !out.first_render;
+    check_rendered_size(w, d.history.size());
     const bool backups = cfg_.backup.mode == backup_mode::every_rewrite ||
                          (cfg_.backup.mode == backup_mode::drift_only && out.drift);
     // The server compares what it stored: a type or trigger on the legacy column that changed
     // it would otherwise go unnoticed.
-    if (!repo_.rewrite(w.zoho_id, d.history, d.comment, d.comment_author, backups))
+    const size_t written = d.history.size();
+    auto xmin =
+        repo_.rewrite(w.zoho_id, std::move(d.history), d.comment, d.comment_author, backups);
+    if (!xmin)
         throw error("the legacy row of " + w.zoho_id + " did not keep the rendered history",
                     "check for triggers or a column type that rewrites " +
                         cfg_.legacy.history_column.name());
     out.rewritten = true;
+    // The next sync may append to this text when it is the ledger rendered whole and every
+    // message in it has its id in hand (comments captured now do not).
+    const bool ids_known = std::none_of(w.ledger->begin(), w.ledger->end(),
+                                        [](const auto& m) { return m.this_transaction; });
+    if (d.rendered && ids_known && !w.ledger->empty())
+        w.written = render_memo{std::move(*xmin), w.ledger->back().id,
+                                static_cast<long long>(w.ledger->size()), written};
 }
 
 }  // namespace chatledger::daemon

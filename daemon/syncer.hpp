@@ -3,9 +3,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -28,16 +31,49 @@ struct sync_outcome {
     std::vector<double> lags_ms;  ///< enqueue-to-commit lag of each consumed event
     /// The events were consumed with nothing to render: the legacy table has no row of the key.
     bool without_legacy_row = false;
+    /// The new messages were appended to the text the daemon wrote last, nothing old was read.
+    bool appended_only = false;
+};
+
+/// What a sync last wrote into a conversation's legacy row. While the row stays that version,
+/// the next sync appends the messages that came since to the text on the server instead of
+/// reading, checking and rendering the whole conversation again: its cost does not grow with
+/// the conversation.
+struct render_memo {
+    std::string xmin;        ///< the row version the daemon wrote (any later write changes it)
+    long long last_id = 0;   ///< the last ledger message rendered into it
+    long long messages = 0;  ///< the conversation's ledger messages up to last_id then
+    size_t bytes = 0;        ///< length of the history written
+};
+
+/// The render memos of one daemon, shared by its workers. Only a speed-up: a conversation
+/// without one (a restart, another daemon wrote it) is rendered whole, as always.
+class render_memory {
+  public:
+    std::optional<render_memo> find(const std::string& zoho_id) const;
+    void remember(const std::string& zoho_id, render_memo memo);
+
+  private:
+    /// Memos kept at most (some 100 bytes each); beyond, they are all dropped and relearned.
+    static constexpr size_t max_entries = 200000;
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, render_memo> memos_;
 };
 
 /// Captured legacy writes one sync transaction claims at most: a conversation's backlog after
 /// a long outage is worked off in bounded steps, so memory stays flat however large it grew.
 inline constexpr long long max_events_per_sync = 256;
 
+/// The largest value a text column holds (1 GB less its header): a conversation whose history
+/// would render larger cannot be written back and is set aside.
+inline constexpr size_t max_text_bytes = (size_t{1} << 30) - 5;
+
 /// Syncs conversations through one connection.
 class syncer {
   public:
-    syncer(pg::connection& conn, const config& cfg);
+    /// `memory` is shared by the syncers of one daemon; nullptr gives this one its own.
+    syncer(pg::connection& conn, const config& cfg,
+           std::shared_ptr<render_memory> memory = nullptr);
 
     /// Ingests, renders and rewrites one conversation in its own transaction; rolls back and
     /// rethrows on error (the queued events stay for the next attempt).
@@ -47,6 +83,8 @@ class syncer {
     /// "before_late_claim"), so a test can commit concurrent writes at an exact moment (as
     /// userver's testpoints do).
     void set_testpoint(std::function<void(std::string_view)> hook) { testpoint_ = std::move(hook); }
+    /// Lowers the largest history the render writes (max_text_bytes), so a test can reach it.
+    void set_text_limit(size_t bytes) { text_limit_ = bytes; }
 
   private:
     /// What one sync transaction has gathered so far.
@@ -63,6 +101,13 @@ class syncer {
     void read_ledger(work& w);
     /// Appends the comments that are messages of their own; returns how many.
     long long capture_comments(work& w);
+    /// Refuses a conversation whose history cannot fit in a text value, before rendering it.
+    void check_rendered_size(const work& w, size_t bytes) const;
+    /// Whether the row is as this daemon last wrote it and no message below the memo's last id
+    /// came since: then reads only the newer messages into the work.
+    bool take_appended_path(work& w, const legacy_state& row, const std::vector<queue_event>& late);
+    /// Appends the newer messages to the history on the server (see render_memo).
+    void render_appended(work& w, sync_outcome& out);
     /// Renders the ledger into the legacy row where it differs, with backups around it.
     void render(work& w, const legacy_state& row, sync_outcome& out);
     void testpoint(std::string_view name) const {
@@ -71,6 +116,9 @@ class syncer {
     }
 
     std::function<void(std::string_view)> testpoint_;
+    size_t text_limit_ = max_text_bytes;
+    std::shared_ptr<render_memory> memory_;
+    std::string begin_;  ///< how a sync transaction begins on this server (found once)
     pg::connection& conn_;
     const config& cfg_;
     sync_repository repo_;

@@ -85,10 +85,38 @@ std::vector<ledger_message> ledger_repository::ledger_messages(
     const std::vector<std::string>& keys) {
     if (!ledger_exists_)
         return {};
-    auto r = conn_.exec("reading ledger messages", messages_query(cfg_), {pg::array_literal(keys)});
+    auto r =
+        conn_.exec_hot("reading ledger messages", messages_query(cfg_), {pg::array_literal(keys)});
     std::vector<ledger_message> out;
     out.reserve(r.rows());
     for (int i = 0; i < r.rows(); ++i) out.push_back(read_message(r, i));
+    return out;
+}
+
+std::pair<long long, std::vector<ledger_message>> ledger_repository::messages_after(
+    const std::string& zoho_id, long long after) {
+    const std::string m = cfg_.ledger.schema.quoted() + ".chat_messages";
+    auto r = conn_.exec_hot(
+        "reading new ledger messages",
+        "SELECT c.n, m.payload, m.author, m.body, m.sent_at_us, m.source, m.id FROM (SELECT "
+        "count(*) AS n FROM " +
+            m +
+            " WHERE zoho_id = $1 AND id <= $2::bigint) c LEFT JOIN LATERAL (SELECT payload::text, "
+            "author, body, CASE WHEN isfinite(sent_at) THEN (extract(epoch FROM sent_at) * "
+            "1000000)::bigint END AS sent_at_us, source, id FROM " +
+            m + " WHERE zoho_id = $1 AND id > $2::bigint ORDER BY id) m ON true ORDER BY m.id",
+        {zoho_id, std::to_string(after)});
+    std::pair<long long, std::vector<ledger_message>> out{r.rows() ? r.integer(0, 0) : 0, {}};
+    for (int i = 0; i < r.rows(); ++i) {
+        if (r.is_null(i, 6))
+            continue;  // the LEFT JOIN's one row when nothing is new
+        ledger_message msg{
+            r.integer(i, 6),       zoho_id,      r.optional_text(i, 1),    r.optional_text(i, 2),
+            r.optional_text(i, 3), std::nullopt, std::string(r.text(i, 5))};
+        if (!r.is_null(i, 4))
+            msg.sent_at_us = r.integer(i, 4);
+        out.second.push_back(std::move(msg));
+    }
     return out;
 }
 

@@ -68,6 +68,11 @@ class ledger_repository {
     void for_each_ledger_message(const std::vector<std::string>& keys,
                                  const std::function<void(const ledger_message_view&)>& f,
                                  int piece = 10000);
+    /// The messages of one conversation after id `after`, in id order, and how many it has up
+    /// to `after`: a sync that rendered up to `after` reads only what came since, and the count
+    /// tells whether a row below `after` committed after that render.
+    std::pair<long long, std::vector<ledger_message>> messages_after(const std::string& zoho_id,
+                                                                     long long after);
     /// Appends messages with one COPY; ids follow the vector's order.
     long long append(const std::vector<new_message>& messages);
 

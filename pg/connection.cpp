@@ -292,6 +292,46 @@ result connection::exec(std::string_view what, const std::string& sql,
     return check(what, res);
 }
 
+result connection::exec_hot(std::string_view what, const std::string& sql,
+                            const std::vector<param>& params) {
+    if (!prepare_)
+        return exec(what, sql, params);
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+        const std::string name = "chatledger_" + std::to_string(prepared_.size() + 1);
+        PGresult* res = PQprepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr);
+        if (res == nullptr || PQresultStatus(res) != PGRES_COMMAND_OK)
+            fail_prepared(what, res);
+        PQclear(res);
+        it = prepared_.emplace(sql, name).first;
+    }
+    PGresult* res = PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(values.size()),
+                                   values.data(), nullptr, nullptr, 0);
+    auto st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return result(res);
+    fail_prepared(what, res);
+}
+
+void connection::fail_prepared(std::string_view what, PGresult* res) {
+    const char* s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    const std::string sqlstate = s ? s : "";
+    if (sqlstate != "26000" && sqlstate != "42P05")
+        fail(what, res);
+    PQclear(res);
+    prepare_ = false;
+    prepared_.clear();
+    throw prepared_statement_lost(
+        std::string(what) + " failed: a prepared statement of this session " +
+            (sqlstate == "26000" ? "vanished" : "collided with another client's") + " (SQLSTATE " +
+            sqlstate + "): a transaction pooler shares the server connection",
+        "08P01",
+        "the work is retried without prepared statements; give the daemon a direct connection");
+}
+
 result connection::exec_script(std::string_view what, const std::string& sql) {
     // PQexec runs a multi-statement script in one round trip; a failure stops it there.
     return check(what, PQexec(conn_.get(), sql.c_str()));

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "pg/error.hpp"
@@ -68,6 +69,18 @@ class connection {
     /// `what` names the work in the error message ("applying schema step 2").
     result exec(std::string_view what, const std::string& sql,
                 const std::vector<param>& params = {});
+    /// exec() of a statement run often: prepared once per connection when prepare() is on.
+    /// A prepared statement that vanished or collided (a transaction pooler shares or swaps
+    /// the server connection) throws prepared_statement_lost and turns preparing off.
+    result exec_hot(std::string_view what, const std::string& sql,
+                    const std::vector<param>& params = {});
+    /// Whether exec_hot() prepares; off on a new connection: only a direct connection to the
+    /// server keeps a session's prepared statements from one transaction to the next.
+    void prepare(bool on) {
+        prepare_ = on;
+        prepared_.clear();
+    }
+    bool prepares() const { return prepare_; }
     /// Runs one or more statements without parameters (DDL scripts); returns the last result.
     result exec_script(std::string_view what, const std::string& sql);
 
@@ -92,12 +105,17 @@ class connection {
   private:
     explicit connection(PGconn* conn) : conn_(conn, &PQfinish) {}
     [[noreturn]] void fail(std::string_view what, PGresult* res);
+    /// fail(), except that a lost prepared statement turns preparing off and says so.
+    [[noreturn]] void fail_prepared(std::string_view what, PGresult* res);
     result check(std::string_view what, PGresult* res);
 
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, &PQfinish};
     std::string copy_what_;
     std::string local_settings_;  ///< SET LOCAL statements every begin() runs
     access_context access_;       ///< for the HINT of a permission error
+    bool prepare_ = false;
+    /// Statements exec_hot() prepared on this connection: SQL text to statement name.
+    std::unordered_map<std::string, std::string> prepared_;
 };
 
 /// Rolls back on scope exit unless commit() was called.

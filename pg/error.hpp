@@ -64,6 +64,14 @@ class connection_error : public db_error {
     bool retryable() const noexcept override { return true; }
 };
 
+/// A prepared statement of this connection vanished or collided with another client's (26000,
+/// 42P05): the server connection is shared or swapped by a transaction pooler. The connection
+/// has stopped preparing; the work is retried, as after a lost connection.
+class prepared_statement_lost : public connection_error {
+  public:
+    using connection_error::connection_error;
+};
+
 /// Class 40: serialization failure or deadlock; the transaction may be re-run as a whole.
 class transaction_rollback : public db_error {
   public:

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config
-    libpq-dev libyaml-cpp-dev libboost-program-options-dev libspdlog-dev
+    libpq-dev libssl-dev libyaml-cpp-dev libboost-program-options-dev libspdlog-dev
     libgtest-dev libgmock-dev clang libclang-rt-14-dev
     postgresql-15 postgresql-client-15 systemd help2man dpkg-dev
     pgbouncer  # the daemon test behind a transaction pooler (tests/daemon/pooler_pgtest.cpp)

@@ -210,5 +210,29 @@ TEST_F(pooler_pgtest, the_daemon_syncs_through_pgbouncer_and_says_notifications_
     EXPECT_EQ(d.wait_exit(5s), 0) << testing::read_file(log);
 }
 
+// Guards against named prepared statements behind a transaction pooler: two clients share one
+// server connection there, so the second one's statement collides with the first one's (and a
+// swapped server connection has none). The daemon prepares only on a connection notifications
+// reach; should it prepare behind a pooler anyway, the first collision is a retryable error and
+// the connection goes on without preparing.
+TEST_F(pooler_pgtest, a_connection_that_prepares_behind_pgbouncer_falls_back_to_plain_statements) {
+    const auto& l = provision_logins();
+    const int port = start_pgbouncer({l.daemon});
+    ASSERT_GT(port, 0);
+    database_config db;
+    db.conninfo =
+        "host=127.0.0.1 port=" + std::to_string(port) + " dbname=" + dbname_ + " user=" + l.daemon;
+    auto first = pg::connection::open(db, "first");
+    auto second = pg::connection::open(db, "second");
+    first.prepare(true);
+    second.prepare(true);
+    const std::string hot = "SELECT $1::integer * 2";
+    EXPECT_EQ(first.exec_hot("test statement", hot, {"2"}).integer(0, 0), 4);
+    EXPECT_THROW(second.exec_hot("test statement", hot, {"3"}), pg::prepared_statement_lost);
+    EXPECT_FALSE(second.prepares());
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(second.exec_hot("test statement", hot, {std::to_string(i)}).integer(0, 0), i * 2);
+}
+
 }  // namespace
 }  // namespace chatledger::daemon
