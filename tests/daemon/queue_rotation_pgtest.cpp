@@ -1,0 +1,191 @@
+// Database tests of the rotating sync queue (schema step 0009): events written across a rotation
+// and a maintenance pass are claimed once, and a slot is truncated only when drained and unlocked.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "daemon/sync_repository.hpp"
+#include "daemon/syncer.hpp"
+#include "schema/apply.hpp"
+#include "tests/support/pg_fixture.hpp"
+
+namespace chatledger::daemon {
+namespace {
+
+class queue_rotation_pgtest : public testing::pg_test {
+  protected:
+    void SetUp() override {
+        pg_test::SetUp();
+        if (HasFatalFailure())
+            return;
+        conn_.emplace(connect());
+        create_legacy_table(*conn_);
+        cfg_ = make_config();
+        cfg_.database.conninfo = conninfo();
+        schema::apply_schema(*conn_, cfg_, false);
+        const auto& l = provision_logins();
+        sql(*conn_, "GRANT SELECT, INSERT, UPDATE ON live_chat TO " + l.legacy);
+        // Autovacuum could shrink a slot to nothing behind the test's back.
+        for (int s = 0; s < 3; ++s)
+            sql(*conn_, "ALTER TABLE chatledger.sync_queue_" + std::to_string(s) +
+                            " SET (autovacuum_enabled = false)");
+        daemon_.emplace(connect_as(l.daemon));
+    }
+    void TearDown() override {
+        daemon_.reset();
+        conn_.reset();
+        pg_test::TearDown();
+    }
+
+    long long count(const std::string& q) { return sql(*conn_, q).integer(0, 0); }
+    long long slot_size(int s) {
+        return count("SELECT pg_relation_size('chatledger.sync_queue_" + std::to_string(s) + "')");
+    }
+    int current_slot() { return static_cast<int>(count("SELECT chatledger.queue_slot()")); }
+    /// Fills the current slot past the rotation size with events, committed and then consumed:
+    /// a slot that has seen that many events is due to be left.
+    void fill_current_slot() {
+        sql(*conn_,
+            "INSERT INTO chatledger.sync_queue (zoho_id, kind, history) "
+            "SELECT 'filler', 'update', repeat('x', 1900) FROM generate_series(1, 4700)");
+        sql(*conn_, "DELETE FROM chatledger.sync_queue WHERE zoho_id = 'filler'");
+        ASSERT_GE(slot_size(current_slot()), 8 * 1024 * 1024);
+    }
+    queue_maintenance maintain() { return sync_repository(*daemon_, cfg_).maintain_queue(); }
+    /// Syncs every queued conversation once, as the daemon's round does.
+    long long sync_queued() {
+        sync_repository repo(*daemon_, cfg_);
+        syncer s(*daemon_, cfg_);
+        long long events = 0;
+        for (const auto& z : repo.queued_conversations(100)) events += s.sync(z).events;
+        return events;
+    }
+
+    std::optional<pg::connection> conn_, daemon_;
+    config cfg_;
+};
+
+TEST_F(queue_rotation_pgtest,
+       an_event_open_across_a_rotation_and_a_maintenance_pass_is_claimed_once) {
+    sql(*conn_, "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('k', 'K', '[]')");
+    ASSERT_EQ(sync_queued(), 1);
+    ASSERT_EQ(current_slot(), 0);
+
+    // A legacy writer's capture event, written into slot 0 and left uncommitted.
+    auto writer = connect_as(provision_logins().legacy);
+    pg::transaction open(writer);
+    sql(writer,
+        "UPDATE live_chat SET chat_history = "
+        "'[{\"sender\":\"w\",\"message\":\"held open\",\"timestamp\":\"2025-01-01T00:00:00Z\"}]' "
+        "WHERE zoho_id = 'k'");
+
+    fill_current_slot();
+    auto m = maintain();
+    EXPECT_TRUE(m.rotated);
+    EXPECT_EQ(current_slot(), 1);
+    // Slot 0 holds the open write: its lock keeps the slot from being truncated.
+    m = maintain();
+    EXPECT_EQ(m.truncated, 0);
+    EXPECT_GT(slot_size(0), 0);
+
+    open.commit();
+    // Committed and not yet claimed: still not truncated.
+    EXPECT_EQ(maintain().truncated, 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue_0"), 1);
+
+    EXPECT_EQ(sync_queued(), 1);
+    EXPECT_EQ(sync_queued(), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'k' AND "
+                    "body = 'held open'"),
+              1);
+    EXPECT_EQ(count("SELECT json_array_length(chat_history::json) FROM live_chat "
+                    "WHERE zoho_id = 'k'"),
+              1);
+    // Drained: now it goes.
+    EXPECT_EQ(maintain().truncated, 1);
+    EXPECT_EQ(slot_size(0), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+}
+
+TEST_F(queue_rotation_pgtest, a_drained_slot_read_by_an_open_transaction_is_not_truncated) {
+    fill_current_slot();
+    ASSERT_TRUE(maintain().rotated);
+    ASSERT_GT(slot_size(0), 0);
+
+    // A reader left open holds its lock on every slot; NOWAIT gives up instead of waiting.
+    auto reader = connect_as(provision_logins().reader);
+    {
+        pg::transaction t(reader);
+        sql(reader, "SELECT count(*) FROM chatledger.sync_queue");
+        EXPECT_EQ(maintain().truncated, 0);
+        EXPECT_GT(slot_size(0), 0);
+        // The current slot stays where it is while no empty slot is truncated... and new events
+        // still flow into it: an append made now is claimed through the parent.
+        EXPECT_EQ(current_slot(), 1);
+    }
+    EXPECT_EQ(maintain().truncated, 1);
+    EXPECT_EQ(slot_size(0), 0);
+}
+
+TEST_F(queue_rotation_pgtest,
+       a_slot_with_an_uncommitted_event_is_skipped_and_rotation_uses_the_third) {
+    sql(*conn_, "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('k', 'K', '[]')");
+    ASSERT_EQ(sync_queued(), 1);
+    auto app = connect_as(provision_logins().app);
+    pg::transaction open(app);
+    sql(app, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('k', 'a', 'x')");
+
+    fill_current_slot();
+    ASSERT_TRUE(maintain().rotated);  // 0 -> 1; slot 0 keeps the open append
+    fill_current_slot();
+    ASSERT_TRUE(maintain().rotated);  // 1 -> 2: slot 0 is still held
+    EXPECT_EQ(current_slot(), 2);
+    EXPECT_EQ(maintain().truncated, 1);  // slot 1, drained; slot 0 stays
+    fill_current_slot();
+    ASSERT_TRUE(maintain().rotated);  // 2 -> 1, past the held slot 0
+    EXPECT_EQ(current_slot(), 1);
+    EXPECT_GT(slot_size(0), 0);
+
+    open.commit();
+    EXPECT_EQ(sync_queued(), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'k'"), 1);
+    EXPECT_EQ(count("SELECT json_array_length(chat_history::json) FROM live_chat "
+                    "WHERE zoho_id = 'k'"),
+              1);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+}
+
+TEST_F(queue_rotation_pgtest, maintenance_refuses_a_snapshot_older_than_its_lock) {
+    pg::transaction t(*daemon_, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    try {
+        sql(*daemon_, "SELECT * FROM chatledger.maintain_queue()");
+        FAIL() << "maintain_queue ran in REPEATABLE READ";
+    } catch (const pg::db_error& e) {
+        EXPECT_EQ(e.sqlstate(), "25000");
+        EXPECT_NE(std::string(e.what()).find("needs a READ COMMITTED transaction"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST_F(queue_rotation_pgtest, the_oldest_open_transaction_is_named_for_monitoring) {
+    auto idle = connect();
+    sql(idle, "SET application_name = 'forgotten psql'");
+    pg::transaction t(idle);
+    sql(idle, "SELECT txid_current()");
+    // The reader login sees the session whole through the owner's function.
+    auto reader = connect_as(provision_logins().reader);
+    const auto h = schema::read_queue_health(reader, cfg_);
+    ASSERT_TRUE(h.oldest);
+    EXPECT_EQ(h.oldest->application_name, "forgotten psql");
+    EXPECT_EQ(h.oldest->state, "idle in transaction");
+    ASSERT_TRUE(h.oldest->pid);
+    EXPECT_EQ(*h.oldest->pid, static_cast<int>(sql(idle, "SELECT pg_backend_pid()").integer(0, 0)));
+    ASSERT_TRUE(h.oldest->age_s);
+    EXPECT_GE(*h.oldest->age_s, 0);
+}
+
+}  // namespace
+}  // namespace chatledger::daemon
