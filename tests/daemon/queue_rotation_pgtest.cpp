@@ -2,9 +2,12 @@
 // and a maintenance pass are claimed once, and a slot is truncated only when drained and unlocked.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "daemon/sync_repository.hpp"
 #include "daemon/syncer.hpp"
@@ -155,6 +158,70 @@ TEST_F(queue_rotation_pgtest,
                     "WHERE zoho_id = 'k'"),
               1);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+}
+
+// Legacy writers, a syncing daemon, maintenance passes and rotations all at once: the slots
+// change under every insert and claim, and still each captured message reaches the ledger once.
+// A captured write lives only in its queue row, so a truncation that took one loses it for good.
+TEST_F(queue_rotation_pgtest, racing_writers_rotations_and_truncations_lose_and_double_nothing) {
+    using namespace std::chrono_literals;
+    constexpr int rows_per_writer = 150, writers = 2;
+    std::atomic<int> writing{writers};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w)
+        threads.emplace_back([&, w] {
+            auto c = connect_as(provision_logins().legacy);
+            for (int i = 0; i < rows_per_writer; ++i) {
+                // Two legacy rows per transaction, so a rotation can fall between them.
+                pg::transaction t(c);
+                for (int j = 0; j < 2; ++j)
+                    sql(c,
+                        "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ($1, "
+                        "'W', json_build_array(json_build_object('sender', 'w', 'message', "
+                        "$1::text))::text)",
+                        {"w" + std::to_string(w) + "-" + std::to_string(i) + "-" +
+                         std::to_string(j)});
+                t.commit();
+                std::this_thread::sleep_for(1ms);
+            }
+            --writing;
+        });
+    std::atomic<long long> rotations{0}, truncations{0};
+    threads.emplace_back([&] {
+        // Rotation as maintain_queue() does it, but without waiting for 8 MB of events.
+        auto c = connect();
+        auto m = connect_as(provision_logins().daemon);
+        while (writing > 0) {
+            sql(c,
+                "SELECT setval('chatledger.queue_epoch', (SELECT last_value + 1 FROM "
+                "chatledger.queue_epoch), true)");
+            ++rotations;
+            // Once the writers' transactions begun before the rotation have ended, the slot
+            // just left holds committed events nobody has claimed yet.
+            std::this_thread::sleep_for(2ms);
+            truncations += sync_repository(m, cfg_).maintain_queue().truncated;
+            std::this_thread::sleep_for(3ms);
+        }
+    });
+    auto daemon = connect_as(provision_logins().daemon);
+    sync_repository repo(daemon, cfg_);
+    syncer s(daemon, cfg_);
+    while (writing > 0 || !repo.queued_conversations(1).empty()) {
+        for (const auto& z : repo.queued_conversations(100)) s.sync(z);
+        truncations += repo.maintain_queue().truncated;
+        std::this_thread::sleep_for(10ms);  // events wait in their slots a while
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& z : repo.queued_conversations(100)) s.sync(z);
+
+    constexpr int rows = writers * rows_per_writer * 2;
+    EXPECT_GT(rotations.load(), 10);
+    EXPECT_GT(truncations.load(), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), rows);
+    EXPECT_EQ(count("SELECT count(DISTINCT zoho_id) FROM chatledger.chat_messages WHERE body = "
+                    "zoho_id"),
+              rows);
 }
 
 TEST_F(queue_rotation_pgtest, maintenance_refuses_a_snapshot_older_than_its_lock) {
