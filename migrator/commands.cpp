@@ -133,7 +133,8 @@ void print_queue_health(const command_context& ctx, const schema::queue_health& 
                   static_cast<double>(q.bytes) / (1024 * 1024), q.dead_rows);
     ctx.out << line;
     if (!q.oldest) {
-        ctx.out << "oldest transaction     none open\n";
+        ctx.out << "oldest transaction     "
+                << (q.oldest_read ? "none open" : "not shown before schema step 0009") << "\n";
         return;
     }
     const auto& o = *q.oldest;

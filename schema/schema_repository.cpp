@@ -218,6 +218,7 @@ queue_health schema_repository::read_queue_health(int version) {
     h.dead_rows = r.integer(0, 1);
     if (version < 9)
         return h;
+    h.oldest_read = true;
     auto o = conn_.exec("looking for the oldest open transaction",
                         "SELECT pid, application_name, coalesce(state, ''), age_s, xid_age FROM " +
                             cfg_.ledger.schema.quoted() + ".oldest_transaction()");

@@ -37,9 +37,10 @@ struct open_transaction {
 
 /// How the sync queue fares: what it occupies and what vacuum could not remove yet.
 struct queue_health {
-    long long bytes = 0;                     ///< heap, indexes and TOAST of every slot
-    long long dead_rows = 0;                 ///< pg_stat_user_tables.n_dead_tup over the slots
-    std::optional<open_transaction> oldest;  ///< nullopt when none is open (or schema < 9)
+    long long bytes = 0;       ///< heap, indexes and TOAST of every slot
+    long long dead_rows = 0;   ///< pg_stat_user_tables.n_dead_tup over the slots
+    bool oldest_read = false;  ///< false before schema step 9, which brings the function
+    std::optional<open_transaction> oldest;  ///< nullopt when none is open
 };
 
 /// Reads and writes the ledger's schema bookkeeping through one connection.
