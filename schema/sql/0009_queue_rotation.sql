@@ -100,12 +100,13 @@ ALTER TABLE {{ledger}}.sync_queue ENABLE ALWAYS TRIGGER sync_queue_no_nested_dae
 -- inserted into it and ended has committed before it let go of its lock, so the statement after
 -- the LOCK sees its rows. It moves new events on to an empty, truncated slot once the current one
 -- holds rotate_at bytes. Three slots: one still held by a forgotten transaction leaves two to
--- alternate between. The size is fixed here, not configured: 8 MB is about 45,000 dead events,
--- a few milliseconds per claim at worst, against one TRUNCATE's catalog churn per 8 MB of events.
+-- alternate between. The size is fixed here, not configured: 4 MB is about 45,000 append events,
+-- a few milliseconds per claim at worst and as long under the lock to check a slot before it is
+-- truncated, against one TRUNCATE's few dead catalog rows per 4 MB of events.
 CREATE FUNCTION {{ledger}}.maintain_queue(OUT truncated integer, OUT rotated boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $chatledger$
 DECLARE
-    rotate_at constant bigint := 8 * 1024 * 1024;
+    rotate_at constant bigint := 4 * 1024 * 1024;
     cur smallint;
     part regclass;
     busy boolean;
