@@ -56,7 +56,7 @@ bench_appends() {
 INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('$prefix' || :c, 'bench', 'lag probe');
 SQL
     "$pgbin/pgbench" -n -f "$work/append.sql" -c 4 -j 2 -R "$rate" -T "$seconds" >"$work/lag.out" 2>&1 ||
-        { cat "$work/lag.out"; exit 1; }
+        { cat "$work/lag.out" >&2; exit 1; }
 }
 
 # Sync lag p50 and p99 in ms over the daemon's recent window (4096 events), after one heartbeat.

@@ -6,7 +6,8 @@
 # Usage: bench/queue_bench.sh [APPENDS] [BATCH] [CONVERSATIONS]   (default 1200000 20000 1000)
 # The lag probes append PROBE_RATE per second (default 200) for PROBE_SECONDS (default 25) to
 # 1000 conversations the bulk never touches: enough events to fill the daemon's 4096-event window.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "queue_bench: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 appends=${1:-1200000}
@@ -69,6 +70,10 @@ elapsed=$(($(date +%s) - start))
 echo "3. after: lag probe with the session still open"
 read -r p50_after p99_after <<<"$(probe)"
 read -r dead_after size_after <<<"$(queue_figures)"
+# Nothing below may end the run early: a write interrupted by the idle session's exit once did,
+# silently, under set -e.
+set +e
+trap - ERR
 exec 3>&-
 stop_idle
 missing=$(psql -tAc "SELECT count(*) FROM live_chat l WHERE json_array_length(chat_history::json) <> (SELECT count(*) FROM chatledger.chat_messages m WHERE m.zoho_id = l.zoho_id)")
