@@ -6,8 +6,12 @@ build=${CHATLEDGER_BENCH_BUILD:-$root/build-bench}
 pgbin=/usr/lib/postgresql/15/bin
 daemon_pid=""
 
+# Runs from the EXIT trap under set -e: no command here may fail, or the cluster is left running.
 bench_cleanup() {
-    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    if [ -n "$daemon_pid" ]; then
+        kill "$daemon_pid" 2>/dev/null || true
+        wait "$daemon_pid" 2>/dev/null || true
+    fi
     "$root/scripts/pg-cluster.sh" stop "$work/pg"
     rm -rf "$work"
 }

@@ -20,7 +20,12 @@ work=$(mktemp -d /tmp/chatledger-queue-bench.XXXXXX)
 bench_setup
 
 idle_pid=""
-stop_idle() { [ -n "$idle_pid" ] && kill "$idle_pid" 2>/dev/null; wait "$idle_pid" 2>/dev/null || true; }
+stop_idle() {
+    if [ -n "$idle_pid" ]; then
+        kill "$idle_pid" 2>/dev/null || true
+        wait "$idle_pid" 2>/dev/null || true
+    fi
+}
 trap 'stop_idle; bench_cleanup' EXIT
 
 psql -q -v ON_ERROR_STOP=1 <<SQL
