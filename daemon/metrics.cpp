@@ -94,6 +94,13 @@ long long metrics::first_renders() const {
     return first_renders_;
 }
 
+void metrics::record_queue_maintenance(int truncated, bool rotated, const schema::queue_health& h) {
+    std::lock_guard lock(mutex_);
+    queue_truncations_ += truncated;
+    queue_rotations_ += rotated ? 1 : 0;
+    queue_health_ = h;
+}
+
 instance_counters metrics::counters() const {
     std::lock_guard lock(mutex_);
     instance_counters c = counters_;
@@ -181,6 +188,40 @@ void single(std::string& out, const char* name, const char* type, const char* he
 
 }  // namespace
 
+void metrics::render_queue_health(std::string& out) const {
+    single(out, "chatledger_syncd_queue_bytes", "gauge",
+           "Disk space of the sync queue (every slot, with indexes and TOAST) at the last check.",
+           static_cast<double>(queue_health_.bytes));
+    single(out, "chatledger_syncd_queue_dead_rows", "gauge",
+           "Deleted queue rows vacuum has not removed yet (n_dead_tup over the slots); they grow "
+           "while a transaction holds the xmin horizon back, until their slot is truncated.",
+           static_cast<double>(queue_health_.dead_rows));
+    single(out, "chatledger_syncd_queue_truncations_total", "counter",
+           "Drained queue slots this instance truncated.", static_cast<double>(queue_truncations_));
+    single(out, "chatledger_syncd_queue_rotations_total", "counter",
+           "Times this instance moved new events on to an empty queue slot.",
+           static_cast<double>(queue_rotations_));
+    const auto& o = queue_health_.oldest;
+    single(out, "chatledger_syncd_oldest_transaction_age_seconds", "gauge",
+           "Age of the open transaction in this database holding the xmin horizon back longest; "
+           "0 when none is open, NaN when its start is not visible (see docs/operations.md).",
+           !o         ? 0
+           : o->age_s ? *o->age_s
+                      : std::nan(""));
+    single(out, "chatledger_syncd_oldest_transaction_xid_age", "gauge",
+           "Transaction ids begun since that transaction's snapshot or id; 0 when none is open.",
+           o ? static_cast<double>(o->xid_age) : 0);
+    if (o) {
+        family(out, "chatledger_syncd_oldest_transaction_info", "gauge",
+               "Who holds that transaction open: its pid (empty for a prepared transaction), "
+               "application_name and state.");
+        sample(out, "chatledger_syncd_oldest_transaction_info", 1,
+               "pid=\"" + (o->pid ? std::to_string(*o->pid) : std::string()) +
+                   "\",application_name=\"" + escape_label_value(o->application_name) +
+                   "\",state=\"" + escape_label_value(o->state) + "\"");
+    }
+}
+
 std::string metrics::render_prometheus() const {
     const instance_counters c = counters();
     std::lock_guard lock(mutex_);
@@ -248,6 +289,7 @@ std::string metrics::render_prometheus() const {
     single(out, "chatledger_syncd_queue_oldest_event_age_seconds", "gauge",
            "Age of the oldest queued event at the last check; 0 when the queue is empty.",
            backlog_age_s_);
+    render_queue_health(out);
     family(out, "chatledger_syncd_sync_lag_seconds", "summary",
            "From a write to the legacy or ledger table to the daemon's commit of its "
            "conversation; quantiles over the most recent 4096 events.");

@@ -8,6 +8,7 @@
 
 #include "daemon/sync_repository.hpp"
 #include "daemon/syncer.hpp"
+#include "schema/schema_repository.hpp"
 
 namespace chatledger::daemon {
 
@@ -44,6 +45,9 @@ class metrics {
     /// Queue depth and the oldest event's age, read every few seconds.
     void set_backlog(long long depth, double oldest_age_s);
 
+    /// What a queue maintenance pass did and the queue's health it read afterwards.
+    void record_queue_maintenance(int truncated, bool rotated, const schema::queue_health& h);
+
     /// The counters written to the heartbeat row, with lag quantiles over the recent window.
     instance_counters counters() const;
     /// The Prometheus text exposition format, version 0.0.4.
@@ -53,6 +57,9 @@ class metrics {
     static constexpr size_t lag_window = 4096;
 
   private:
+    /// The queue's health families; the caller holds the lock.
+    void render_queue_health(std::string& out) const;
+
     mutable std::mutex mutex_;
     std::string instance_;
     double started_at_;
@@ -64,6 +71,8 @@ class metrics {
     bool notifications_ok_ = true;
     long long backlog_depth_ = 0;
     double backlog_age_s_ = 0;
+    long long queue_truncations_ = 0, queue_rotations_ = 0;
+    schema::queue_health queue_health_;
     std::deque<double> lags_ms_;
     double lag_sum_ms_ = 0;
     long long lag_count_ = 0;

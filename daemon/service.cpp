@@ -411,11 +411,33 @@ bool service::set_up_connection(pg::connection& conn, sync_repository& repo) {
     return notified;
 }
 
+void service::maintain_queue(pg::connection& conn, sync_repository& repo) {
+    const auto done = repo.maintain_queue();
+    const auto health = schema::read_queue_health(conn, cfg_);
+    metrics_->record_queue_maintenance(done.truncated, done.rotated, health);
+    if (done.rotated || done.truncated > 0)
+        spdlog::debug("sync queue: {} drained slot(s) truncated{}", done.truncated,
+                      done.rotated ? ", new events go to the next slot" : "");
+    // A transaction open for an hour keeps every event since from being vacuumed: say who.
+    const auto& o = health.oldest;
+    const auto now = clock::now();
+    if (o && o->age_s && *o->age_s >= 3600 && now - horizon_logged_ >= std::chrono::hours(1)) {
+        spdlog::warn(
+            "a transaction has been open for {:.0f} s ({}, application '{}', {}): vacuum "
+            "cannot remove what was deleted since it began HINT: end it, e.g. SELECT "
+            "pg_terminate_backend({}); see docs/operations.md",
+            *o->age_s, o->pid ? "pid " + std::to_string(*o->pid) : "prepared", o->application_name,
+            o->state, o->pid ? std::to_string(*o->pid) : "pid");
+        horizon_logged_ = now;
+    }
+}
+
 std::pair<std::string, long long> service::report(pg::connection& conn, sync_repository& repo) {
     repo.forget_stale_failures();
     check_capture(conn);
     auto [depth, age] = repo.backlog();
     metrics_->set_backlog(depth, age);
+    maintain_queue(conn, repo);
     if (server_)
         if (auto failure = server_->failure())
             spdlog::error("{}; restart the daemon to bring it back", *failure);

@@ -52,6 +52,9 @@ class service {
     bool set_up_connection(pg::connection& conn, sync_repository& repo);
     /// Heartbeat, backlog and checks every few seconds; the STATUS= text and the queue depth.
     std::pair<std::string, long long> report(pg::connection& conn, sync_repository& repo);
+    /// Queue maintenance (truncate drained slots, rotate) and the queue's health metrics; warns
+    /// once an hour while a transaction has been open for more than an hour.
+    void maintain_queue(pg::connection& conn, sync_repository& repo);
     /// How long to wait for a notification or a signal before looking at the queue again.
     std::chrono::milliseconds poll_timeout(bool notified, bool more,
                                            std::chrono::steady_clock::time_point last_busy) const;
@@ -126,6 +129,7 @@ class service {
     bool reconnect_ = false;
     std::optional<std::string> capture_problem_;  ///< as last found
     std::chrono::steady_clock::time_point capture_logged_{};
+    std::chrono::steady_clock::time_point horizon_logged_{};
 };
 
 }  // namespace chatledger::daemon

@@ -393,4 +393,15 @@ void sync_repository::forget_instance(const std::string& instance) {
         {instance});
 }
 
+queue_maintenance sync_repository::maintain_queue() {
+    // READ COMMITTED whatever the role's default: the function's emptiness check needs a
+    // snapshot taken after its lock.
+    pg::transaction tx(conn_, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    auto r = conn_.exec(
+        "maintaining the sync queue",
+        "SELECT truncated, rotated FROM " + cfg_.ledger.schema.quoted() + ".maintain_queue()");
+    tx.commit();
+    return {static_cast<int>(r.integer(0, 0)), r.boolean(0, 1)};
+}
+
 }  // namespace chatledger::daemon

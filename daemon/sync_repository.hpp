@@ -50,6 +50,12 @@ struct instance_counters {
     std::optional<double> lag_p50_ms, lag_p99_ms;
 };
 
+/// What one queue maintenance pass did (schema step 0009's maintain_queue()).
+struct queue_maintenance {
+    int truncated = 0;     ///< drained slots truncated
+    bool rotated = false;  ///< new events now go to another slot
+};
+
 /// The daemon's queries, through one connection.
 class sync_repository {
   public:
@@ -126,6 +132,9 @@ class sync_repository {
     void heartbeat(const std::string& instance, const std::string& started_at,
                    const instance_counters& c);
     void forget_instance(const std::string& instance);
+    /// Truncates drained queue slots and rotates to an empty one when the current one is full,
+    /// in a READ COMMITTED transaction of its own (the SQL is the schema's maintain_queue()).
+    queue_maintenance maintain_queue();
 
     /// The text form of the legacy key equal to `zoho_id` in the key column's own type ('Z1'
     /// for 'Z1      ' in char(8), '7' for '007' in integer); nullopt when none is or `zoho_id`

@@ -169,6 +169,45 @@ std::string json_strings(const std::vector<std::string>& v) {
     return out + "]";
 }
 
+/// The queue's size, dead rows and the oldest open transaction, as fields of the status object.
+void print_queue_health_json(const command_context& ctx, const schema::queue_health& q) {
+    ctx.out << ",\"sync_queue_bytes\":" << q.bytes << ",\"sync_queue_dead_rows\":" << q.dead_rows
+            << ",\"oldest_transaction\":";
+    if (!q.oldest) {
+        ctx.out << "null";
+        return;
+    }
+    const auto& o = *q.oldest;
+    ctx.out << "{\"pid\":" << (o.pid ? std::to_string(*o.pid) : std::string("null"))
+            << ",\"application_name\":" << core::json_string(o.application_name)
+            << ",\"state\":" << core::json_string(o.state) << ",\"age_s\":";
+    if (o.age_s)
+        ctx.out << *o.age_s;
+    else
+        ctx.out << "null";
+    ctx.out << ",\"xid_age\":" << o.xid_age << "}";
+}
+
+/// Two lines of `status`: what the queue occupies, and the transaction that keeps its dead rows.
+void print_queue_health(const command_context& ctx, const schema::queue_health& q) {
+    char line[512];
+    std::snprintf(line, sizeof line, "sync queue size        %.1f MB, %lld dead rows\n",
+                  static_cast<double>(q.bytes) / (1024 * 1024), q.dead_rows);
+    ctx.out << line;
+    if (!q.oldest) {
+        ctx.out << "oldest transaction     "
+                << (q.oldest_read ? "none open" : "not shown before schema step 0009") << "\n";
+        return;
+    }
+    const auto& o = *q.oldest;
+    const std::string age = o.age_s ? std::to_string(static_cast<long long>(*o.age_s)) + " s"
+                                    : "age unknown (the owner role lacks pg_read_all_stats)";
+    ctx.out << "oldest transaction     " << age << ", " << o.xid_age << " transactions ago, "
+            << (o.pid ? "pid " + std::to_string(*o.pid) : std::string("prepared")) << ", "
+            << "application '" << o.application_name << "'"
+            << (o.state.empty() ? "" : ", " + o.state) << "\n";
+}
+
 void print_status_json(const command_context& ctx, const status_figures& f) {
     const auto t = resolve_target(ctx.cfg.database);
     auto number = [&](const std::optional<double>& v) {
@@ -204,6 +243,7 @@ void print_status_json(const command_context& ctx, const status_figures& f) {
             << ",\"conversations_migrated\":" << f.conversations_migrated
             << ",\"sync_queue_depth\":" << f.queue_depth << ",\"sync_queue_oldest_age_s\":";
     number(f.oldest_queue_age_s);
+    print_queue_health_json(ctx, f.queue);
     ctx.out << ",\"capture_trigger\":"
             << (f.capture_problem ? core::json_string(*f.capture_problem) : std::string("\"ok\""))
             << ",\"legacy_table_triggers\":" << json_strings(f.foreign_triggers)
@@ -302,6 +342,8 @@ int status_command(const command_context& ctx) {
                 << "conversations migrated " << f.conversations_migrated << "\n";
     ctx.out << "sync queue depth       " << f.queue_depth << "\n"
             << "oldest queued event    " << age << "\n";
+    if (f.schema_version > 0)
+        print_queue_health(ctx, f.queue);
     print_trust(ctx, f);
     print_daemons(ctx, f);
     // Conversations the daemon cannot sync need someone: they make status exit 1.

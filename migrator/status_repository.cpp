@@ -54,6 +54,7 @@ status_figures status_repository::read() {
         f.queue_depth = r.integer(0, 1);
         if (!r.is_null(0, 2))
             f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
+        f.queue = schema::read_queue_health(conn_, cfg_);
     }
     read_trust(f);
     read_daemons(f);

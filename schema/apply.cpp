@@ -112,6 +112,11 @@ std::vector<std::string> foreign_triggers(pg::connection& conn, const config& cf
     return repo.foreign_triggers();
 }
 
+queue_health read_queue_health(pg::connection& conn, const config& cfg) {
+    schema_repository repo(conn, cfg);
+    return repo.read_queue_health(schema_version(conn, cfg));
+}
+
 int latest_schema_version() {
     return static_cast<int>(versioned_steps().size());
 }

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "pg/connection.hpp"
 #include "schema/restore.hpp"
+#include "schema/schema_repository.hpp"
 
 namespace chatledger::schema {
 
@@ -57,6 +58,9 @@ std::optional<std::string> backup_guard_problem(pg::connection& conn, const conf
 /// The other triggers and rules on the legacy table ("trigger audit", "rule r"): the daemon's
 /// rewrites fire them with its login's privileges.
 std::vector<std::string> foreign_triggers(pg::connection& conn, const config& cfg);
+
+/// The sync queue's size and dead rows, and the oldest open transaction in the database.
+queue_health read_queue_health(pg::connection& conn, const config& cfg);
 
 /// The highest applied step, 0 when the ledger does not exist yet.
 int schema_version(pg::connection& conn, const config& cfg);

@@ -232,6 +232,37 @@ void schema_repository::enable_ledger_trigger(const ledger_trigger& t) {
                    " ENABLE ALWAYS TRIGGER " + identifier(t.name).quoted());
 }
 
+queue_health schema_repository::read_queue_health(int version) {
+    queue_health h;
+    // Statistics and sizes need no privilege on the slots; before step 9 the queue is one table.
+    auto r = conn_.exec("reading the sync queue's size",
+                        "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint, "
+                        "coalesce(sum(n_dead_tup), 0)::bigint FROM pg_catalog.pg_stat_user_tables "
+                        "WHERE relid = to_regclass($1) OR relid IN (SELECT inhrelid FROM "
+                        "pg_catalog.pg_inherits WHERE inhparent = to_regclass($1))",
+                        {cfg_.ledger.schema.quoted() + ".sync_queue"});
+    h.bytes = r.integer(0, 0);
+    h.dead_rows = r.integer(0, 1);
+    if (version < 9)
+        return h;
+    h.oldest_read = true;
+    auto o = conn_.exec("looking for the oldest open transaction",
+                        "SELECT pid, application_name, coalesce(state, ''), age_s, xid_age FROM " +
+                            cfg_.ledger.schema.quoted() + ".oldest_transaction()");
+    if (o.rows() == 0 || o.is_null(0, 4))
+        return h;
+    open_transaction t;
+    if (!o.is_null(0, 0))
+        t.pid = static_cast<int>(o.integer(0, 0));
+    t.application_name = o.optional_text(0, 1).value_or("");
+    t.state = std::string(o.text(0, 2));
+    if (!o.is_null(0, 3))
+        t.age_s = std::stod(std::string(o.text(0, 3)));
+    t.xid_age = o.integer(0, 4);
+    h.oldest = std::move(t);
+    return h;
+}
+
 bool schema_repository::table_exists(const qualified_name& table) {
     auto r = conn_.exec("looking for table " + table.display(),
                         "SELECT to_regclass($1) IS NOT NULL", {literal_table(table)});

@@ -26,6 +26,23 @@ struct applied_capture {
     std::string target;  ///< the quoted legacy table the trigger was put on
 };
 
+/// The transaction in this database that holds the xmin horizon back longest.
+struct open_transaction {
+    std::optional<int> pid;        ///< nullopt for a prepared transaction
+    std::string application_name;  ///< "prepared transaction GID" for one
+    std::string state;             ///< pg_stat_activity.state ("idle in transaction", ...)
+    std::optional<double> age_s;   ///< nullopt when the session is not visible in full
+    long long xid_age = 0;         ///< transactions begun since its snapshot or id
+};
+
+/// How the sync queue fares: what it occupies and what vacuum could not remove yet.
+struct queue_health {
+    long long bytes = 0;       ///< heap, indexes and TOAST of every slot
+    long long dead_rows = 0;   ///< pg_stat_user_tables.n_dead_tup over the slots
+    bool oldest_read = false;  ///< false before schema step 9, which brings the function
+    std::optional<open_transaction> oldest;  ///< nullopt when none is open
+};
+
 /// Reads and writes the ledger's schema bookkeeping through one connection.
 class schema_repository {
   public:
@@ -73,6 +90,9 @@ class schema_repository {
     std::vector<ledger_trigger> ledger_triggers(int version);
     /// ALTER TABLE ... ENABLE ALWAYS TRIGGER for one of ledger_triggers().
     void enable_ledger_trigger(const ledger_trigger& t);
+
+    /// Size and dead rows of the sync queue's slots; the oldest open transaction from step 9 on.
+    queue_health read_queue_health(int version);
 
     /// True when `table` resolves to a table or view the session can see.
     bool table_exists(const qualified_name& table);

@@ -144,6 +144,36 @@ TEST(metrics, renders_valid_prometheus_text_with_every_counter) {
 
 const auto render_fixed = [] { return std::string("x_total 1\n"); };
 
+TEST(metrics, renders_the_queue_health_and_who_holds_the_horizon) {
+    metrics m("host:1", 1700000000);
+    auto v = parse_exposition(m.render_prometheus());
+    EXPECT_EQ(v["chatledger_syncd_oldest_transaction_age_seconds"], 0);
+    EXPECT_EQ(v.count("chatledger_syncd_oldest_transaction_info"), 0u);
+    schema::queue_health h;
+    h.bytes = 8192;
+    h.dead_rows = 297812;
+    h.oldest = schema::open_transaction{4242, "psql \"night\"", "idle in transaction", 3600.5, 17};
+    m.record_queue_maintenance(1, true, h);
+    m.record_queue_maintenance(2, false, h);
+    const std::string text = m.render_prometheus();
+    v = parse_exposition(text);
+    EXPECT_EQ(v["chatledger_syncd_queue_bytes"], 8192) << text;
+    EXPECT_EQ(v["chatledger_syncd_queue_dead_rows"], 297812);
+    EXPECT_EQ(v["chatledger_syncd_queue_truncations_total"], 3);
+    EXPECT_EQ(v["chatledger_syncd_queue_rotations_total"], 1);
+    EXPECT_EQ(v["chatledger_syncd_oldest_transaction_age_seconds"], 3600.5);
+    EXPECT_EQ(v["chatledger_syncd_oldest_transaction_xid_age"], 17);
+    EXPECT_EQ(v["chatledger_syncd_oldest_transaction_info{pid=\"4242\",application_name=\"psql "
+                "\\\"night\\\"\",state=\"idle in transaction\"}"],
+              1)
+        << text;
+    // Seen only in part (no pg_read_all_stats): the age is unknown, not zero.
+    h.oldest->age_s.reset();
+    m.record_queue_maintenance(0, false, h);
+    EXPECT_TRUE(std::isnan(parse_exposition(
+        m.render_prometheus())["chatledger_syncd_oldest_transaction_age_seconds"]));
+}
+
 TEST(http_response, answers_get_and_head_of_metrics_only) {
     auto r = http_response("GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n", render_fixed);
     EXPECT_EQ(r.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << r;
