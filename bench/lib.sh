@@ -26,6 +26,9 @@ bench_cleanup() {
     rm -rf "$work"
 }
 
+# From the start: a failing build leaves no scratch directory behind either.
+trap bench_cleanup EXIT
+
 # Builds the executables (Release, no tests); the tools the scripts time and compute with.
 bench_build() {
     chmod 755 "$work" # the server runs as postgres and keeps its socket and data below it
@@ -35,9 +38,8 @@ bench_build() {
     cmake --build "$build" -j "$(nproc)" >/dev/null
 }
 
-# Starts the cluster, stopped on exit; PGUSER is its superuser until bench_deploy.
+# Starts the cluster (bench_cleanup stops it on exit); PGUSER is its superuser until bench_deploy.
 bench_cluster() {
-    trap bench_cleanup EXIT
     eval "$("$root/scripts/pg-cluster.sh" start "$work/pg")"
     export PGHOST PGPORT PGUSER PGDATABASE
     bench_superuser=$PGUSER
