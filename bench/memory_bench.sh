@@ -9,20 +9,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mb=${1:-50}
 shape=${2:-messages}
 work=$(mktemp -d /tmp/chatledger-membench.XXXXXX)
-chmod 755 "$work"  # the server runs as postgres and keeps its socket and data below it
-build=${CHATLEDGER_BENCH_BUILD:-$root/build-bench}
-
-command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-if [ -z "${CHATLEDGER_BENCH_BUILD:-}" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCHATLEDGER_BUILD_TESTS=OFF >/dev/null
-    cmake --build "$build" -j "$(nproc)" --target chatledger-migrate >/dev/null
-fi
+. "$root/bench/lib.sh"
+bench_setup
 migrate=$build/migrator/chatledger-migrate
-
-cleanup() { "$root/scripts/pg-cluster.sh" stop "$work/pg" >/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-eval "$("$root/scripts/pg-cluster.sh" start "$work/pg")"
-export PGHOST PGPORT PGUSER PGDATABASE
 
 # The large value: ~150-byte messages, or one message whose body is the whole value.
 if [ "$shape" = one_message ]; then
@@ -31,19 +20,15 @@ else
     large="(SELECT '[' || string_agg(format('{\"sender\":\"agent%s\",\"message\":\"message %s of the large conversation, with some ordinary chat text\",\"timestamp\":\"2025-01-01T00:00:00.000Z\"}', j % 5, j), ',') || ']' FROM generate_series(1, ($mb * 1048576 / 140)::int) j)"
 fi
 psql -q -v ON_ERROR_STOP=1 <<SQL
-CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history text,
-                        comments text, comments_entered_by text);
-INSERT INTO live_chat (zoho_id, full_name, chat_history, comments, comments_entered_by)
+INSERT INTO crm.live_chat (zoho_id, full_name, chat_history, comments, comments_entered_by)
 SELECT 'Z' || lpad(i::text, 4, '0'), 'Employee ' || i,
        '[{"sender":"agent","message":"hello ' || i || '","timestamp":"2025-01-01T00:00:00.000Z"}]',
        'hello ' || i, 'agent'
 FROM generate_series(1, 20) i;
-INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('Z5000', 'Large', $large);
+INSERT INTO crm.live_chat (zoho_id, full_name, chat_history) VALUES ('Z5000', 'Large', $large);
 SQL
-bytes=$(psql -tAc "SELECT max(octet_length(chat_history)) FROM live_chat")
-cfg=$work/chatledger.yaml
-printf 'database:\n  conninfo: ""\n' >"$cfg"
-"$migrate" --config "$cfg" schema >/dev/null 2>&1
+bytes=$(psql -tAc "SELECT max(octet_length(chat_history)) FROM crm.live_chat")
+bench_schema ""
 
 budget_kb=$(( (4 * bytes + 100 * 1048576) / 1024 ))
 printf 'largest legacy value: %d bytes (%s); budget 4x + 100 MB = %d MB\n' \

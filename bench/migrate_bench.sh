@@ -9,39 +9,24 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 conversations=${1:-100000}
 per=${2:-20}
 work=$(mktemp -d /tmp/chatledger-bench.XXXXXX)
-chmod 755 "$work"  # the server runs as postgres and keeps its socket and data below it
-build=${CHATLEDGER_BENCH_BUILD:-$root/build-bench}
-
-"$root/scripts/install-deps.sh" >/dev/null
-command -v /usr/bin/time >/dev/null && command -v bc >/dev/null || apt-get install -y -qq time bc >/dev/null
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCHATLEDGER_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" >/dev/null
+. "$root/bench/lib.sh"
+bench_build
 migrate=$build/migrator/chatledger-migrate
 
-cleanup() { "$root/scripts/pg-cluster.sh" stop "$work/pg"; rm -rf "$work"; }
-trap cleanup EXIT
-eval "$("$root/scripts/pg-cluster.sh" start "$work/pg")"
-export PGHOST PGPORT PGUSER PGDATABASE
+bench_cluster
 psql -q -c "ALTER SYSTEM SET max_wal_size = '4GB'" -c "ALTER SYSTEM SET shared_buffers = '1GB'" \
      -c "ALTER SYSTEM SET checkpoint_timeout = '30min'"
 runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$work/pg/data" -w restart -m fast >/dev/null
-# Deployed as docs/operations.md says: the superuser creates the database and the DBA login
-# (CREATEROLE, no superuser), which owns the legacy table in its own schema and runs schema and
-# run. The superuser only takes the CHECKPOINTs between measurements.
-superuser=$PGUSER
-psql -q -v ON_ERROR_STOP=1 -c "CREATE ROLE bench_dba LOGIN CREATEROLE" -c "CREATE DATABASE bench" \
-    -c "GRANT CREATE ON DATABASE bench TO bench_dba"
-export PGUSER=bench_dba PGDATABASE=bench
-checkpoint() { psql -q -U "$superuser" -c CHECKPOINT; }
+# Deployed as docs/operations.md says (bench/lib.sh); the superuser only takes the CHECKPOINTs
+# between measurements.
+bench_deploy
+checkpoint() { psql -q -U "$bench_superuser" -c CHECKPOINT; }
 
 now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
 
 echo "generating $conversations conversations x $per messages"
 psql -q -v ON_ERROR_STOP=1 <<SQL
-CREATE SCHEMA crm;
-CREATE TABLE crm.live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history text,
-                            comments text, comments_entered_by text);
 INSERT INTO crm.live_chat (zoho_id, full_name, chat_history)
 SELECT 'Z' || lpad(i::text, 7, '0'), 'Employee ' || i,
        '[' || string_agg(format('{"sender":"agent%s","message":"message %s of conversation %s with some ordinary chat text","timestamp":"%s"}',
@@ -51,10 +36,7 @@ FROM generate_series(1, $conversations) i, generate_series(1, $per) j
 GROUP BY i;
 VACUUM ANALYZE crm.live_chat;
 SQL
-cfg=$work/chatledger.yaml
-printf 'database:\n  conninfo: "dbname=bench user=bench_dba"\nlegacy:\n  table: crm.live_chat\nbackup:\n  table: crm.chat_history_backup\nmigrate:\n  workers: %s\n' \
-    "${CHATLEDGER_BENCH_WORKERS:-2}" >"$cfg"
-"$migrate" --config "$cfg" schema >/dev/null
+bench_schema "$(printf 'migrate:\n  workers: %s\n' "${CHATLEDGER_BENCH_WORKERS:-2}")"
 psql -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE SCHEMA bench;
 CREATE TABLE bench.copy_target (LIKE chatledger.chat_messages INCLUDING ALL);

@@ -28,12 +28,9 @@ stop_idle() {
 }
 trap 'stop_idle; bench_cleanup' EXIT
 
-psql -q -v ON_ERROR_STOP=1 <<SQL
-CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history text,
-                        comments text, comments_entered_by text);
-INSERT INTO live_chat (zoho_id, full_name, chat_history)
-SELECT p || i, 'Employee ' || i, '[]' FROM generate_series(1, $conversations) i, unnest(ARRAY['c', 'p']) p;
-SQL
+psql -q -v ON_ERROR_STOP=1 -c "INSERT INTO crm.live_chat (zoho_id, full_name, chat_history)
+SELECT p || i, 'Employee ' || i, '[]' FROM generate_series(1, $conversations) i, unnest(ARRAY['c', 'p']) p"
+bench_migrate
 bench_start_daemon
 
 # The queue's size with indexes and TOAST, and its dead rows, over its partitions if it has any.
@@ -41,14 +38,17 @@ queue_figures() {
     sleep 1  # the daemon's statistics reach the server within a second of going idle
     psql -tAF' ' -c "SELECT coalesce(sum(n_dead_tup), 0), pg_size_pretty(coalesce(sum(pg_total_relation_size(relid)), 0)) FROM pg_stat_user_tables WHERE relid = 'chatledger.sync_queue'::regclass OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'chatledger.sync_queue'::regclass)"
 }
+# Writes "p50 p99" to $work/probe: in this shell, so that a failing probe ends the run (inside a
+# command substitution its exit went unnoticed).
 probe() {
     bench_appends p 1000 "$probe_rate" "$probe_seconds"
     bench_wait_drained 600 || { echo "the queue did not drain after the probe" >&2; exit 1; }
-    bench_lag
+    bench_lag >"$work/probe"
 }
 
 echo "1. before: lag probe, $probe_rate appends/s for $probe_seconds s"
-read -r p50_before p99_before <<<"$(probe)"
+probe
+read -r p50_before p99_before <"$work/probe"
 read -r dead_before size_before <<<"$(queue_figures)"
 
 echo "2. a session idle in transaction, then $appends appends in batches of $batch over $conversations conversations"
@@ -64,7 +64,7 @@ done
 start=$(date +%s)
 done_appends=0
 while [ "$done_appends" -lt "$appends" ]; do
-    psql -q -v ON_ERROR_STOP=1 -c "INSERT INTO chatledger.chat_messages (zoho_id, author, body) SELECT 'c' || (i % $conversations + 1), 'bulk', 'bulk ' || i FROM generate_series($done_appends + 1, $done_appends + $batch) i"
+    psql -q -v ON_ERROR_STOP=1 -U bench_app -c "INSERT INTO chatledger.chat_messages (zoho_id, author, body) SELECT 'c' || (i % $conversations + 1), 'bulk', 'bulk ' || i FROM generate_series($done_appends + 1, $done_appends + $batch) i"
     done_appends=$((done_appends + batch))
     bench_wait_drained 3000 || { echo "the queue did not drain after $done_appends appends" >&2; exit 1; }
 done
@@ -73,7 +73,8 @@ elapsed=$(($(date +%s) - start))
     { echo "the idle session ended early" >&2; exit 1; }
 
 echo "3. after: lag probe with the session still open"
-read -r p50_after p99_after <<<"$(probe)"
+probe
+read -r p50_after p99_after <"$work/probe"
 read -r dead_after size_after <<<"$(queue_figures)"
 # Nothing below may end the run early: a write interrupted by the idle session's exit once did,
 # silently, under set -e.
@@ -81,7 +82,7 @@ set +e
 trap - ERR
 exec 3>&-
 stop_idle
-missing=$(psql -tAc "SELECT count(*) FROM live_chat l WHERE json_array_length(chat_history::json) <> (SELECT count(*) FROM chatledger.chat_messages m WHERE m.zoho_id = l.zoho_id)")
+missing=$(bench_not_in_step)
 
 target=$(echo "t = 2 * $p99_before; if (t < 50) t = 50; t" | bc -l)
 printf '\nconfiguration     default; %s appends worked off in %s s under a session idle in transaction\n' "$appends" "$elapsed"

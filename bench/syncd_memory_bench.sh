@@ -10,53 +10,33 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mb=${1:-50}
 writes=${2:-4}
 work=$(mktemp -d /tmp/chatledger-memory-bench.XXXXXX)
-chmod 755 "$work"
-build=${CHATLEDGER_BENCH_BUILD:-$root/build-bench}
-
-"$root/scripts/install-deps.sh" >/dev/null
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCHATLEDGER_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" >/dev/null
-
-cleanup() {
-    "$root/scripts/pg-cluster.sh" stop "$work/pg"
-    rm -rf "$work"
-}
-trap cleanup EXIT
-eval "$("$root/scripts/pg-cluster.sh" start "$work/pg")"
-export PGHOST PGPORT PGUSER PGDATABASE
+. "$root/bench/lib.sh"
+bench_setup
 
 # Elements of about 500 bytes, as many as make MB megabytes.
 n=$((mb * 2000))
 psql -q -v ON_ERROR_STOP=1 <<SQL
-CREATE TABLE live_chat (zoho_id text PRIMARY KEY, full_name text, chat_history text,
-                        comments text, comments_entered_by text);
-INSERT INTO live_chat (zoho_id, full_name, chat_history)
+INSERT INTO crm.live_chat (zoho_id, full_name, chat_history)
 SELECT 'big', 'Big', (SELECT json_agg(json_build_object('sender', 'agent ' || (i % 7),
        'message', 'message ' || i || ' ' || repeat('lorem ipsum ', 38),
        'timestamp', '2025-01-01T00:00:00.000Z'))::text FROM generate_series(1, $n) i);
 SQL
-cfg=$work/chatledger.yaml
-printf 'database:\n  conninfo: ""\n' >"$cfg"
-"$build/migrator/chatledger-migrate" --config "$cfg" schema >/dev/null
-"$build/migrator/chatledger-migrate" --config "$cfg" run >/dev/null
-psql -q -v ON_ERROR_STOP=1 -c "CREATE ROLE bench_syncd LOGIN; GRANT chatledger_daemon TO bench_syncd"
-syncd_cfg=$work/syncd.yaml
-printf 'database:\n  conninfo: "user=bench_syncd"\n' >"$syncd_cfg"
-size=$(psql -tAc "SELECT octet_length(chat_history) FROM live_chat")
+bench_migrate ""
+size=$(psql -tAc "SELECT octet_length(chat_history) FROM crm.live_chat")
 
 peak() {  # the maximum resident set size of the command, in MB
     /usr/bin/time -v "$@" 2>"$work/time.out" >/dev/null || { cat "$work/time.out" >&2; exit 1; }
     sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\)/\1/p' "$work/time.out" | awk '{printf "%.0f", $1 / 1024}'
 }
 
-psql -qc "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('big', 'bench', 'one more')"
+psql -q -U bench_app -c "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('big', 'bench', 'one more')"
 once=$(peak "$build/daemon/chatledger-syncd" --config "$syncd_cfg" --once)
 # A backlog of legacy writes of the whole value, each captured with its snapshot.
 for i in $(seq "$writes"); do
-    psql -qc "UPDATE live_chat SET chat_history = left(chat_history, -1) || ',\"write $i\"]'"
+    psql -q -U bench_legacy -c "UPDATE crm.live_chat SET chat_history = left(chat_history, -1) || ',\"write $i\"]'"
 done
 backlog=$(peak "$build/daemon/chatledger-syncd" --config "$syncd_cfg" --once)
-in_step=$(psql -tAc "SELECT json_array_length(chat_history::json) = (SELECT count(*) FROM chatledger.chat_messages) FROM live_chat")
+in_step=$(psql -tAc "SELECT json_array_length(chat_history::json) = (SELECT count(*) FROM chatledger.chat_messages) FROM crm.live_chat")
 
 limit=$(echo "4 * $size / 1048576 + 100" | bc)
 printf '\nlegacy value             %s MB (%s elements)\n' "$((size / 1048576))" "$n"
