@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sync queue under a pinned xmin horizon (issue 15), in one run on a throwaway cluster with
+# The sync queue under a pinned xmin horizon, in one run on a throwaway cluster with
 # the default configuration: sync lag on untouched conversations before, then APPENDS appends
 # worked off by chatledger-syncd while a session of our own sits idle in transaction, then the
 # lag again, with the queue's dead rows and size, and the ratio after/before.
