@@ -14,11 +14,7 @@ namespace {
 
 class drift_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        cfg_ = make_config();
+    void prepare() override {
         cfg_.backup.mode = backup_mode::drift_only;
         sql(*conn_, R"(INSERT INTO live_chat (zoho_id, full_name, chat_history)
                        VALUES ('a', 'Name', '[{"sender":"s","message":"m0"}]'))");
@@ -39,8 +35,6 @@ class drift_pgtest : public testing::legacy_db_test {
         while (count("SELECT count(*) FROM chatledger.sync_queue") > 0 && out.size() < 20);
         return out;
     }
-
-    config cfg_;
 };
 
 // Guards against counting the rows a sync itself appended (comment captures) as lost: the old

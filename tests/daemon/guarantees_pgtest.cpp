@@ -21,10 +21,7 @@ using namespace std::chrono_literals;
 
 class syncd_guarantees_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
+    void prepare() override {
         log_path_ = path("syncd.log");
         // The DBA's config for migrate; the daemon logs in as deployed, with its role only.
         std::ofstream(config_path_) << config_yaml() << "daemon:\n  poll_interval_ms: 200\n";

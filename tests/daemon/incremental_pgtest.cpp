@@ -14,11 +14,7 @@ namespace {
 
 class incremental_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        cfg_ = make_config();
+    void prepare() override {
         // Formatting a whole render would not keep: it must be rendered once before appending.
         sql(*conn_,
             R"(INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('a', 'A',
@@ -67,7 +63,6 @@ class incremental_pgtest : public testing::legacy_db_test {
 
     std::optional<pg::connection> daemon_conn_;
     std::optional<syncer> syncer_;
-    config cfg_;
 };
 
 // Guards the appended path's output: appending elements to the text on the server must give

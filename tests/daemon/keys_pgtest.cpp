@@ -22,13 +22,7 @@ class keys_pgtest : public testing::legacy_db_test {
   protected:
     // Each test creates a legacy table keyed by the type it is about (keyed_table).
     keys_pgtest() { with_legacy_table_ = false; }
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        cfg_ = make_config();
-        provision_logins();
-    }
+    void prepare() override { provision_logins(); }
     /// One sync transaction as the daemon login.
     sync_outcome sync(const std::string& key) {
         auto c = connect_as(provision_logins().daemon);
@@ -80,8 +74,6 @@ class keys_pgtest : public testing::legacy_db_test {
             sql(*conn_, "SELECT chat_history FROM live_chat WHERE zoho_id::text = $1", {key})
                 .text(0, 0));
     }
-
-    config cfg_;
 };
 
 // Guards against the daemon rendering one row's conversation into every row of a key that two

@@ -19,11 +19,7 @@ namespace {
 
 class queue_rotation_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        cfg_ = make_config();
+    void prepare() override {
         cfg_.database.conninfo = conninfo();
         schema::apply_schema(*conn_, cfg_, false);
         const auto& l = provision_logins();
@@ -63,7 +59,6 @@ class queue_rotation_pgtest : public testing::legacy_db_test {
     }
 
     std::optional<pg::connection> daemon_;
-    config cfg_;
 };
 
 TEST_F(queue_rotation_pgtest,

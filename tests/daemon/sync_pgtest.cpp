@@ -49,15 +49,11 @@ class daemon_process : public testing::child_process {
 
 class sync_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
+    void prepare() override {
         legacy_.emplace(connect_legacy());
         daemon_config_path_ = path("syncd.yaml");
         log_path_ = path("syncd.log");
         write_config("");
-        cfg_ = make_config();
         cfg_.daemon.poll_interval = 200ms;
     }
     void TearDown() override {
@@ -115,7 +111,6 @@ class sync_pgtest : public testing::legacy_db_test {
     }
 
     std::optional<pg::connection> legacy_;  ///< a legacy writer's
-    config cfg_;
     std::string daemon_config_path_, log_path_;
 };
 

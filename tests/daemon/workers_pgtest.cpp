@@ -20,10 +20,7 @@ using namespace std::chrono_literals;
 
 class workers_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
+    void prepare() override {
         config_ = path("syncd.yaml");
         log_ = path("syncd.log");
     }

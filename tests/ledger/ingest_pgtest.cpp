@@ -13,11 +13,7 @@ namespace {
 // The ledger's schema applied over the legacy table, and a repository that found it.
 class ingest_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        cfg_ = make_config();
+    void prepare() override {
         schema::apply_schema(*conn_, cfg_, false);
         repo_.emplace(*conn_, cfg_);
         repo_->require_schema();
@@ -27,7 +23,6 @@ class ingest_pgtest : public testing::legacy_db_test {
         legacy_db_test::TearDown();
     }
 
-    config cfg_;
     std::optional<ledger_repository> repo_;
 };
 

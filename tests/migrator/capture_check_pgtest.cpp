@@ -14,12 +14,7 @@ namespace {
 
 class capture_check_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        ASSERT_EQ(migrate("schema"), 0) << err_.str();
-    }
+    void prepare() override { ASSERT_EQ(migrate("schema"), 0) << err_.str(); }
     /// True when a legacy writer's write now reaches the queue.
     bool captured() {
         sql(*conn_, "DELETE FROM chatledger.sync_queue");

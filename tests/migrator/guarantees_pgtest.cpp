@@ -14,10 +14,7 @@ namespace {
 
 class migrate_guarantees_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
+    void prepare() override {
         // Small batches and one worker: which conversations share a batch is known.
         std::ofstream(config_path_) << config_yaml() << "migrate:\n  batch_rows: 3\n  workers: 1\n";
     }

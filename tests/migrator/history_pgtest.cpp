@@ -18,10 +18,7 @@ const std::string m3 = R"({"sender":"ann","message":"later","timestamp":"2024-01
 
 class history_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
+    void prepare() override {
         daemon_config_ = (dir_ / "syncd.yaml").string();
         std::ofstream(daemon_config_) << config_yaml(daemon_conninfo());
     }

@@ -14,10 +14,7 @@ namespace {
 
 class reports_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
+    void prepare() override {
         // The DBA's login, as the fixture gives it.
         std::ofstream(config_path_) << config_yaml() << "migrate:\n  batch_rows: 7\n";
     }

@@ -25,10 +25,7 @@ namespace {
 
 class run_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
+    void prepare() override {
         legacy_.emplace(connect_legacy());
         write_config(1000);
     }

@@ -10,10 +10,7 @@ namespace {
 
 class append_only_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
+    void prepare() override {
         auto cfg = make_config();
         apply_schema(*conn_, cfg, false);
         sql(*conn_,

@@ -15,13 +15,6 @@ namespace {
 
 class schema_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        cfg_ = make_config();
-    }
-
     /// A session of the login that holds `role`: empty is the superuser, chatledger_owner the
     /// DBA under SET ROLE (it is a member), the others each role's own login.
     pg::connection session_of(const std::string& role) {
@@ -55,7 +48,6 @@ class schema_pgtest : public testing::legacy_db_test {
         return "ok";
     }
 
-    config cfg_;
     std::string last_message_;
 };
 

@@ -14,13 +14,6 @@ namespace {
 
 class queue_upgrade_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        legacy_db_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        cfg_ = make_config();
-    }
-
     /// Applies the versioned steps up to `last` and the capture step, as a `schema` of the
     /// release that had only those steps did.
     void apply_up_to(int last) {
@@ -42,8 +35,6 @@ class queue_upgrade_pgtest : public testing::legacy_db_test {
     std::string text(const std::string& query) {
         return std::string(sql(*conn_, query).text(0, 0));
     }
-
-    config cfg_;
 };
 
 TEST_F(queue_upgrade_pgtest, events_queued_at_step_8_survive_the_upgrade_in_order) {

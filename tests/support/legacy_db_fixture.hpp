@@ -24,6 +24,9 @@ class legacy_db_test : public pg_test {
   protected:
     void SetUp() override;
     void TearDown() override;
+    /// A test's own fixture steps, run at the end of SetUp once the database, the legacy table,
+    /// the config file and cfg_ are there (and only if they are).
+    virtual void prepare() {}
 
     /// `chatledger-migrate --config config_path_ command extra...`; its exit status, its
     /// stdout and stderr in out_ and err_ (emptied first).
@@ -68,6 +71,8 @@ class legacy_db_test : public pg_test {
     std::filesystem::path dir_;
     /// The DBA's config file (config_yaml()); a test may rewrite it before migrate().
     std::string config_path_;
+    /// make_config(): the DBA's configuration, for repositories and syncers built in process.
+    config cfg_;
     std::ostringstream out_, err_;
     /// False in a test's constructor: the test creates a legacy table of its own.
     bool with_legacy_table_ = true;
@@ -83,6 +88,8 @@ inline void legacy_db_test::SetUp() {
     dir_ = std::filesystem::temp_directory_path() / dbname_;
     std::filesystem::create_directories(dir_);
     config_path_ = write_file("dba.yaml", config_yaml());
+    cfg_ = make_config();
+    prepare();
 }
 
 inline void legacy_db_test::TearDown() {
