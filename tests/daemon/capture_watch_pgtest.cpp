@@ -11,31 +11,20 @@
 
 #include "schema/apply.hpp"
 #include "tests/support/child_process.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::daemon {
 namespace {
 
 using namespace std::chrono_literals;
 
-class capture_watch_pgtest : public testing::pg_test {
+class capture_watch_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        dba_.emplace(connect());
-        create_legacy_table(*dba_);
-        schema::apply_schema(*dba_, make_config(), false);
-        base_ = (std::filesystem::temp_directory_path() / dbname_).string();
+    void prepare() override {
+        schema::apply_schema(*conn_, cfg_, false);
+        base_ = path("syncd");
         std::ofstream(base_ + ".yaml")
             << config_yaml(daemon_conninfo()) << "daemon:\n  poll_interval_ms: 200\n";
-    }
-    void TearDown() override {
-        std::filesystem::remove(base_ + ".yaml");
-        std::filesystem::remove(base_ + ".log");
-        dba_.reset();
-        pg_test::TearDown();
     }
     std::string log() const { return testing::read_file(base_ + ".log"); }
     /// Waits until the log holds `what` after offset `from`.
@@ -49,12 +38,12 @@ class capture_watch_pgtest : public testing::pg_test {
         return false;
     }
 
-    std::optional<pg::connection> dba_;
+    /// The daemon's files: base_ + ".yaml", base_ + ".log".
     std::string base_;
 };
 
 TEST_F(capture_watch_pgtest, the_daemon_reports_the_trigger_at_once_and_names_foreign_ones) {
-    sql(*dba_,
+    sql(*conn_,
         "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END "
         "$$; CREATE TRIGGER audit AFTER UPDATE ON live_chat FOR EACH ROW EXECUTE FUNCTION "
         "audit(); ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture");
@@ -72,11 +61,11 @@ TEST_F(capture_watch_pgtest, the_daemon_reports_the_trigger_at_once_and_names_fo
     EXPECT_NE(log().find("HINT: run: chatledger-migrate --config FILE schema"), std::string::npos)
         << log();
     // Put back by hand: the next heartbeat says so; dropped: the next one reports it.
-    sql(*dba_, "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture");
+    sql(*conn_, "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture");
     EXPECT_TRUE(wait_log("the capture trigger on " + legacy_table() + " is back in place"))
         << log();
     const size_t mark = log().size();
-    sql(*dba_, "DROP TRIGGER chatledger_capture ON live_chat");
+    sql(*conn_, "DROP TRIGGER chatledger_capture ON live_chat");
     EXPECT_TRUE(wait_log("error chatledger-syncd: the capture trigger chatledger_capture on " +
                              legacy_table() + " is missing",
                          mark))
@@ -86,7 +75,7 @@ TEST_F(capture_watch_pgtest, the_daemon_reports_the_trigger_at_once_and_names_fo
 }
 
 TEST_F(capture_watch_pgtest, once_reports_it_too) {
-    sql(*dba_, "ALTER TABLE live_chat ENABLE REPLICA TRIGGER chatledger_capture");
+    sql(*conn_, "ALTER TABLE live_chat ENABLE REPLICA TRIGGER chatledger_capture");
     testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", base_ + ".yaml", "--once"},
                              base_ + ".log");
     EXPECT_EQ(d.wait_exit(30s), 0) << log();

@@ -7,20 +7,14 @@
 #include "daemon/syncer.hpp"
 #include "ledger/ingest.hpp"
 #include "schema/apply.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::daemon {
 namespace {
 
-class drift_pgtest : public testing::pg_test {
+class drift_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-        cfg_ = make_config();
+    void prepare() override {
         cfg_.backup.mode = backup_mode::drift_only;
         sql(*conn_, R"(INSERT INTO live_chat (zoho_id, full_name, chat_history)
                        VALUES ('a', 'Name', '[{"sender":"s","message":"m0"}]'))");
@@ -32,11 +26,6 @@ class drift_pgtest : public testing::pg_test {
                        {.source = core::message_source::migration});
         tx.commit();
     }
-    void TearDown() override {
-        conn_.reset();
-        pg_test::TearDown();
-    }
-    long long count(const std::string& q) { return sql(*conn_, q).integer(0, 0); }
     /// Syncs until the queue is empty; the outcomes of every step.
     std::vector<sync_outcome> sync_all(const std::string& key) {
         auto c = connect_as(provision_logins().daemon);  // as deployed: the daemon role only
@@ -46,9 +35,6 @@ class drift_pgtest : public testing::pg_test {
         while (count("SELECT count(*) FROM chatledger.sync_queue") > 0 && out.size() < 20);
         return out;
     }
-
-    std::optional<pg::connection> conn_;
-    config cfg_;
 };
 
 // Guards against counting the rows a sync itself appended (comment captures) as lost: the old

@@ -11,42 +11,23 @@
 #include <thread>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 #include "tests/support/migrate_cli.hpp"
-#include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
 namespace {
 
 using namespace std::chrono_literals;
 
-class syncd_guarantees_pgtest : public testing::pg_test {
+class syncd_guarantees_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-        auto base = std::filesystem::temp_directory_path() / dbname_;
-        config_path_ = base.string() + ".yaml";
-        log_path_ = base.string() + ".log";
+    void prepare() override {
+        log_path_ = path("syncd.log");
         // The DBA's config for migrate; the daemon logs in as deployed, with its role only.
         std::ofstream(config_path_) << config_yaml() << "daemon:\n  poll_interval_ms: 200\n";
-        daemon_config_path_ = base.string() + ".syncd.yaml";
+        daemon_config_path_ = path("syncd.yaml");
         std::ofstream(daemon_config_path_)
             << config_yaml(daemon_conninfo()) << "daemon:\n  poll_interval_ms: 200\n";
-    }
-    void TearDown() override {
-        std::filesystem::remove(config_path_);
-        std::filesystem::remove(daemon_config_path_);
-        std::filesystem::remove(log_path_);
-        conn_.reset();
-        pg_test::TearDown();
-    }
-
-    void migrate(const std::string& command) {
-        std::string output;
-        ASSERT_EQ(testing::migrate_cli(config_path_, {command}, output), 0) << output;
     }
     /// The real executable, as systemd runs it.
     std::unique_ptr<testing::child_process> start_daemon() {
@@ -55,25 +36,11 @@ class syncd_guarantees_pgtest : public testing::pg_test {
             std::vector<std::string>{"--config", daemon_config_path_, "--log-level", "debug"},
             log_path_);
     }
-    long long count(const std::string& q, const std::vector<pg::param>& p = {}) {
-        return sql(*conn_, q, p).integer(0, 0);
-    }
     std::string column(const std::string& name, const std::string& key) {
         return std::string(
             sql(*conn_, "SELECT " + name + " FROM live_chat WHERE zoho_id = $1", {key}).text(0, 0));
     }
     std::string log() { return testing::read_file(log_path_); }
-    /// Waits until `done` holds; false on timeout.
-    [[nodiscard]] static bool wait_until(const std::function<bool()>& done,
-                                         std::chrono::seconds limit) {
-        const auto until = std::chrono::steady_clock::now() + limit;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() >= until)
-                return false;
-            std::this_thread::sleep_for(50ms);
-        }
-        return true;
-    }
     /// Waits until the daemon has worked off every queued event. A queue row is deleted in the
     /// transaction that acted on it, so an empty queue means every committed write is handled.
     [[nodiscard]] bool converge() {
@@ -85,8 +52,7 @@ class syncd_guarantees_pgtest : public testing::pg_test {
         EXPECT_EQ(d.wait_exit(5s), 0) << log();
     }
 
-    std::optional<pg::connection> conn_;
-    std::string config_path_, daemon_config_path_, log_path_;
+    std::string daemon_config_path_, log_path_;
 };
 
 // Guards against the capture trigger no longer queueing a write that sets only the comment
@@ -96,8 +62,8 @@ class syncd_guarantees_pgtest : public testing::pg_test {
 TEST_F(syncd_guarantees_pgtest, a_comment_only_legacy_write_reaches_the_ledger_through_the_daemon) {
     sql(*conn_,
         R"(INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('a', 'Name', '[{"sender":"ann","message":"1"}]'))");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     auto d = start_daemon();
     auto writer = connect_legacy();
     sql(writer,
@@ -128,8 +94,8 @@ TEST_F(syncd_guarantees_pgtest, a_comment_only_legacy_write_reaches_the_ledger_t
 TEST_F(syncd_guarantees_pgtest, a_legacy_write_repeating_a_held_message_adds_it_once_more) {
     sql(*conn_,
         R"(INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('a', 'Name', '[{"sender":"s","message":"ok"}]'))");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     ASSERT_EQ(count("SELECT count(*) FROM chatledger.chat_messages"), 1);
     auto d = start_daemon();
     const std::string twice = R"([{"sender":"s","message":"ok"},{"sender":"s","message":"ok"}])";

@@ -7,43 +7,27 @@
 #include <sstream>
 
 #include "daemon/syncer.hpp"
-#include "migrator/cli.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::daemon {
 namespace {
 
-class incremental_pgtest : public testing::pg_test {
+class incremental_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-        config_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_) << config_yaml();
-        cfg_ = make_config();
+    void prepare() override {
         // Formatting a whole render would not keep: it must be rendered once before appending.
         sql(*conn_,
             R"(INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('a', 'A',
                '[ "m1" ,  {"sender": "x", "message": "hi \u00e9", "timestamp": null} ]'))");
-        migrate("schema");
-        migrate("run");
+        migrate_ok("schema");
+        migrate_ok("run");
         daemon_conn_.emplace(connect_as(provision_logins().daemon));
         syncer_.emplace(*daemon_conn_, cfg_);
     }
     void TearDown() override {
         syncer_.reset();
         daemon_conn_.reset();
-        conn_.reset();
-        std::filesystem::remove(config_);
-        pg_test::TearDown();
-    }
-    void migrate(const std::string& command) {
-        std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", config_.c_str(), command.c_str()};
-        ASSERT_EQ(migrator::run_cli(4, argv, out, err), 0) << out.str() << err.str();
+        legacy_db_test::TearDown();
     }
     void append(const std::string& body, const std::string& author = "bob") {
         sql(*conn_,
@@ -77,10 +61,8 @@ class incremental_pgtest : public testing::pg_test {
         return columns();
     }
 
-    std::optional<pg::connection> conn_, daemon_conn_;
+    std::optional<pg::connection> daemon_conn_;
     std::optional<syncer> syncer_;
-    config cfg_;
-    std::string config_;
 };
 
 // Guards the appended path's output: appending elements to the text on the server must give

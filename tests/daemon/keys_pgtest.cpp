@@ -12,43 +12,23 @@
 #include "daemon/syncer.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 #include "tests/support/migrate_cli.hpp"
-#include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
 namespace {
 
-class keys_pgtest : public testing::pg_test {
+class keys_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_path_) << config_yaml();
-        cfg_ = make_config();
-        provision_logins();
-    }
-    void TearDown() override {
-        std::filesystem::remove(config_path_);
-        conn_.reset();
-        pg_test::TearDown();
-    }
-    /// Runs a migrate command as the DBA; its exit status, with its output in `output`.
-    int migrate(const std::string& command) {
-        std::string output;
-        const int rc = testing::migrate_cli(config_path_, {command}, output);
-        EXPECT_EQ(rc, 0) << command << ": " << output;
-        return rc;
-    }
+    // Each test creates a legacy table keyed by the type it is about (keyed_table).
+    keys_pgtest() { with_legacy_table_ = false; }
+    void prepare() override { provision_logins(); }
     /// One sync transaction as the daemon login.
     sync_outcome sync(const std::string& key) {
         auto c = connect_as(provision_logins().daemon);
         syncer s(c, cfg_);
         return s.sync(key);
     }
-    long long count(const std::string& q) { return sql(*conn_, q).integer(0, 0); }
     void append(const std::string& key, const std::string& body) {
         auto app = connect_as(provision_logins().app);
         sql(app,
@@ -86,18 +66,14 @@ class keys_pgtest : public testing::pg_test {
         sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ($1, '[\"old\"]')",
             {key});
         sql(*conn_, "ANALYZE live_chat");
-        migrate("schema");
-        migrate("run");
+        migrate_ok("schema");
+        migrate_ok("run");
     }
     std::string history_of(const std::string& key) {
         return std::string(
             sql(*conn_, "SELECT chat_history FROM live_chat WHERE zoho_id::text = $1", {key})
                 .text(0, 0));
     }
-
-    std::optional<pg::connection> conn_;
-    config cfg_;
-    std::string config_path_;
 };
 
 // Guards against the daemon rendering one row's conversation into every row of a key that two
@@ -109,8 +85,8 @@ TEST_F(keys_pgtest, a_key_two_rows_share_is_an_error_naming_it) {
                    CREATE UNIQUE INDEX whole_key ON live_chat (zoho_id);
                    INSERT INTO live_chat (tenant_id, zoho_id, chat_history)
                        VALUES (1, 'E100', '["one"]'))");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     sql(*conn_,
         "DROP INDEX whole_key; INSERT INTO live_chat (tenant_id, zoho_id, chat_history) "
         "VALUES (2, 'E100', '[\"two\"]')");
@@ -172,8 +148,8 @@ TEST_F(keys_pgtest, an_event_for_a_key_with_no_legacy_row_is_logged_and_counted)
     sql(*conn_, R"(CREATE TABLE live_chat (zoho_id character(8) PRIMARY KEY, full_name text,
                        chat_history text, comments text, comments_entered_by text);
                    INSERT INTO live_chat (zoho_id, chat_history) VALUES ('Z1', '["old"]'))");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     const int port = testing::free_port();
     const std::string daemon_config = config_path_ + ".daemon.yaml", log = config_path_ + ".log";
     std::ofstream(daemon_config) << config_yaml(daemon_conninfo())

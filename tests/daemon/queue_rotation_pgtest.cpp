@@ -12,20 +12,14 @@
 #include "daemon/sync_repository.hpp"
 #include "daemon/syncer.hpp"
 #include "schema/apply.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::daemon {
 namespace {
 
-class queue_rotation_pgtest : public testing::pg_test {
+class queue_rotation_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-        cfg_ = make_config();
+    void prepare() override {
         cfg_.database.conninfo = conninfo();
         schema::apply_schema(*conn_, cfg_, false);
         const auto& l = provision_logins();
@@ -38,11 +32,9 @@ class queue_rotation_pgtest : public testing::pg_test {
     }
     void TearDown() override {
         daemon_.reset();
-        conn_.reset();
-        pg_test::TearDown();
+        legacy_db_test::TearDown();
     }
 
-    long long count(const std::string& q) { return sql(*conn_, q).integer(0, 0); }
     long long slot_size(int s) {
         return count("SELECT pg_relation_size('chatledger.sync_queue_" + std::to_string(s) + "')");
     }
@@ -66,8 +58,7 @@ class queue_rotation_pgtest : public testing::pg_test {
         return events;
     }
 
-    std::optional<pg::connection> conn_, daemon_;
-    config cfg_;
+    std::optional<pg::connection> daemon_;
 };
 
 TEST_F(queue_rotation_pgtest,

@@ -23,8 +23,8 @@
 #include "daemon/syncer.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 #include "tests/support/migrate_cli.hpp"
-#include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::daemon {
 namespace {
@@ -47,49 +47,33 @@ class daemon_process : public testing::child_process {
     }
 };
 
-class sync_pgtest : public testing::pg_test {
+class sync_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
+    void prepare() override {
         legacy_.emplace(connect_legacy());
-        auto base = std::filesystem::temp_directory_path() / dbname_;
-        config_path_ = base.string() + ".yaml";
-        admin_config_path_ = base.string() + ".admin.yaml";
-        log_path_ = base.string() + ".log";
+        daemon_config_path_ = path("syncd.yaml");
+        log_path_ = path("syncd.log");
         write_config("");
-        cfg_ = make_config();
         cfg_.daemon.poll_interval = 200ms;
     }
     void TearDown() override {
-        std::filesystem::remove(config_path_);
-        std::filesystem::remove(admin_config_path_);
-        std::filesystem::remove(log_path_);
         legacy_.reset();
-        conn_.reset();
-        pg_test::TearDown();
+        legacy_db_test::TearDown();
     }
 
     /// The daemon's config logs in as the daemon login; migrate() uses the DBA's beside it.
     void write_config(const std::string& extra) {
-        std::ofstream(admin_config_path_) << config_yaml() << "daemon:\n  poll_interval_ms: 200\n"
-                                          << extra;
-        std::ofstream(config_path_)
+        std::ofstream(config_path_) << config_yaml() << "daemon:\n  poll_interval_ms: 200\n"
+                                    << extra;
+        std::ofstream(daemon_config_path_)
             << config_yaml(daemon_conninfo()) << "daemon:\n  poll_interval_ms: 200\n"
             << extra;
     }
 
-    /// Runs a migrate command as the DBA; its exit status, with stdout and stderr in `output`.
-    int run_migrate(const std::string& command, std::string& output) {
-        return testing::migrate_cli(admin_config_path_, {command}, output);
-    }
-    int migrate(const std::string& command) {
-        std::string output;
-        const int rc = run_migrate(command, output);
-        EXPECT_EQ(rc, 0) << output;
+    /// Runs a migrate command as the DBA; its exit status, with stdout and stderr in `out`.
+    int run_migrate(const std::string& command, std::string& out) {
+        const int rc = migrate(command);
+        out = output();
         return rc;
     }
 
@@ -103,9 +87,6 @@ class sync_pgtest : public testing::pg_test {
         return std::string(
             sql(*conn_, "SELECT chat_history FROM live_chat WHERE zoho_id = $1", {key}).text(0, 0));
     }
-    long long count(const std::string& q, const std::vector<pg::param>& p = {}) {
-        return sql(*conn_, q, p).integer(0, 0);
-    }
     sync_outcome sync(const std::string& key) {
         auto c = connect_as(provision_logins().daemon);
         syncer s(c, cfg_);
@@ -118,18 +99,6 @@ class sync_pgtest : public testing::pg_test {
             out.push_back(core::extract_fields(e, {}).body.value_or("<none>"));
         return out;
     }
-    /// Polls `done` until it holds; false on timeout. [[nodiscard]]: a wait whose timeout goes
-    /// unchecked lets the test carry on and fail later, far from the cause.
-    [[nodiscard]] static bool wait_until(const std::function<bool()>& done,
-                                         std::chrono::seconds limit) {
-        const auto until = std::chrono::steady_clock::now() + limit;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() >= until)
-                return false;
-            std::this_thread::sleep_for(50ms);
-        }
-        return true;
-    }
     /// Waits until the queue is empty; false on timeout.
     [[nodiscard]] bool converge(std::chrono::seconds limit = 60s) {
         return wait_until([&] { return count("SELECT count(*) FROM chatledger.sync_queue") == 0; },
@@ -141,16 +110,14 @@ class sync_pgtest : public testing::pg_test {
         return wait_until([&] { return log().find(what) != std::string::npos; }, limit);
     }
 
-    std::optional<pg::connection> conn_;    ///< the DBA's
     std::optional<pg::connection> legacy_;  ///< a legacy writer's
-    config cfg_;
-    std::string config_path_, admin_config_path_, log_path_;
+    std::string daemon_config_path_, log_path_;
 };
 
 TEST_F(sync_pgtest, an_application_append_is_rendered_into_the_legacy_columns) {
     legacy("a", R"([{"sender":"ann","message":"first","timestamp":"2024-01-01T00:00:00Z"}])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body, sent_at) "
         "VALUES ('a', 'bob', 'second', '2024-03-01T12:34:56.789123Z')");
@@ -178,8 +145,8 @@ TEST_F(sync_pgtest, an_application_append_is_rendered_into_the_legacy_columns) {
 
 TEST_F(sync_pgtest, a_legacy_append_is_captured_and_not_rewritten) {
     legacy("a", R"([{"sender":"ann","message":"1"}])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     sql(*legacy_,
         R"(UPDATE live_chat SET chat_history = '[{"sender":"ann","message":"1"}, {"sender":"bob","message":"2"}]',
                    comments = '2', comments_entered_by = 'bob' WHERE zoho_id = 'a')");
@@ -195,8 +162,8 @@ TEST_F(sync_pgtest, a_legacy_append_is_captured_and_not_rewritten) {
 
 TEST_F(sync_pgtest, a_stale_overwrite_is_healed_with_backup_rows) {
     legacy("a", R"(["m1","m2","m3"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     // The original bug: a writer that read an old value writes it back, dropping m3, adding m4.
     sql(*legacy_, R"(UPDATE live_chat SET chat_history = '["m1","m2","m4"]' WHERE zoho_id = 'a')");
     auto o = sync("a");
@@ -217,8 +184,8 @@ TEST_F(sync_pgtest, a_stale_overwrite_is_healed_with_backup_rows) {
 
 TEST_F(sync_pgtest, a_comment_only_write_becomes_a_message) {
     legacy("a", R"([{"sender":"ann","message":"1"}])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     sql(*legacy_,
         "UPDATE live_chat SET comments = 'call me', comments_entered_by = 'carl' WHERE zoho_id = "
         "'a'");
@@ -237,8 +204,8 @@ TEST_F(sync_pgtest, a_comment_only_write_becomes_a_message) {
 
 TEST_F(sync_pgtest, a_plain_text_element_is_its_own_comment_not_a_new_message) {
     legacy("a", R"(["first", 7])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE body IN ('first', '7')"),
               2);
     // An old write path appends plain text and sets the comment to it.
@@ -256,8 +223,8 @@ TEST_F(sync_pgtest, a_write_committed_while_a_sync_starts_is_not_taken_for_a_com
     // then drops Y from the history but leaves the comment. Both commit after the daemon's
     // transaction began but before it reads the legacy row.
     legacy("a", R"([{"sender":"s","message":"A"}])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     auto writer = connect_legacy();
     auto c = connect_as(provision_logins().daemon);
     syncer s(c, cfg_);
@@ -280,7 +247,7 @@ TEST_F(sync_pgtest, a_write_committed_while_a_sync_starts_is_not_taken_for_a_com
 }
 
 TEST_F(sync_pgtest, a_legacy_row_inserted_while_a_sync_starts_is_rendered) {
-    migrate("schema");
+    migrate_ok("schema");
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('n', 'x', 'm')");
     auto writer = connect_legacy();
@@ -300,8 +267,8 @@ TEST_F(sync_pgtest, a_legacy_row_inserted_while_a_sync_starts_is_rendered) {
 
 TEST_F(sync_pgtest, a_backlog_larger_than_one_claim_is_worked_off_in_steps) {
     legacy("a", R"([{"sender":"s","message":"m0"}])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     // More legacy writes than one sync claims, each appending one message, with a comment-only
     // write and a stale overwrite among them.
     const long long writes = max_events_per_sync + 44;
@@ -335,8 +302,8 @@ TEST_F(sync_pgtest, a_backlog_larger_than_one_claim_is_worked_off_in_steps) {
 
 TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
     legacy("a", "[]");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     for (int i = 0; i < 100; ++i)
         sql(*conn_,
             "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', $1)",
@@ -354,8 +321,8 @@ TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
 
 TEST_F(sync_pgtest, backup_mode_every_rewrite_writes_a_before_and_an_after_row_per_rewrite) {
     legacy("a", R"(["m1"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     cfg_.backup.mode = backup_mode::every_rewrite;
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
     auto o = sync("a");
@@ -375,8 +342,8 @@ TEST_F(sync_pgtest, backup_mode_every_rewrite_writes_a_before_and_an_after_row_p
 
 TEST_F(sync_pgtest, backup_mode_drift_only_backs_up_a_healed_overwrite_not_an_append) {
     legacy("a", R"(["m1"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     cfg_.backup.mode = backup_mode::drift_only;
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
     EXPECT_TRUE(sync("a").rewritten);
@@ -399,8 +366,8 @@ TEST_F(sync_pgtest, backup_mode_drift_only_backs_up_a_healed_overwrite_not_an_ap
 
 TEST_F(sync_pgtest, backup_mode_off_writes_no_row_even_when_healing_drift) {
     legacy("a", R"(["m1"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     cfg_.backup.mode = backup_mode::off;
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
     EXPECT_TRUE(sync("a").rewritten);
@@ -415,8 +382,8 @@ TEST_F(sync_pgtest, backup_mode_off_writes_no_row_even_when_healing_drift) {
 
 TEST_F(sync_pgtest, retention_keeps_the_newest_rows_and_never_prunes_the_old_systems) {
     legacy("a", R"(["m1"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     // The old system's row is the oldest, so pruning that ignored who wrote it would take it
     // first; recover needs it.
     sql(*conn_,
@@ -453,14 +420,14 @@ TEST_F(sync_pgtest, retention_keeps_the_newest_rows_and_never_prunes_the_old_sys
 TEST_F(sync_pgtest, once_reconciles_every_conversation) {
     legacy("a", R"(["m1"])");
     legacy("b", R"(["n1"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     // Drift nobody queued (the capture was bypassed): --once still finds it.
     sql(*conn_,
         "BEGIN; ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture; "
         "UPDATE live_chat SET chat_history = '[]'; "
         "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture; COMMIT");
-    daemon_process d(config_path_, log_path_, {"--once"});
+    daemon_process d(daemon_config_path_, log_path_, {"--once"});
     EXPECT_EQ(d.wait_exit(30s), 0) << log();
     EXPECT_EQ(history("a"), R"(["m1"])");
     EXPECT_EQ(history("b"), R"(["n1"])");
@@ -492,8 +459,8 @@ TEST_F(sync_pgtest, plan_and_verify_forecast_the_first_render_and_the_daemon_log
         "  comment found in no message, appended as one      2\n"
         "  comment columns set to the latest message         1\n";
     EXPECT_NE(out.find(forecast), std::string::npos) << out;
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     ASSERT_EQ(run_migrate("verify", out), 0) << out;
     EXPECT_NE(out.find(forecast), std::string::npos) << out;
     const auto before = history("c");
@@ -502,7 +469,7 @@ TEST_F(sync_pgtest, plan_and_verify_forecast_the_first_render_and_the_daemon_log
         "UPDATE live_chat SET chat_history = '[]' WHERE zoho_id = 'e'; "
         "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture; COMMIT");
 
-    daemon_process d(config_path_, log_path_, {"--once"});
+    daemon_process d(daemon_config_path_, log_path_, {"--once"});
     ASSERT_EQ(d.wait_exit(30s), 0) << log();
     const auto text = log();
     EXPECT_EQ(text.find("first render of a "), std::string::npos) << text;
@@ -534,17 +501,18 @@ TEST_F(sync_pgtest, plan_and_verify_forecast_the_first_render_and_the_daemon_log
 TEST_F(sync_pgtest, once_skips_a_row_a_writer_keeps_locked_and_says_so) {
     legacy("a", R"(["m1"])");
     legacy("b", R"(["n1"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x'), ('b', 'y')");
-    std::ofstream(config_path_) << config_yaml(daemon_conninfo(), "  lock_timeout_ms: 100\n");
+    std::ofstream(daemon_config_path_)
+        << config_yaml(daemon_conninfo(), "  lock_timeout_ms: 100\n");
     auto holder = connect_legacy();
     sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
     {
         // Neither the pass nor the queue waits for the writer forever, and the pass says it
         // could not sync everything (CONTRACT section 6: exit 1, each named on stderr).
-        daemon_process d(config_path_, log_path_, {"--once"});
+        daemon_process d(daemon_config_path_, log_path_, {"--once"});
         EXPECT_EQ(d.wait_exit(30s), 1) << log();
     }
     EXPECT_NE(log().find("could not sync a: a legacy writer kept its row locked"),
@@ -557,7 +525,7 @@ TEST_F(sync_pgtest, once_skips_a_row_a_writer_keeps_locked_and_says_so) {
     sql(holder, "COMMIT");
     std::filesystem::remove(log_path_);
     {
-        daemon_process d(config_path_, log_path_, {"--once"});
+        daemon_process d(daemon_config_path_, log_path_, {"--once"});
         EXPECT_EQ(d.wait_exit(30s), 0) << log();
     }
     EXPECT_EQ(log().find("could not sync"), std::string::npos) << log();
@@ -567,10 +535,10 @@ TEST_F(sync_pgtest, once_skips_a_row_a_writer_keeps_locked_and_says_so) {
 
 TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemons) {
     for (int i = 0; i < 10; ++i) legacy("c" + std::to_string(i), "[]");
-    migrate("schema");
-    migrate("run");
-    auto d1 = std::make_unique<daemon_process>(config_path_, log_path_);
-    auto d2 = std::make_unique<daemon_process>(config_path_, log_path_);
+    migrate_ok("schema");
+    migrate_ok("run");
+    auto d1 = std::make_unique<daemon_process>(daemon_config_path_, log_path_);
+    auto d2 = std::make_unique<daemon_process>(daemon_config_path_, log_path_);
     std::mutex mu;
     std::set<std::string> committed;
     std::atomic<bool> stop{false};
@@ -635,7 +603,7 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
     std::this_thread::sleep_for(300ms);
     d1.reset();  // kill -9 one daemon mid-stream
     std::this_thread::sleep_for(200ms);
-    d1 = std::make_unique<daemon_process>(config_path_, log_path_);  // and restart it
+    d1 = std::make_unique<daemon_process>(daemon_config_path_, log_path_);  // and restart it
     for (auto& t : writers) t.join();
     ASSERT_TRUE(converge()) << log();
     // Let a last cycle finish rewriting after the queue emptied.
@@ -657,11 +625,11 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
 
 TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
     legacy("a", R"(["m1"])");
-    migrate("schema");
-    migrate("run");
-    daemon_process d(config_path_, log_path_);
+    migrate_ok("schema");
+    migrate_ok("run");
+    daemon_process d(daemon_config_path_, log_path_);
     ASSERT_TRUE(wait_log("ready")) << log();
-    std::ofstream(config_path_) << "database:\n  conninfo: [broken\n";
+    std::ofstream(daemon_config_path_) << "database:\n  conninfo: [broken\n";
     d.signal(SIGHUP);
     ASSERT_TRUE(wait_log("reload failed", 10s)) << "no reload failure logged:\n" << log();
     EXPECT_NE(log().find("configuration reload failed, keeping the previous one"),
@@ -674,7 +642,7 @@ TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
     // Its heartbeat shows in `chatledger-migrate status`.
     {
         std::ostringstream out, err;
-        ASSERT_EQ(testing::migrate_cli(admin_config_path_, {"status", "--json"}, out, err), 0)
+        ASSERT_EQ(testing::migrate_cli(config_path_, {"status", "--json"}, out, err), 0)
             << err.str();
         EXPECT_NE(out.str().find("\"daemons\":[{\"instance\":"), std::string::npos) << out.str();
     }
@@ -691,11 +659,11 @@ namespace {
 
 TEST_F(sync_pgtest, the_metrics_endpoint_serves_counters_and_moves_on_reload) {
     legacy("a", R"(["m1"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     const int port = testing::free_port();
     write_config("  metrics_listen: \"127.0.0.1:" + std::to_string(port) + "\"\n");
-    daemon_process d(config_path_, log_path_);
+    daemon_process d(daemon_config_path_, log_path_);
     ASSERT_TRUE(wait_log("ready")) << log();
     EXPECT_NE(log().find("metrics endpoint listening on http://127.0.0.1:" + std::to_string(port) +
                          "/metrics"),
@@ -750,14 +718,14 @@ TEST_F(sync_pgtest, a_backlog_that_cannot_drain_does_not_hold_ready_or_heartbeat
     // kept systemd waiting and made `status` report no daemon.
     legacy("a", R"(["m1"])");
     legacy("b", R"(["m1"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'queued')");
     auto holder = connect_legacy();
     sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
-    std::ofstream(config_path_) << config_yaml(daemon_conninfo(), "  lock_timeout_ms: 100\n")
-                                << "daemon:\n  poll_interval_ms: 200\n";
-    daemon_process d(config_path_, log_path_);
+    std::ofstream(daemon_config_path_) << config_yaml(daemon_conninfo(), "  lock_timeout_ms: 100\n")
+                                       << "daemon:\n  poll_interval_ms: 200\n";
+    daemon_process d(daemon_config_path_, log_path_);
     ASSERT_TRUE(wait_log("ready", 10s)) << "not ready with a held row:\n" << log();
     ASSERT_NE(log().find("ready: listening on channel chatledger, 1 events queued"),
               std::string::npos)
@@ -794,9 +762,9 @@ TEST_F(sync_pgtest, a_column_in_step_keeps_its_text_and_only_stale_comments_chan
     legacy("b", pretty);
     sql(*legacy_,
         "UPDATE live_chat SET comments = 'one', comments_entered_by = 'ann' WHERE zoho_id = 'b'");
-    migrate("schema");
-    migrate("run");
-    daemon_process d(config_path_, log_path_, {"--once"});
+    migrate_ok("schema");
+    migrate_ok("run");
+    daemon_process d(daemon_config_path_, log_path_, {"--once"});
     ASSERT_EQ(d.wait_exit(30s), 0) << log();
     EXPECT_EQ(history("a"), pretty);
     EXPECT_EQ(history("b"), pretty);
@@ -816,13 +784,15 @@ namespace {
 TEST_F(sync_pgtest, no_password_or_message_body_reaches_the_info_log) {
     legacy("a", R"([{"sender":"ann","message":"first secret body"}])");
     // Trust authentication ignores the password; it must still never be printed.
-    std::ofstream(config_path_) << config_yaml(daemon_conninfo() + " password=hunter2-secret")
-                                << "daemon:\n  poll_interval_ms: 200\n";
-    chmod(config_path_.c_str(), 0600);
-    migrate("schema");
-    migrate("run");
+    std::ofstream(daemon_config_path_)
+        << config_yaml(daemon_conninfo() + " password=hunter2-secret")
+        << "daemon:\n  poll_interval_ms: 200\n";
+    chmod(daemon_config_path_.c_str(), 0600);
+    migrate_ok("schema");
+    migrate_ok("run");
     {
-        testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", config_path_}, log_path_);
+        testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", daemon_config_path_},
+                                 log_path_);
         sql(*conn_,
             "INSERT INTO chatledger.chat_messages (zoho_id, author, body) "
             "VALUES ('a', 'bob', 'second secret body')");
@@ -844,8 +814,8 @@ TEST_F(sync_pgtest, no_password_or_message_body_reaches_the_info_log) {
 TEST_F(sync_pgtest, a_conversation_that_cannot_be_synced_is_set_aside_and_the_rest_go_on) {
     legacy("poison", R"(["p1"])");
     for (int i = 0; i < 38; ++i) legacy("k" + std::to_string(i), R"(["m"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     sql(*conn_, R"(CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
                    BEGIN
                        IF NEW.zoho_id = 'poison' THEN
@@ -860,7 +830,7 @@ TEST_F(sync_pgtest, a_conversation_that_cannot_be_synced_is_set_aside_and_the_re
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, body) SELECT 'k' || i, 'y' "
         "FROM generate_series(0, 37) i");
-    daemon_process d(config_path_, log_path_);
+    daemon_process d(daemon_config_path_, log_path_);
     ASSERT_TRUE(wait_until(
         [&] {
             return count(
@@ -892,15 +862,15 @@ TEST_F(sync_pgtest, once_goes_past_a_conversation_it_cannot_sync_and_names_it) {
     legacy("a", R"(["a1"])");
     legacy("b", R"(["b1"])");
     legacy("c", R"(["c1"])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     sql(*conn_, R"(ALTER TABLE live_chat ADD CONSTRAINT short_history
                    CHECK (zoho_id <> 'a' OR length(chat_history) < 20) NOT VALID)");
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'a2'), "
         "('b', 'b2'), ('c', 'c2')");
     {
-        daemon_process d(config_path_, log_path_, {"--once"});
+        daemon_process d(daemon_config_path_, log_path_, {"--once"});
         EXPECT_EQ(d.wait_exit(30s), 1) << log();
     }
     EXPECT_NE(log().find("could not sync a: "), std::string::npos) << log();
@@ -915,8 +885,8 @@ TEST_F(sync_pgtest, once_goes_past_a_conversation_it_cannot_sync_and_names_it) {
 // rule compared comment bodies with the whole ledger and dropped carol's second "ok".
 TEST_F(sync_pgtest, a_repeated_comment_only_write_is_a_new_message) {
     legacy("a", R"([{"sender":"ann","message":"hi"}])");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     auto comment = [&](const std::string& body) {
         sql(*legacy_, "UPDATE live_chat SET comments = $1, comments_entered_by = 'carol'", {body});
         sync("a");
@@ -940,13 +910,14 @@ TEST_F(sync_pgtest, a_repeated_comment_only_write_is_a_new_message) {
 TEST_F(sync_pgtest, once_stopped_by_sigterm_says_so_and_does_not_exit_0) {
     legacy("a", R"(["m1"])");
     legacy("b", R"(["n1"])");
-    migrate("schema");
-    migrate("run");
-    std::ofstream(config_path_) << config_yaml(daemon_conninfo(), "  lock_timeout_ms: 100\n");
+    migrate_ok("schema");
+    migrate_ok("run");
+    std::ofstream(daemon_config_path_)
+        << config_yaml(daemon_conninfo(), "  lock_timeout_ms: 100\n");
     // A writer holds a row: the pass retries it for a second, long enough to be interrupted.
     auto holder = connect_legacy();
     sql(holder, "BEGIN; SELECT 1 FROM live_chat WHERE zoho_id = 'a' FOR UPDATE");
-    daemon_process d(config_path_, log_path_, {"--once"});
+    daemon_process d(daemon_config_path_, log_path_, {"--once"});
     // The first lock timeout (logged at debug) means the pass is under way and retrying.
     ASSERT_TRUE(wait_log("lock timeout", 20s)) << log();
     d.signal(SIGTERM);
@@ -962,10 +933,10 @@ TEST_F(sync_pgtest, once_reports_its_progress_against_the_total) {
     legacy("a", R"(["m1"])");
     legacy("b", R"(["n1"])");
     legacy("c", "[]");
-    migrate("schema");
-    migrate("run");
-    std::ofstream(config_path_) << config_yaml(daemon_conninfo());
-    daemon_process d(config_path_, log_path_, {"--once"});
+    migrate_ok("schema");
+    migrate_ok("run");
+    std::ofstream(daemon_config_path_) << config_yaml(daemon_conninfo());
+    daemon_process d(daemon_config_path_, log_path_, {"--once"});
     ASSERT_EQ(d.wait_exit(30s), 0) << log();
     EXPECT_NE(log().find(" info chatledger-syncd: reconciling: 3/3 (100%), "), std::string::npos)
         << log();
@@ -978,10 +949,11 @@ TEST_F(sync_pgtest, once_reports_its_progress_against_the_total) {
 TEST_F(sync_pgtest, once_json_log_lines_carry_counters_as_fields) {
     legacy("a", R"(["m1"])");
     legacy("b", R"(["n1"])");
-    migrate("schema");
-    migrate("run");
-    std::ofstream(config_path_) << config_yaml(daemon_conninfo()) << "logging:\n  format: json\n";
-    daemon_process d(config_path_, log_path_, {"--once"});
+    migrate_ok("schema");
+    migrate_ok("run");
+    std::ofstream(daemon_config_path_)
+        << config_yaml(daemon_conninfo()) << "logging:\n  format: json\n";
+    daemon_process d(daemon_config_path_, log_path_, {"--once"});
     ASSERT_EQ(d.wait_exit(30s), 0) << log();
     EXPECT_NE(log().find("\"msg\":\"reconciling\",\"done\":2,\"total\":2,\"percent\":100.000,"),
               std::string::npos)
@@ -995,7 +967,7 @@ TEST_F(sync_pgtest, once_json_log_lines_carry_counters_as_fields) {
 // conversation ("cannot convert infinity to bigint").
 TEST_F(sync_pgtest, an_infinite_sent_at_is_refused_at_insert) {
     legacy("a", R"(["a1"])");
-    migrate("schema");
+    migrate_ok("schema");
     auto app = connect_as(provision_logins().app);
     try {
         sql(app,

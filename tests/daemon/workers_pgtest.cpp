@@ -10,53 +10,23 @@
 #include <sstream>
 #include <thread>
 
-#include "migrator/cli.hpp"
 #include "tests/support/child_process.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::daemon {
 namespace {
 
 using namespace std::chrono_literals;
 
-class workers_pgtest : public testing::pg_test {
+class workers_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-        const auto base = std::filesystem::temp_directory_path() / dbname_;
-        admin_config_ = base.string() + ".admin.yaml";
-        config_ = base.string() + ".yaml";
-        log_ = base.string() + ".log";
-        std::ofstream(admin_config_) << config_yaml();
+    void prepare() override {
+        config_ = path("syncd.yaml");
+        log_ = path("syncd.log");
     }
-    void TearDown() override {
-        for (const auto& p : {admin_config_, config_, log_}) std::filesystem::remove(p);
-        conn_.reset();
-        pg_test::TearDown();
-    }
-    void migrate(const std::string& command) {
-        std::ostringstream out, err;
-        const char* argv[] = {"chatledger-migrate", "--config", admin_config_.c_str(),
-                              command.c_str()};
-        ASSERT_EQ(migrator::run_cli(4, argv, out, err), 0) << out.str() << err.str();
-    }
-    long long count(const std::string& q) { return sql(*conn_, q).integer(0, 0); }
     std::string log() { return testing::read_file(log_); }
-    [[nodiscard]] static bool wait_until(const std::function<bool()>& done,
-                                         std::chrono::seconds limit) {
-        for (auto until = std::chrono::steady_clock::now() + limit; !done();
-             std::this_thread::sleep_for(50ms))
-            if (std::chrono::steady_clock::now() >= until)
-                return false;
-        return true;
-    }
 
-    std::optional<pg::connection> conn_;
-    std::string admin_config_, config_, log_;
+    std::string config_, log_;
 };
 
 // Guards against one daemon syncing on one connection only: a conversation whose rewrite waits
@@ -67,8 +37,8 @@ TEST_F(workers_pgtest, a_conversation_held_in_its_rewrite_does_not_hold_the_othe
     sql(*conn_,
         "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('a', 'A', '[\"a1\"]'), "
         "('b', 'B', '[\"b1\"]')");
-    migrate("schema");
-    migrate("run");
+    migrate_ok("schema");
+    migrate_ok("run");
     // Not a lock wait: lock_timeout would end that one and move on to the next conversation.
     // Pinned to the legacy schema: the trigger runs with the daemon's search_path.
     sql(*conn_, R"(CREATE TABLE gate (open boolean); GRANT SELECT ON gate TO PUBLIC;

@@ -5,20 +5,31 @@
 #include <gtest/gtest.h>
 
 #include "schema/apply.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::ledger {
 namespace {
 
-class ingest_pgtest : public testing::pg_test {};
+// The ledger's schema applied over the legacy table, and a repository that found it.
+class ingest_pgtest : public testing::legacy_db_test {
+  protected:
+    void prepare() override {
+        schema::apply_schema(*conn_, cfg_, false);
+        repo_.emplace(*conn_, cfg_);
+        repo_->require_schema();
+    }
+    void TearDown() override {
+        repo_.reset();
+        legacy_db_test::TearDown();
+    }
+
+    std::optional<ledger_repository> repo_;
+};
 
 TEST_F(ingest_pgtest, a_cached_second_ingest_adds_only_what_the_first_did_not) {
-    auto conn = connect();
-    create_legacy_table(conn);
-    const config cfg = make_config();
-    schema::apply_schema(conn, cfg, false);
-    ledger_repository repo(conn, cfg);
-    repo.require_schema();
+    auto& conn = *conn_;
+    const config& cfg = cfg_;
+    ledger_repository& repo = *repo_;
     const auto& fields = cfg.legacy.fields;
     const std::optional<std::string> one = R"([{"message":"a"},{"message":"b"}])";
     const std::optional<std::string> two = R"([{"message":"a"}, {"message":"b"}, {"message":"c"}])";
@@ -52,12 +63,9 @@ TEST_F(ingest_pgtest, a_cached_second_ingest_adds_only_what_the_first_did_not) {
 // message whole): escapes on either side of a cut must still store the message byte for byte,
 // and more than 1024 messages (the rows handed to the COPY at a time) keep their order.
 TEST_F(ingest_pgtest, messages_larger_than_a_copy_piece_and_many_rows_are_stored_exactly) {
-    auto conn = connect();
-    create_legacy_table(conn);
-    const config cfg = make_config();
-    schema::apply_schema(conn, cfg, false);
-    ledger_repository repo(conn, cfg);
-    repo.require_schema();
+    auto& conn = *conn_;
+    const config& cfg = cfg_;
+    ledger_repository& repo = *repo_;
     std::string body;
     for (int i = 0; body.size() < 3'500'000; ++i)
         body += (i % 7 == 0) ? "\\\\ tab\\t newline\\n " : "chat text \u00e9 ";  // JSON escapes
@@ -86,12 +94,9 @@ TEST_F(ingest_pgtest, messages_larger_than_a_copy_piece_and_many_rows_are_stored
 // verify reads the ledger through a cursor in pieces: order, the latest row of each
 // conversation and the columns it leaves out must hold across piece boundaries.
 TEST_F(ingest_pgtest, reading_in_pieces_keeps_order_and_marks_each_conversations_latest_row) {
-    auto conn = connect();
-    create_legacy_table(conn);
-    const config cfg = make_config();
-    schema::apply_schema(conn, cfg, false);
-    ledger_repository repo(conn, cfg);
-    repo.require_schema();
+    auto& conn = *conn_;
+    const config& cfg = cfg_;
+    ledger_repository& repo = *repo_;
     sql(conn,
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'x', '1'), "
         "('b', 'y', '2'), ('a', 'x', '3'), ('b', 'y', '4'), ('a', 'x', '5')");

@@ -6,48 +6,24 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/legacy_db_fixture.hpp"
 #include "tests/support/migrate_cli.hpp"
-#include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
 namespace {
 
-class capture_check_pgtest : public testing::pg_test {
+class capture_check_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        dba_.emplace(connect());
-        create_legacy_table(*dba_);
-        config_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_) << config_yaml();
-        ASSERT_EQ(migrate("schema"), 0) << err_.str();
-    }
-    void TearDown() override {
-        std::filesystem::remove(config_);
-        dba_.reset();
-        pg_test::TearDown();
-    }
-
-    int migrate(const std::string& command, const std::string& config = {}) {
-        out_.str("");
-        err_.str("");
-        return testing::migrate_cli(config.empty() ? config_ : config, {command}, out_, err_);
-    }
+    void prepare() override { ASSERT_EQ(migrate("schema"), 0) << err_.str(); }
     /// True when a legacy writer's write now reaches the queue.
     bool captured() {
-        sql(*dba_, "DELETE FROM chatledger.sync_queue");
+        sql(*conn_, "DELETE FROM chatledger.sync_queue");
         auto writer = connect_legacy();
         sql(writer,
             "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('p', '[1]') ON CONFLICT "
             "(zoho_id) DO UPDATE SET chat_history = live_chat.chat_history || ' '");
-        return sql(*dba_, "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 1;
+        return sql(*conn_, "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 1;
     }
-
-    std::optional<pg::connection> dba_;
-    std::string config_;
-    std::ostringstream out_, err_;
 };
 
 TEST_F(capture_check_pgtest, status_names_every_way_the_trigger_is_undone_and_schema_restores_it) {
@@ -76,7 +52,7 @@ TEST_F(capture_check_pgtest, status_names_every_way_the_trigger_is_undone_and_sc
          "is not chatledger's"},
     };
     for (const auto& [statement, said] : undo) {
-        sql(*dba_, statement);
+        sql(*conn_, statement);
         EXPECT_EQ(migrate("status"), 1) << statement;
         EXPECT_NE(out_.str().find("NEEDS ATTENTION: the capture trigger chatledger_capture on " +
                                   legacy_table() + " " + said),
@@ -106,7 +82,7 @@ TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_ag
              {"chat_messages", "chat_messages_no_nested_daemon_write"},
              {"sync_queue", "sync_queue_no_nested_daemon_write"}}) {
         for (const std::string how : {"DISABLE", "ENABLE", "ENABLE REPLICA"}) {
-            sql(*dba_, "ALTER TABLE chatledger." + table + " " + how + " TRIGGER " + trigger);
+            sql(*conn_, "ALTER TABLE chatledger." + table + " " + how + " TRIGGER " + trigger);
             EXPECT_EQ(migrate("status"), 1) << trigger << " " << how;
             EXPECT_NE(
                 out_.str().find("the ledger trigger " + trigger + " on chatledger." + table +
@@ -127,7 +103,7 @@ TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_ag
     sql(su, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z', 'b')");
     EXPECT_THROW(sql(su, "DELETE FROM chatledger.chat_messages"), pg::db_error);
     // One that was dropped cannot be put back by a step already applied: said, not hidden.
-    sql(*dba_, "DROP TRIGGER chat_messages_append_only_row ON chatledger.chat_messages");
+    sql(*conn_, "DROP TRIGGER chat_messages_append_only_row ON chatledger.chat_messages");
     EXPECT_EQ(migrate("status"), 1);
     EXPECT_NE(
         out_.str().find("chat_messages_append_only_row on chatledger.chat_messages is missing"),
@@ -155,7 +131,7 @@ TEST_F(capture_check_pgtest, the_backup_tables_guard_trigger_is_checked_and_rest
               "FOR EACH STATEMENT EXECUTE FUNCTION chatledger.refuse_nested_daemon_write(); ALTER "
               "TABLE chat_history_backup ENABLE ALWAYS TRIGGER chatledger_no_nested_daemon_write",
               "is not chatledger's"}}) {
-        sql(*dba_, statement);
+        sql(*conn_, statement);
         EXPECT_EQ(migrate("status"), 1) << statement << "\n" << out_.str();
         EXPECT_NE(out_.str().find(name + " " + said), std::string::npos) << statement << "\n"
                                                                          << out_.str();
@@ -164,7 +140,7 @@ TEST_F(capture_check_pgtest, the_backup_tables_guard_trigger_is_checked_and_rest
             << statement << "\n"
             << out_.str();
         EXPECT_EQ(migrate("status"), 0) << statement << "\n" << out_.str();
-        EXPECT_EQ(sql(*dba_,
+        EXPECT_EQ(sql(*conn_,
                       "SELECT tgenabled FROM pg_trigger WHERE tgrelid = "
                       "'chat_history_backup'::regclass AND tgname = "
                       "'chatledger_no_nested_daemon_write'")
@@ -176,20 +152,20 @@ TEST_F(capture_check_pgtest, the_backup_tables_guard_trigger_is_checked_and_rest
 }
 
 TEST_F(capture_check_pgtest, status_as_the_reader_lists_other_triggers_and_rules_on_the_table) {
-    sql(*dba_,
+    sql(*conn_,
         "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END "
         "$$; CREATE TRIGGER audit AFTER UPDATE ON live_chat FOR EACH ROW EXECUTE FUNCTION "
         "audit(); CREATE TABLE notes (x text); CREATE RULE log_insert AS ON INSERT TO live_chat "
         "DO ALSO INSERT INTO notes VALUES (NEW.zoho_id)");
-    const std::string reader_config = config_ + ".reader.yaml";
+    const std::string reader_config = config_path_ + ".reader.yaml";
     std::ofstream(reader_config) << config_yaml(conninfo_as(provision_logins().reader));
-    EXPECT_EQ(migrate("status", reader_config), 0) << err_.str();
+    EXPECT_EQ(migrate_with(reader_config, {"status"}), 0) << err_.str();
     EXPECT_NE(out_.str().find("on the legacy table    rule log_insert"), std::string::npos)
         << out_.str();
     EXPECT_NE(out_.str().find("on the legacy table    trigger audit"), std::string::npos)
         << out_.str();
-    sql(*dba_, "ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture");
-    EXPECT_EQ(migrate("status", reader_config), 1) << err_.str();
+    sql(*conn_, "ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture");
+    EXPECT_EQ(migrate_with(reader_config, {"status"}), 1) << err_.str();
     std::filesystem::remove(reader_config);
 }
 

@@ -6,42 +6,18 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/legacy_db_fixture.hpp"
 #include "tests/support/migrate_cli.hpp"
-#include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
 namespace {
 
-class migrate_guarantees_pgtest : public testing::pg_test {
+class migrate_guarantees_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-        config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
+    void prepare() override {
         // Small batches and one worker: which conversations share a batch is known.
         std::ofstream(config_path_) << config_yaml() << "migrate:\n  batch_rows: 3\n  workers: 1\n";
     }
-    void TearDown() override {
-        std::filesystem::remove(config_path_);
-        conn_.reset();
-        pg_test::TearDown();
-    }
-
-    int migrate(const std::string& command) {
-        out_.str("");
-        err_.str("");
-        return testing::migrate_cli(config_path_, {command}, out_, err_);
-    }
-    long long count(const std::string& q, const std::vector<pg::param>& p = {}) {
-        return sql(*conn_, q, p).integer(0, 0);
-    }
-
-    std::optional<pg::connection> conn_;
-    std::string config_path_;
-    std::ostringstream out_, err_;
 };
 
 // Guards against migrate_batch committing a batch's messages and then recording its

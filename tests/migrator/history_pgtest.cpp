@@ -6,9 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "migrator/cli.hpp"
 #include "tests/support/child_process.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::migrator {
 namespace {
@@ -17,36 +16,12 @@ const std::string m1 = R"({"sender":"ann","message":"hello","timestamp":"2024-01
 const std::string m2 = R"({"sender":"bob","message":"lost","timestamp":"2024-01-02T10:00:00Z"})";
 const std::string m3 = R"({"sender":"ann","message":"later","timestamp":"2024-01-03T10:00:00Z"})";
 
-class history_pgtest : public testing::pg_test {
+class history_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-        dir_ = std::filesystem::temp_directory_path() / ("cl_history_" + dbname_);
-        std::filesystem::create_directories(dir_);
-        dba_config_ = (dir_ / "dba.yaml").string();
-        std::ofstream(dba_config_) << config_yaml();
+    void prepare() override {
         daemon_config_ = (dir_ / "syncd.yaml").string();
         std::ofstream(daemon_config_) << config_yaml(daemon_conninfo());
     }
-    void TearDown() override {
-        std::filesystem::remove_all(dir_);
-        conn_.reset();
-        pg_test::TearDown();
-    }
-
-    int migrate(std::vector<std::string> args) {
-        out_.str("");
-        err_.str("");
-        args.insert(args.begin(), {"chatledger-migrate", "--config", dba_config_});
-        std::vector<const char*> argv;
-        for (auto& a : args) argv.push_back(a.c_str());
-        return run_cli(static_cast<int>(argv.size()), argv.data(), out_, err_);
-    }
-
     /// One reconcile pass of the real daemon, as its own login.
     void syncd_once() {
         const std::string log = (dir_ / "syncd.log").string();
@@ -64,24 +39,21 @@ class history_pgtest : public testing::pg_test {
         return out;
     }
 
-    std::optional<pg::connection> conn_;
-    std::filesystem::path dir_;
-    std::string dba_config_, daemon_config_;
-    std::ostringstream out_, err_;
+    std::string daemon_config_;
 };
 
 TEST_F(history_pgtest, shows_each_source_the_write_that_dropped_a_message_and_its_return) {
     sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('z1', $1)",
         {"[" + m1 + "," + m3 + "]"});
-    ASSERT_EQ(migrate({"schema"}), 0) << err_.str();
+    ASSERT_EQ(migrate("schema"), 0) << err_.str();
     // The old system's snapshots: m2 stood in the column on the 2nd; a write on the 3rd lost it.
     sql(*conn_,
         "INSERT INTO chat_history_backup (zoho_id, backup_timestamp, operation_type, "
         "chat_history_backup, operation_user) VALUES ('z1', '2024-01-02 12:00Z', 'UPDATE', $1, "
         "'webapp'), ('z1', '2024-01-03 12:00Z', 'UPDATE', $2, 'webapp')",
         {"[" + m1 + "," + m2 + "]", "[" + m1 + "," + m3 + "]"});
-    ASSERT_EQ(migrate({"run"}), 0) << err_.str();
-    ASSERT_EQ(migrate({"recover"}), 0) << err_.str();
+    ASSERT_EQ(migrate("run"), 0) << err_.str();
+    ASSERT_EQ(migrate("recover"), 0) << err_.str();
     syncd_once();
     // Put back where its time puts it, and the comment stays with the latest message.
     auto row = sql(*conn_, "SELECT chat_history, comments FROM live_chat WHERE zoho_id = 'z1'");
@@ -96,7 +68,7 @@ TEST_F(history_pgtest, shows_each_source_the_write_that_dropped_a_message_and_it
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('z1', 'cy', 'new')");
 
-    ASSERT_EQ(migrate({"history", "z1"}), 0) << err_.str();
+    ASSERT_EQ(migrate("history", {"z1"}), 0) << err_.str();
     const std::string text = out_.str();
     const auto ids = backup_ids();
     ASSERT_EQ(ids.size(), 6u) << text;  // two old snapshots, two rewrites with before and after
@@ -134,7 +106,7 @@ TEST_F(history_pgtest, shows_each_source_the_write_that_dropped_a_message_and_it
     EXPECT_NE(text.find("      cy: new\n      NOT in the legacy column now\n"), std::string::npos)
         << text;
 
-    ASSERT_EQ(migrate({"history", "z1", "--json"}), 0) << err_.str();
+    ASSERT_EQ(migrate("history", {"z1", "--json"}), 0) << err_.str();
     const std::string json = out_.str();
     EXPECT_EQ(json.find("{\"zoho_id\":\"z1\",\"legacy_row\":true,\"ledger_messages\":4,"
                         "\"shown_in_legacy_column\":3,"),
@@ -156,22 +128,22 @@ TEST_F(history_pgtest, shows_each_source_the_write_that_dropped_a_message_and_it
 
 TEST_F(history_pgtest, an_unknown_missing_or_extra_key_and_a_foreign_option_exit_2) {
     sql(*conn_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ('z1', '[1]')");
-    ASSERT_EQ(migrate({"schema"}), 0) << err_.str();
-    EXPECT_EQ(migrate({"history", "Z1"}), 2);
+    ASSERT_EQ(migrate("schema"), 0) << err_.str();
+    EXPECT_EQ(migrate("history", {"Z1"}), 2);
     EXPECT_NE(err_.str().find("no conversation Z1: neither " + legacy_table() +
                               " nor the ledger has that key HINT: "),
               std::string::npos)
         << err_.str();
-    EXPECT_EQ(migrate({"history"}), 2);
+    EXPECT_EQ(migrate("history"), 2);
     EXPECT_NE(err_.str().find("history needs the conversation's key HINT: "), std::string::npos)
         << err_.str();
-    EXPECT_EQ(migrate({"history", "z1", "z2"}), 2);
+    EXPECT_EQ(migrate("history", {"z1", "z2"}), 2);
     EXPECT_NE(err_.str().find("unexpected argument \"z2\" after the key"), std::string::npos)
         << err_.str();
-    EXPECT_EQ(migrate({"history", "z1", "--report", "x.json"}), 2);
+    EXPECT_EQ(migrate("history", {"z1", "--report", "x.json"}), 2);
     EXPECT_NE(err_.str().find("history does not take --report"), std::string::npos) << err_.str();
     // Before the migration too: the legacy row alone is a conversation.
-    ASSERT_EQ(migrate({"history", "z1"}), 0) << err_.str();
+    ASSERT_EQ(migrate("history", {"z1"}), 0) << err_.str();
     EXPECT_NE(out_.str().find("migrated               no (run has not copied it)"),
               std::string::npos)
         << out_.str();

@@ -6,47 +6,16 @@
 #include <fstream>
 #include <sstream>
 
-#include "migrator/cli.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::migrator {
 namespace {
 
-class queue_status_pgtest : public testing::pg_test {
-  protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        dir_ = std::filesystem::temp_directory_path() / ("cl_qstatus_" + dbname_);
-        std::filesystem::create_directories(dir_);
-    }
-    void TearDown() override {
-        std::filesystem::remove_all(dir_);
-        pg_test::TearDown();
-    }
-    std::string write_config(const std::string& name, const std::string& login) {
-        auto path = (dir_ / name).string();
-        std::ofstream(path) << config_yaml(conninfo_as(login));
-        return path;
-    }
-    int run(std::vector<std::string> args) {
-        out_.str("");
-        err_.str("");
-        std::vector<const char*> argv = {"chatledger-migrate"};
-        for (auto& a : args) argv.push_back(a.c_str());
-        return run_cli(static_cast<int>(argv.size()), argv.data(), out_, err_);
-    }
-
-    std::filesystem::path dir_;
-    std::ostringstream out_, err_;
-};
+class queue_status_pgtest : public testing::legacy_db_test {};
 
 TEST_F(queue_status_pgtest, status_names_the_session_idle_in_transaction_to_the_reader) {
     const auto& l = provision_logins();
-    auto admin = connect();
-    create_legacy_table(admin);
-    ASSERT_EQ(run({"--config", write_config("dba.yaml", l.dba), "schema"}), 0) << err_.str();
+    ASSERT_EQ(migrate("schema"), 0) << err_.str();
 
     // Another login's forgotten transaction: pg_stat_activity hides its start from the reader.
     auto idle = connect_as(l.app);
@@ -55,8 +24,8 @@ TEST_F(queue_status_pgtest, status_names_the_session_idle_in_transaction_to_the_
     sql(idle, "SELECT txid_current()");
     const std::string pid = std::string(sql(idle, "SELECT pg_backend_pid()::text").text(0, 0));
 
-    const auto reader = write_config("reader.yaml", l.reader);
-    ASSERT_EQ(run({"--config", reader, "status"}), 0) << err_.str();
+    const auto reader = write_file("reader.yaml", config_yaml(conninfo_as(l.reader)));
+    ASSERT_EQ(migrate_with(reader, {"status"}), 0) << err_.str();
     const std::string o = out_.str();
     EXPECT_NE(o.find("sync queue size        "), std::string::npos) << o;
     EXPECT_NE(o.find(" dead rows\n"), std::string::npos) << o;
@@ -66,7 +35,7 @@ TEST_F(queue_status_pgtest, status_names_the_session_idle_in_transaction_to_the_
         << o;
     EXPECT_EQ(o.find("age unknown"), std::string::npos) << o;
 
-    ASSERT_EQ(run({"--config", reader, "status", "--json"}), 0) << err_.str();
+    ASSERT_EQ(migrate_with(reader, {"status", "--json"}), 0) << err_.str();
     const std::string j = out_.str();
     EXPECT_NE(j.find("\"sync_queue_bytes\":"), std::string::npos) << j;
     EXPECT_NE(j.find("\"sync_queue_dead_rows\":"), std::string::npos) << j;
@@ -77,7 +46,7 @@ TEST_F(queue_status_pgtest, status_names_the_session_idle_in_transaction_to_the_
         << j;
 
     t.commit();
-    ASSERT_EQ(run({"--config", reader, "status", "--json"}), 0) << err_.str();
+    ASSERT_EQ(migrate_with(reader, {"status", "--json"}), 0) << err_.str();
     EXPECT_NE(out_.str().find("\"oldest_transaction\":null"), std::string::npos) << out_.str();
 }
 

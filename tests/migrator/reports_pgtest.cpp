@@ -6,43 +6,18 @@
 #include <fstream>
 #include <sstream>
 
-#include "migrator/cli.hpp"
 #include "tests/support/child_process.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::migrator {
 namespace {
 
-class reports_pgtest : public testing::pg_test {
+class reports_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-        dir_ = std::filesystem::temp_directory_path() / ("cl_reports_" + dbname_);
-        std::filesystem::create_directories(dir_);
-        config_path_ = (dir_ / "chatledger.yaml").string();
+    void prepare() override {
         // The DBA's login, as the fixture gives it.
         std::ofstream(config_path_) << config_yaml() << "migrate:\n  batch_rows: 7\n";
     }
-    void TearDown() override {
-        std::filesystem::remove_all(dir_);
-        conn_.reset();
-        pg_test::TearDown();
-    }
-
-    int migrate(const std::string& command, std::vector<std::string> extra = {}) {
-        out_.str("");
-        err_.str("");
-        std::vector<std::string> args = {"chatledger-migrate", "--config", config_path_, command};
-        args.insert(args.end(), extra.begin(), extra.end());
-        std::vector<const char*> argv;
-        for (auto& a : args) argv.push_back(a.c_str());
-        return run_cli(static_cast<int>(argv.size()), argv.data(), out_, err_);
-    }
-
     std::string read(const std::string& name) {
         std::ifstream f(dir_ / name);
         return std::string((std::istreambuf_iterator<char>(f)), {});
@@ -60,11 +35,6 @@ class reports_pgtest : public testing::pg_test {
         for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
         return n;
     }
-
-    std::optional<pg::connection> conn_;
-    std::filesystem::path dir_;
-    std::string config_path_;
-    std::ostringstream out_, err_;
 };
 
 TEST_F(reports_pgtest, plan_and_run_name_the_unparseable_keys_and_the_report_lists_all) {

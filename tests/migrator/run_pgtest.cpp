@@ -17,29 +17,21 @@
 #include "migrator/migration_repository.hpp"
 #include "schema/apply.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 #include "tests/support/migrate_cli.hpp"
-#include "tests/support/pg_fixture.hpp"
 
 namespace chatledger::migrator {
 namespace {
 
-class run_pgtest : public testing::pg_test {
+class run_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
+    void prepare() override {
         legacy_.emplace(connect_legacy());
-        config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
         write_config(1000);
     }
     void TearDown() override {
-        std::filesystem::remove(config_path_);
         legacy_.reset();
-        conn_.reset();
-        pg_test::TearDown();
+        legacy_db_test::TearDown();
     }
 
     void write_config(int batch_rows) {
@@ -47,21 +39,10 @@ class run_pgtest : public testing::pg_test {
             << config_yaml() << "migrate:\n  batch_rows: " << batch_rows << "\n";
     }
 
-    int migrate(const std::string& command, std::vector<std::string> extra = {}) {
-        out_.str("");
-        err_.str("");
-        extra.insert(extra.begin(), command);
-        return testing::migrate_cli(config_path_, extra, out_, err_);
-    }
-
     /// A legacy writer's INSERT, as the legacy login.
     void legacy(const std::string& key, const std::optional<std::string>& history) {
         sql(*legacy_, "INSERT INTO live_chat (zoho_id, chat_history) VALUES ($1, $2)",
             {key, history});
-    }
-
-    long long count(const std::string& q, const std::vector<pg::param>& p = {}) {
-        return sql(*conn_, q, p).integer(0, 0);
     }
 
     std::vector<std::string> payloads(const std::string& key) {
@@ -74,10 +55,7 @@ class run_pgtest : public testing::pg_test {
         return out;
     }
 
-    std::optional<pg::connection> conn_;    ///< the DBA's
     std::optional<pg::connection> legacy_;  ///< a legacy writer's
-    std::string config_path_;
-    std::ostringstream out_, err_;
 };
 
 TEST_F(run_pgtest, run_copies_every_element_byte_for_byte_in_order) {

@@ -3,30 +3,20 @@
 #include <gtest/gtest.h>
 
 #include "schema/apply.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::schema {
 namespace {
 
-class append_only_pgtest : public testing::pg_test {
+class append_only_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
+    void prepare() override {
         auto cfg = make_config();
         apply_schema(*conn_, cfg, false);
         sql(*conn_,
             "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('z', 'a', "
             "'kept')");
     }
-    void TearDown() override {
-        conn_.reset();
-        pg_test::TearDown();
-    }
-
     /// SQLSTATE of `statement` run by the superuser under session_replication_role = replica
     /// in a session of its own; "ok" when it succeeds.
     std::string in_replica_mode(const std::string& statement) {
@@ -44,7 +34,6 @@ class append_only_pgtest : public testing::pg_test {
         return sql(*conn_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0);
     }
 
-    std::optional<pg::connection> conn_;
     std::string message_;
 };
 

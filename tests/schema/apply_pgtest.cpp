@@ -8,24 +8,13 @@
 #include <typeinfo>
 
 #include "config/error.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::schema {
 namespace {
 
-class schema_pgtest : public testing::pg_test {
+class schema_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        cfg_ = make_config();
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-    }
-
-    long long count(const std::string& query) { return sql(*conn_, query).integer(0, 0); }
-
     /// A session of the login that holds `role`: empty is the superuser, chatledger_owner the
     /// DBA under SET ROLE (it is a member), the others each role's own login.
     pg::connection session_of(const std::string& role) {
@@ -59,8 +48,6 @@ class schema_pgtest : public testing::pg_test {
         return "ok";
     }
 
-    config cfg_;
-    std::optional<pg::connection> conn_;
     std::string last_message_;
 };
 

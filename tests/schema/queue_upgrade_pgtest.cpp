@@ -7,22 +7,13 @@
 #include "schema/apply.hpp"
 #include "schema/schema_repository.hpp"
 #include "schema/steps.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::schema {
 namespace {
 
-class queue_upgrade_pgtest : public testing::pg_test {
+class queue_upgrade_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        cfg_ = make_config();
-        conn_.emplace(connect());
-        create_legacy_table(*conn_);
-    }
-
     /// Applies the versioned steps up to `last` and the capture step, as a `schema` of the
     /// release that had only those steps did.
     void apply_up_to(int last) {
@@ -41,13 +32,9 @@ class queue_upgrade_pgtest : public testing::pg_test {
         repo.record_capture(repo.checksum(capture), cfg_.legacy.table.quoted());
         tx.commit();
     }
-    long long count(const std::string& query) { return sql(*conn_, query).integer(0, 0); }
     std::string text(const std::string& query) {
         return std::string(sql(*conn_, query).text(0, 0));
     }
-
-    config cfg_;
-    std::optional<pg::connection> conn_;
 };
 
 TEST_F(queue_upgrade_pgtest, events_queued_at_step_8_survive_the_upgrade_in_order) {
