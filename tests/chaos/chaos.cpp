@@ -258,20 +258,29 @@ struct repeat_log {
     std::atomic<long long> committed{0}, maybe{0};
 };
 
+/// An application appending to the ledger as its own login: body `prefix` + i, to the
+/// conversation `key_for(i)` names; every append is recorded for the end checks.
+template <typename K>
+std::thread app_appender(const std::string& app, std::atomic<bool>& stop, ledger_log& written,
+                         std::string prefix, K key_for) {
+    return worker(app, stop, [&written, prefix, key_for](pg::connection& c, long i) {
+        const std::string body = prefix + std::to_string(i);
+        record_write(written, body, [&] {
+            c.exec("append",
+                   "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, "
+                   "'app', $2)",
+                   {key_for(i), body});
+        });
+    });
+}
+
 /// The writers of the poison and the repeated-comment conversations.
 void start_special_writers(const options& o, std::atomic<bool>& stop, ledger_log& written,
                            repeat_log& repeats, std::vector<std::thread>& threads) {
     const std::string legacy = conninfo_as(o, o.legacy_login), app = conninfo_as(o, o.app_login);
     // Applications keep appending to the poison conversation: events the daemon cannot sync.
-    threads.push_back(worker(app, stop, [&written](pg::connection& c, long i) {
-        const std::string body = "poison-app-" + std::to_string(i);
-        record_write(written, body, [&] {
-            c.exec("append to poison",
-                   "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, "
-                   "'app', $2)",
-                   {poison_key, body});
-        });
-    }));
+    threads.push_back(
+        app_appender(app, stop, written, "poison-app-", [](long) { return poison_key; }));
     // The same words by the same author again and again, history untouched: each write that
     // changes the comment columns is a message of its own. An application's append in between
     // makes the daemon render something else there, so the next write changes them again.
@@ -290,15 +299,8 @@ void start_special_writers(const options& o, std::atomic<bool>& stop, ledger_log
         }
     }));
     // An application's appends in between, as its own login.
-    threads.push_back(worker(app, stop, [&written](pg::connection& c, long i) {
-        const std::string body = "repeat-app-" + std::to_string(i);
-        record_write(written, body, [&] {
-            c.exec("append to repeat",
-                   "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, "
-                   "'app', $2)",
-                   {repeat_key, body});
-        });
-    }));
+    threads.push_back(
+        app_appender(app, stop, written, "repeat-app-", [](long) { return repeat_key; }));
 }
 
 /// Starts every kind of writer the legacy table and the ledger see in production, each as its
@@ -354,15 +356,8 @@ std::vector<std::thread> start_writers(const options& o, std::atomic<bool>& stop
     }));
     start_special_writers(o, stop, written, repeats, threads);
     // Applications appending to the ledger.
-    threads.push_back(worker(app, stop, [&written](pg::connection& c, long i) {
-        const std::string body = "app-" + std::to_string(i);
-        record_write(written, body, [&] {
-            c.exec("append",
-                   "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, "
-                   "'app', $2)",
-                   {key_of(static_cast<int>(i)), body});
-        });
-    }));
+    threads.push_back(app_appender(app, stop, written, "app-",
+                                   [](long i) { return key_of(static_cast<int>(i)); }));
     return threads;
 }
 
