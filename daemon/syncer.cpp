@@ -36,6 +36,12 @@ void log_first_render(const std::string& zoho_id, const core::first_render_chang
     spdlog::info("first render of {} since migration: {}", zoho_id, why);
 }
 
+/// A recovered message is shown where its sent_at puts it (core::render_order), not in id
+/// order: a text holding one, or a sync bringing one, is no place to append to.
+bool placed_by_time(const ledger::ledger_message& m) {
+    return m.source == "backup";
+}
+
 }  // namespace
 
 struct syncer::work {
@@ -280,8 +286,9 @@ bool syncer::take_appended_path(work& w, const legacy_state& row,
         return false;
     auto [before, fresh] = ledger_.messages_after(w.zoho_id, w.memo->last_id);
     // Ids commit out of order: a message below last_id that committed after the memo was
-    // written is not in the text, and only the whole path puts it in its place.
-    if (before != w.memo->messages)
+    // written is not in the text, and only the whole path puts it in its place; so is a
+    // recovered message.
+    if (before != w.memo->messages || std::any_of(fresh.begin(), fresh.end(), placed_by_time))
         return false;
     w.fresh = std::move(fresh);
     return true;
@@ -346,7 +353,7 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
             id = std::move(w.identities[i]);
         const bool comment_now = m.this_transaction && !m.payload;
         ledger.push_back({std::move(m.payload), std::move(m.author), std::move(m.body),
-                          m.sent_at_us, shown, std::move(id), m.source == "backup", migrated,
+                          m.sent_at_us, shown, std::move(id), placed_by_time(m), migrated,
                           comment_now});
     }
     const auto d = core::decide_render(ledger, {row.history, row.comments, row.comments_entered_by},
@@ -374,11 +381,12 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
                     "check for triggers or a column type that rewrites " +
                         cfg_.legacy.history_column.name());
     out.rewritten = true;
-    // The next sync may append to this text when it is the ledger rendered whole and every
-    // message in it has its id in hand (comments captured now do not).
+    // The next sync may append to this text when it is the ledger rendered whole in id order
+    // and every message in it has its id in hand (comments captured now do not).
     const bool ids_known = std::none_of(w.ledger->begin(), w.ledger->end(),
                                         [](const auto& m) { return m.this_transaction; });
-    if (d.rendered && ids_known && !w.ledger->empty())
+    const bool id_order = std::none_of(w.ledger->begin(), w.ledger->end(), placed_by_time);
+    if (d.rendered && ids_known && id_order && !w.ledger->empty())
         w.written = render_memo{std::move(*xmin), w.ledger->back().id,
                                 static_cast<long long>(w.ledger->size()), written};
 }

@@ -137,6 +137,47 @@ TEST_F(incremental_pgtest,
     EXPECT_EQ(now, whole_render());
 }
 
+// Guards against appending a recovered message at the end: `recover` places a backup row where
+// its sent_at puts it (before the first later message), which only the whole render does. A
+// conversation the daemon had just rendered took the appended path and showed the recovered
+// 2020 message after today's.
+TEST_F(incremental_pgtest, a_recovered_message_is_placed_by_time_not_appended) {
+    append("today");
+    syncer_->sync("a");
+    sql(*conn_,
+        "INSERT INTO chat_history_backup (zoho_id, operation_type, chat_history_backup) VALUES "
+        "('a', 'before_update', "
+        "'[{\"sender\":\"old\",\"message\":\"lost in 2020\",\"timestamp\":"
+        "\"2020-01-01T00:00:00.000Z\"}]')");
+    migrate_ok("recover");
+    const auto out = syncer_->sync("a");
+    EXPECT_FALSE(out.appended_only);
+    EXPECT_TRUE(out.rewritten);
+    const std::string now = columns();
+    EXPECT_LT(now.find("lost in 2020"), now.find("today")) << now;
+    EXPECT_EQ(now, whole_render());
+}
+
+// Guards against appending after a text that is not in id order: a recovered message dated
+// later than an application's next append stays last in the whole render, so that append
+// belongs before it, not after it.
+TEST_F(incremental_pgtest, a_text_holding_a_recovered_message_is_not_appended_to) {
+    append("today");
+    sql(*conn_,
+        "INSERT INTO chat_history_backup (zoho_id, operation_type, chat_history_backup) VALUES "
+        "('a', 'before_update', "
+        "'[{\"sender\":\"old\",\"message\":\"dated 2099\",\"timestamp\":"
+        "\"2099-01-01T00:00:00.000Z\"}]')");
+    migrate_ok("recover");
+    syncer_->sync("a");
+    append("later today");
+    const auto out = syncer_->sync("a");
+    EXPECT_FALSE(out.appended_only);
+    const std::string now = columns();
+    EXPECT_LT(now.find("later today"), now.find("dated 2099")) << now;
+    EXPECT_EQ(now, whole_render());
+}
+
 // Guards the claim's byte budget (issue 17): a backlog of large captured values was claimed 256
 // at a time whatever their size (eight 200 MB writes took the daemon to 4.8 GB). Each sync now
 // holds only the writes that fit in daemon.claim_bytes, at least one, and renders once the
