@@ -8,35 +8,14 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/support/migrate_cli.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::migrator {
 namespace {
 
-class key_column_pgtest : public testing::pg_test {
+class key_column_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_path_) << config_yaml();
-    }
-    void TearDown() override {
-        std::filesystem::remove(config_path_);
-        pg_test::TearDown();
-    }
-    /// Runs a migrate command line ("verify --sample 5"); its exit status, with stdout and
-    /// stderr in `output`.
-    int migrate(const std::string& command, std::string& output) {
-        std::vector<std::string> args;
-        std::istringstream words(command);
-        for (std::string w; words >> w;) args.push_back(w);
-        return testing::migrate_cli(config_path_, args, output);
-    }
-
-    std::string config_path_;
+    key_column_pgtest() { with_legacy_table_ = false; }  // each test creates the table it is about
 };
 
 /// Two tenants' conversations share a zoho_id, as a (tenant_id, zoho_id) key allows. The DBA
@@ -54,7 +33,7 @@ TEST_F(key_column_pgtest, schema_refuses_a_key_column_without_a_unique_index) {
     auto conn = connect();
     sql(conn, two_tenants);
     std::string out;
-    EXPECT_EQ(migrate("schema", out), 2) << out;
+    EXPECT_EQ(migrate_line("schema", out), 2) << out;
     EXPECT_NE(out.find("crm.live_chat"), std::string::npos) << out;
     EXPECT_NE(out.find("\"zoho_id\""), std::string::npos) << out;
     EXPECT_NE(out.find("CREATE UNIQUE INDEX CONCURRENTLY ON \"crm\".\"live_chat\" (\"zoho_id\")"),
@@ -68,9 +47,9 @@ TEST_F(key_column_pgtest, schema_refuses_a_key_column_without_a_unique_index) {
         "DELETE FROM crm.live_chat WHERE tenant_id = 2; CREATE UNIQUE INDEX partial_key ON "
         "crm.live_chat (zoho_id) WHERE tenant_id = 1; CREATE UNIQUE INDEX lower_key ON "
         "crm.live_chat (lower(zoho_id))");
-    EXPECT_EQ(migrate("schema", out), 2) << out;
+    EXPECT_EQ(migrate_line("schema", out), 2) << out;
     sql(conn, "CREATE UNIQUE INDEX whole_key ON crm.live_chat (zoho_id)");
-    EXPECT_EQ(migrate("schema", out), 0) << out;
+    EXPECT_EQ(migrate_line("schema", out), 0) << out;
 }
 
 // Guards against run migrating one of two rows that share a key and verify then passing
@@ -83,12 +62,12 @@ TEST_F(key_column_pgtest, run_plan_and_verify_refuse_a_key_seen_twice) {
         "DELETE FROM crm.live_chat WHERE tenant_id = 2; "
         "CREATE UNIQUE INDEX whole_key ON crm.live_chat (zoho_id)");
     std::string out;
-    ASSERT_EQ(migrate("schema", out), 0) << out;
+    ASSERT_EQ(migrate_line("schema", out), 0) << out;
     sql(conn,
         "DROP INDEX crm.whole_key; INSERT INTO crm.live_chat (tenant_id, zoho_id, "
         "chat_history) VALUES (2, 'E100', '[\"tenant two\"]')");
     for (const char* command : {"plan", "run", "verify"}) {
-        EXPECT_EQ(migrate(command, out), 2) << command << ": " << out;
+        EXPECT_EQ(migrate_line(command, out), 2) << command << ": " << out;
         EXPECT_NE(out.find("more than one row with zoho_id 'E100'"), std::string::npos)
             << command << ": " << out;
         EXPECT_NE(out.find("HINT:"), std::string::npos) << out;
@@ -106,8 +85,8 @@ TEST_F(key_column_pgtest, verify_sample_reads_an_integer_key_through_its_index) 
         "INSERT INTO crm.live_chat (zoho_id, chat_history) SELECT i, '[\"m' || i || '\"]' "
         "FROM generate_series(1, 20000) i; ANALYZE crm.live_chat");
     std::string out;
-    ASSERT_EQ(migrate("schema", out), 0) << out;
-    ASSERT_EQ(migrate("run", out), 0) << out;
+    ASSERT_EQ(migrate_line("schema", out), 0) << out;
+    ASSERT_EQ(migrate_line("run", out), 0) << out;
     // Counters as flushed by every other session, which flushes as it ends.
     auto seq_scans = [&] {
         for (int i = 0; i < 200; ++i) {
@@ -125,7 +104,7 @@ TEST_F(key_column_pgtest, verify_sample_reads_an_integer_key_through_its_index) 
             .integer(0, 0);
     };
     const long long before = seq_scans();
-    ASSERT_EQ(migrate("verify --sample 50", out), 0) << out;
+    ASSERT_EQ(migrate_line("verify --sample 50", out), 0) << out;
     EXPECT_NE(out.find("conversations checked     50"), std::string::npos) << out;
     // The sample itself is drawn by one scan (ORDER BY random()); reading its rows is not.
     EXPECT_EQ(seq_scans() - before, 1);

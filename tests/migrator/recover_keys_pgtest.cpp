@@ -6,31 +6,16 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/support/migrate_cli.hpp"
-#include "tests/support/pg_fixture.hpp"
+#include "tests/support/legacy_db_fixture.hpp"
 
 namespace chatledger::migrator {
 namespace {
 
-class recover_keys_pgtest : public testing::pg_test {
+class recover_keys_pgtest : public testing::legacy_db_test {
   protected:
-    void SetUp() override {
-        pg_test::SetUp();
-        if (HasFatalFailure())
-            return;
-        config_path_ = (std::filesystem::temp_directory_path() / (dbname_ + ".yaml")).string();
-        std::ofstream(config_path_) << config_yaml();
-    }
-    void TearDown() override {
-        std::filesystem::remove(config_path_);
-        pg_test::TearDown();
-    }
-    /// Runs a migrate command; its exit status, with stdout and stderr in `output`.
-    int migrate(const std::string& command, std::string& output) {
-        return testing::migrate_cli(config_path_, {command}, output);
-    }
-
-    std::string config_path_;
+    recover_keys_pgtest() {
+        with_legacy_table_ = false;
+    }  // each test creates the table it is about
 };
 
 // Guards against recover appending whole snapshots under 'z00060' and 'Z00061 ' as new
@@ -41,14 +26,14 @@ TEST_F(recover_keys_pgtest, backup_keys_no_legacy_row_has_are_listed_with_the_li
     sql(conn, R"(INSERT INTO live_chat (zoho_id, chat_history) VALUES
                      ('Z00060', '["a1","a2"]'), ('Z00061', '["b1"]'), ('Z00062', '["c1"]'))");
     std::string out;
-    ASSERT_EQ(migrate("schema", out), 0) << out;
-    ASSERT_EQ(migrate("run", out), 0) << out;
+    ASSERT_EQ(migrate_line("schema", out), 0) << out;
+    ASSERT_EQ(migrate_line("run", out), 0) << out;
     sql(conn, R"(INSERT INTO chat_history_backup (zoho_id, operation_type, chat_history_backup)
                  VALUES ('z00060', 'before_update', '["a1","a2","lost60"]'),
                         ('Z00061 ', 'before_update', '["b1","lost61"]'),
                         ('Z00062', 'before_update', '["c1","lost62"]'),
                         ('nobody', 'before_update', '["n1"]'))");
-    ASSERT_EQ(migrate("recover", out), 0) << out;
+    ASSERT_EQ(migrate_line("recover", out), 0) << out;
     EXPECT_NE(out.find("'z00060': no legacy row has this key, 1 snapshot(s) not recovered; "
                        "likely 'Z00060'"),
               std::string::npos)

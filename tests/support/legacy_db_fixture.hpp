@@ -39,6 +39,16 @@ class legacy_db_test : public pg_test {
     void migrate_ok(const std::string& command, const std::vector<std::string>& extra = {}) {
         ASSERT_EQ(migrate(command, extra), 0) << command << ": " << output();
     }
+    /// migrate() from one command line split at spaces ("verify --sample 5"); its exit status,
+    /// with stdout and stderr together in `output`.
+    int migrate_line(const std::string& line, std::string& output) {
+        std::vector<std::string> args;
+        std::istringstream words(line);
+        for (std::string w; words >> w;) args.push_back(w);
+        const int rc = migrate_with(config_path_, args);
+        output = this->output();
+        return rc;
+    }
     /// stdout and stderr of the last migrate(), together.
     std::string output() const { return out_.str() + err_.str(); }
 
