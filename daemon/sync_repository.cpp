@@ -47,21 +47,20 @@ sync_repository::login sync_repository::session_login() {
     return {std::string(r.text(0, 0)), r.boolean(0, 1)};
 }
 
-int sync_repository::listen() {
+int sync_repository::on_channel(const char* what, const std::string& command) {
     // One query string is one transaction: a transaction pooler runs both on one server.
-    return static_cast<int>(
-        conn_
-            .exec_script("listening for wake-ups",
-                         "LISTEN " + cfg_.ledger.schema.quoted() + "; SELECT pg_backend_pid()")
-            .integer(0, 0));
+    return static_cast<int>(conn_
+                                .exec_script(what, command + " " + cfg_.ledger.schema.quoted() +
+                                                       "; SELECT pg_backend_pid()")
+                                .integer(0, 0));
+}
+
+int sync_repository::listen() {
+    return on_channel("listening for wake-ups", "LISTEN");
 }
 
 int sync_repository::unlisten() {
-    return static_cast<int>(
-        conn_
-            .exec_script("removing the listen for wake-ups",
-                         "UNLISTEN " + cfg_.ledger.schema.quoted() + "; SELECT pg_backend_pid()")
-            .integer(0, 0));
+    return on_channel("removing the listen for wake-ups", "UNLISTEN");
 }
 
 void sync_repository::notify(const std::string& payload) {

@@ -142,6 +142,8 @@ class sync_repository {
     std::optional<std::string> legacy_key_equal_to(const std::string& zoho_id);
 
   private:
+    /// LISTEN or UNLISTEN (`command`) on the wake-up channel; the server process it ran in.
+    int on_channel(const char* what, const std::string& command);
     /// `<key> = $n::text::<key type> AND <key>::text = $n::text`: see key_type().
     std::string key_is(const std::string& param);
     /// The key column's type as format_type spells it (quoted where SQL needs it), read once:
