@@ -68,12 +68,19 @@ std::optional<std::pair<std::string, std::string>> key_index_problem(pg::connect
             "); a key of several columns, a partial or an expression index does not count");
 }
 
-std::optional<std::string> capture_trigger_problem(pg::connection& conn, const config& cfg) {
-    schema_repository repo(conn, cfg);
-    auto problem = repo.capture_trigger_problem();
+namespace {
+
+/// A repository's problem text ("" when none) as the optional the callers test.
+std::optional<std::string> problem_or_none(std::string problem) {
     if (problem.empty())
         return std::nullopt;
     return problem;
+}
+
+}  // namespace
+
+std::optional<std::string> capture_trigger_problem(pg::connection& conn, const config& cfg) {
+    return problem_or_none(schema_repository(conn, cfg).capture_trigger_problem());
 }
 
 namespace {
@@ -100,11 +107,7 @@ std::vector<std::string> ledger_trigger_problems(pg::connection& conn, const con
 }
 
 std::optional<std::string> backup_guard_problem(pg::connection& conn, const config& cfg) {
-    schema_repository repo(conn, cfg);
-    auto problem = repo.backup_guard_problem();
-    if (problem.empty())
-        return std::nullopt;
-    return problem;
+    return problem_or_none(schema_repository(conn, cfg).backup_guard_problem());
 }
 
 std::vector<std::string> foreign_triggers(pg::connection& conn, const config& cfg) {
