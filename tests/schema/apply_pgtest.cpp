@@ -367,6 +367,40 @@ TEST_F(schema_pgtest, an_append_and_a_legacy_write_wake_a_listener) {
     EXPECT_GE(count_notifies(), 1);
 }
 
+// NOTIFY serializes every notifying commit on one global lock: a session that appends without
+// pause hints at most once per 500 ms (step 0010; it was once per 10 ms), and hints again after.
+TEST_F(schema_pgtest, a_busy_session_hints_at_most_twice_a_second) {
+    apply_schema(*conn_, cfg_, false);
+    auto listener = connect();
+    sql(listener, "LISTEN chatledger");
+    auto drain = [&] {
+        int n = 0;
+        PQconsumeInput(listener.native());
+        while (PGnotify* note = PQnotifies(listener.native())) {
+            ++n;
+            PQfreemem(note);
+        }
+        return n;
+    };
+    auto writer = connect_as(provision_logins().app);
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < 30; ++i) {
+        sql(writer, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('n', 'x')");
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const auto took = std::chrono::steady_clock::now() - started;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const int hints = drain();
+    EXPECT_GE(hints, 1);
+    // One per started 500 ms of appending.
+    EXPECT_LE(hints, 1 + took / std::chrono::milliseconds(500)) << hints << " hints";
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'n'"), 30);
+    std::this_thread::sleep_for(std::chrono::milliseconds(550));
+    sql(writer, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('n', 'y')");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(drain(), 1);
+}
+
 }  // namespace
 }  // namespace chatledger::schema
 
