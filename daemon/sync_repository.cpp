@@ -232,6 +232,27 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
                         r.optional_text(0, 3), std::string(r.text(0, 4)), r.boolean(0, 5)};
 }
 
+std::string sync_repository::backup_insert() const {
+    // The backup table keeps the seed's column names whatever the legacy table calls its own.
+    return "INSERT INTO " + cfg_.backup.table.quoted() +
+           " (zoho_id, full_name, backup_timestamp, operation_type, chat_history_backup, "
+           "comments_backup, comments_entered_by_backup, operation_user) ";
+}
+
+std::string sync_repository::backup_prune() const {
+    // $1 the key, $5 the daemon's operation_user, $6 keep_last, $7 max_age in seconds, $8
+    // prune_batch. Run beside the statement's own two inserts, which it cannot see: it keeps two
+    // fewer old rows.
+    const std::string t = cfg_.backup.table.quoted();
+    const std::string own = " WHERE zoho_id = $1 AND operation_user = $5";
+    return "DELETE FROM " + t + " WHERE id IN (SELECT id FROM " + t + own +
+           " AND $6::integer > 0 AND id NOT IN (SELECT id FROM " + t + own +
+           " ORDER BY id DESC LIMIT greatest($6::integer - 2, 0)) UNION ALL SELECT id FROM " + t +
+           own +
+           " AND $7::integer > 0 AND backup_timestamp < now() - make_interval(secs => "
+           "$7::integer) LIMIT $8::integer)";
+}
+
 std::optional<std::string> sync_repository::rewrite(const std::string& zoho_id, std::string history,
                                                     const std::optional<std::string>& comment,
                                                     const std::optional<std::string>& author,
@@ -239,20 +260,31 @@ std::optional<std::string> sync_repository::rewrite(const std::string& zoho_id, 
     const auto& l = cfg_.legacy;
     const std::string row = l.table.quoted() + " WHERE " + key_is("$1");
     const std::string hist = l.history_column.quoted();
+    const std::string name_text = l.name_column.quoted() + "::text";
+    const std::string comment_text = l.comment_column.quoted() + "::text";
+    const std::string author_text = l.comment_author_column.quoted() + "::text";
     // Appending, $2 is the tail that replaces the closing bracket: the old text stays on the
-    // server. `o` reads it as it was (one snapshot for the whole statement).
-    const std::string set =
-        hist + (append ? " = left(" + hist + ", -1) || $2::text, " : " = $2, ") +
-        l.comment_column.quoted() + " = $3, " + l.comment_author_column.quoted() + " = $4";
-    const std::string old =
-        append ? "o AS (SELECT left(" + hist + "::text, -1) AS l FROM " + row + "), " : "";
+    // server, read once by `o` (one snapshot for the whole statement) and cut there by bytes.
+    // left(h, -1) counts characters twice over the whole text: on a 1 MB history it took five
+    // times as long as reading it, and the statement took it three times. The last byte is the
+    // `]` this daemon wrote (the row is still its version), so the cut never splits a character.
+    const std::string enc = "getdatabaseencoding()";
+    const std::string cut = "convert_from(substring(convert_to(" + hist + "::text, " + enc +
+                            ") FROM 1 FOR octet_length(" + hist + "::text) - 1), " + enc + ")";
+    const std::string set = hist + (append ? " = (SELECT l FROM o) || $2::text, " : " = $2, ") +
+                            l.comment_column.quoted() + " = $3, " +
+                            l.comment_author_column.quoted() + " = $4";
+    const std::string old = append ? "o AS (SELECT " + cut + " AS l, " + name_text + " AS n, " +
+                                         comment_text + " AS c, " + author_text + " AS a FROM " +
+                                         row + "), "
+                                   : "";
     const std::string check = append ? " SELECT u.h = o.l || $2::text, u.x FROM u, o"
                                      : " SELECT u.h = $2::text, u.x FROM u";
     // The stored text is compared on the server: sending it back would copy it again. The new
     // row version's xmin tells the next sync whether anyone wrote the row since.
     const std::string returning = " RETURNING " + l.name_column.quoted() + "::text AS n, " + hist +
-                                  "::text AS h, " + l.comment_column.quoted() + "::text AS c, " +
-                                  l.comment_author_column.quoted() + "::text AS a, xmin::text AS x";
+                                  "::text AS h, " + comment_text + " AS c, " + author_text +
+                                  " AS a, xmin::text AS x";
     auto stored = [](const pg::result& r) -> std::optional<std::string> {
         if (r.rows() != 1 || !r.boolean(0, 0))
             return std::nullopt;
@@ -275,37 +307,25 @@ std::optional<std::string> sync_repository::rewrite(const std::string& zoho_id, 
     // old tooling expects. `pruned` keeps the daemon's newest keep_last rows of the
     // conversation: it cannot see this statement's two new rows, so it keeps two fewer old ones.
     // Only the daemon's own rows are pruned: older rows are the old system's, and `recover`
-    // reads them. The backup table keeps the seed's column names whatever the legacy table
-    // calls its own.
+    // reads them.
     const auto& b = cfg_.backup;
-    const std::string t = b.table.quoted();
-    const std::string own = " WHERE zoho_id = $1 AND operation_user = $5";
-    const std::string backup = "INSERT INTO " + t +
-                               " (zoho_id, full_name, backup_timestamp, operation_type, "
-                               "chat_history_backup, comments_backup, comments_entered_by_backup, "
-                               "operation_user) ";
     for (auto p : {std::string(backup_user), std::to_string(b.keep_last),
                    std::to_string(b.max_age.count()), std::to_string(b.prune_batch)})
         params.emplace_back(std::move(p));
-    auto r = conn_.exec_hot(
-        "rewriting the legacy row with its backup rows",
-        "WITH " + old + "before AS (" + backup + "SELECT $1, " + l.name_column.quoted() +
-            "::text, now(), 'before_update', " + l.history_column.quoted() + "::text, " +
-            l.comment_column.quoted() + "::text, " + l.comment_author_column.quoted() +
-            "::text, $5 FROM " + row + " RETURNING id), u AS (UPDATE " + l.table.quoted() +
-            " SET " + set + " WHERE " + key_is("$1") + returning + "), after AS (" + backup +
-            "SELECT $1, n, now(), 'after_update', h, c, a, $5 FROM u, "
-            "(SELECT count(*) FROM before) b), pruned AS (DELETE FROM " +
-            t + " WHERE id IN (SELECT id FROM " + t + own +
-            " AND $6::integer > 0 AND id NOT IN "
-            "(SELECT id FROM " +
-            t + own +
-            " ORDER BY id DESC LIMIT greatest($6::integer - 2, 0)) UNION ALL SELECT id FROM " + t +
-            own +
-            " AND $7::integer > 0 AND backup_timestamp < now() - make_interval(secs => "
-            "$7::integer) LIMIT $8::integer))" +
-            check,
-        params);
+    // Appending, the old text is `o`'s cut and the bracket: it is not read a second time.
+    const std::string was =
+        append ? "SELECT $1, o.n, now(), 'before_update', o.l || ']', o.c, o.a, $5 FROM o"
+               : "SELECT $1, " + name_text + ", now(), 'before_update', " + hist + "::text, " +
+                     comment_text + ", " + author_text + ", $5 FROM " + row;
+    const std::string insert = backup_insert();
+    auto r = conn_.exec_hot("rewriting the legacy row with its backup rows",
+                            "WITH " + old + "before AS (" + insert + was +
+                                " RETURNING id), u AS (UPDATE " + l.table.quoted() + " SET " + set +
+                                " WHERE " + key_is("$1") + returning + "), after AS (" + insert +
+                                "SELECT $1, n, now(), 'after_update', h, c, a, $5 FROM u, "
+                                "(SELECT count(*) FROM before) b), pruned AS (" +
+                                backup_prune() + ")" + check,
+                            params);
     return stored(r);
 }
 

@@ -144,6 +144,10 @@ class sync_repository {
   private:
     /// LISTEN or UNLISTEN (`command`) on the wake-up channel; the server process it ran in.
     int on_channel(const char* what, const std::string& command);
+    /// The start of an INSERT of one backup row (the seed's columns), its SELECT to follow.
+    std::string backup_insert() const;
+    /// The DELETE of the daemon's backup rows of conversation $1 beyond the retention limits.
+    std::string backup_prune() const;
     /// `<key> = $n::text::<key type> AND <key>::text = $n::text`: see key_type().
     std::string key_is(const std::string& param);
     /// The key column's type as format_type spells it (quoted where SQL needs it), read once:

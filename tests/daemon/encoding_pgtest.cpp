@@ -87,6 +87,25 @@ TEST_F(encoding_pgtest, a_sql_ascii_database_migrates_and_syncs_byte_for_byte) {
     const std::string now(sql(c, "SELECT chat_history FROM live_chat").text(0, 0));
     EXPECT_EQ(now.substr(0, history.size() - 1), history.substr(0, history.size() - 1)) << now;
     EXPECT_NE(now.find("\"message\":\"ok\""), std::string::npos) << now;
+    // The next append takes the appended path, which cuts the closing bracket on the server by
+    // bytes: every byte before it stays as it was.
+    sql(c,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'bob', "
+        "'d\xe9j\xe0')");
+    const auto second = s.sync("a");
+    EXPECT_TRUE(second.rewritten);
+    EXPECT_TRUE(second.appended_only);
+    const std::string after(sql(c, "SELECT chat_history FROM live_chat").text(0, 0));
+    EXPECT_EQ(after.substr(0, now.size() - 1), now.substr(0, now.size() - 1)) << after;
+    EXPECT_NE(after.find("\"message\":\"d\xe9j\xe0\""), std::string::npos) << after;
+    EXPECT_EQ(after.back(), ']');
+    // The backup rows of that rewrite hold the text before and after it, byte for byte.
+    auto b = sql(c,
+                 "SELECT chat_history_backup FROM chat_history_backup WHERE zoho_id = 'a' "
+                 "ORDER BY id DESC LIMIT 2");
+    ASSERT_EQ(b.rows(), 2);
+    EXPECT_EQ(b.text(0, 0), after);
+    EXPECT_EQ(b.text(1, 0), now);
 }
 
 }  // namespace
