@@ -41,7 +41,7 @@ queue_figures() {
 # Writes "p50 p99" to $work/probe: in this shell, so that a failing probe ends the run (inside a
 # command substitution its exit went unnoticed).
 probe() {
-    bench_appends p 1000 "$probe_rate" "$probe_seconds"
+    bench_appends p "$conversations" "$probe_rate" "$probe_seconds"
     bench_wait_drained 600 || { echo "the queue did not drain after the probe" >&2; exit 1; }
     bench_lag >"$work/probe"
 }
