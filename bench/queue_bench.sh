@@ -5,7 +5,7 @@
 # lag again, with the queue's dead rows and size, and the ratio after/before.
 # Usage: bench/queue_bench.sh [APPENDS] [BATCH] [CONVERSATIONS]   (default 1200000 20000 1000)
 # The lag probes append PROBE_RATE per second (default 200) for PROBE_SECONDS (default 25) to
-# 1000 conversations the bulk never touches: enough events to fill the daemon's 4096-event window.
+# CONVERSATIONS conversations (1000) the bulk never touches: enough events to fill the daemon's 4096-event window.
 set -Eeuo pipefail
 trap 'echo "queue_bench: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 
