@@ -688,6 +688,10 @@ int service::run_once() {
         skipped = std::move(still);
     }
     drain_queue(own, *pool);
+    // A site that runs only --once (a cron job, a catch-up) still gets its drained queue slots
+    // truncated and the queue rotated, as the running daemon does every few seconds.
+    if (!stop_)
+        maintain_queue(conn, repo);
     if (bar && !stop_)
         bar->finish();
     return end_of_pass(stop_, done, metrics_->counters(), metrics_->first_renders(), skipped,

@@ -433,6 +433,28 @@ TEST_F(sync_pgtest, once_reconciles_every_conversation) {
     EXPECT_EQ(history("b"), R"(["n1"])");
 }
 
+// Guards against a site that runs only --once keeping every consumed event: a pass ended
+// without the queue maintenance the running daemon does, so drained slots were never truncated.
+TEST_F(sync_pgtest, once_truncates_the_drained_queue_slots) {
+    legacy("a", R"(["m1"])");
+    migrate_ok("schema");
+    migrate_ok("run");
+    sql(*conn_,
+        "INSERT INTO chatledger.sync_queue (zoho_id, kind, history) "
+        "SELECT 'filler', 'update', repeat('x', 1900) FROM generate_series(1, 4700)");
+    sql(*conn_, "DELETE FROM chatledger.sync_queue WHERE zoho_id = 'filler'");
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'm2')");
+    ASSERT_EQ(count("SELECT chatledger.queue_slot()"), 0);
+    daemon_process d(daemon_config_path_, log_path_, {"--once"});
+    EXPECT_EQ(d.wait_exit(30s), 0) << log();
+    EXPECT_EQ(count("SELECT chatledger.queue_slot()"), 1) << "the full slot was not left";
+    // Drained and rotated away from: the next pass truncates it.
+    daemon_process again(daemon_config_path_, log_path_, {"--once"});
+    EXPECT_EQ(again.wait_exit(30s), 0) << log();
+    EXPECT_EQ(count("SELECT pg_relation_size('chatledger.sync_queue_0')"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'a'"), 2);
+}
+
 // Guards against the daemon's first pass after `run` surprising the operator: it rewrote rows
 // `verify` had just passed (an unparseable value shown as a system message, a comment found in
 // no message appended, the comment columns set to the latest message) and neither `plan` nor
