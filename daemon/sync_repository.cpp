@@ -147,11 +147,15 @@ std::vector<queue_event> sync_repository::claim_rest(const std::string& zoho_id,
     std::vector<std::string> ids;
     ids.reserve(exclude.size());
     for (long long id : exclude) ids.push_back(std::to_string(id));
+    // Deleted as they are read: locking each row and deleting it later wrote it twice, and a
+    // rollback puts them back all the same. No SKIP LOCKED is needed: every claimer of this
+    // conversation's events holds its advisory lock (begin_conversation), and inserts lock
+    // nothing a DELETE could wait on.
     auto r = conn_.exec_hot("claiming queued events",
-                            std::string("SELECT ") + event_columns + " FROM " +
-                                cfg_.ledger.schema.quoted() +
-                                ".sync_queue q WHERE zoho_id = $1 AND id <> ALL ($2::bigint[]) "
-                                "ORDER BY id FOR UPDATE SKIP LOCKED",
+                            "WITH q AS (DELETE FROM " + cfg_.ledger.schema.quoted() +
+                                ".sync_queue WHERE zoho_id = $1 AND id <> ALL ($2::bigint[]) "
+                                "RETURNING *) SELECT " +
+                                event_columns + " FROM q ORDER BY q.id",
                             {zoho_id, pg::array_literal(ids)});
     return events_of(r);
 }

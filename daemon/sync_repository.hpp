@@ -102,7 +102,8 @@ class sync_repository {
     claimed_writes claim_writes(const std::string& zoho_id, long long limit,
                                 long long budget_bytes);
     /// Claims every other queued event of this conversation (appends included), leaving out the
-    /// ids in `exclude` (events this transaction already holds).
+    /// ids in `exclude` (events this transaction already holds): they are deleted as they are
+    /// read, so they need no delete_events(). Needs the conversation's advisory lock.
     std::vector<queue_event> claim_rest(const std::string& zoho_id,
                                         const std::vector<long long>& exclude);
     void delete_events(const std::vector<long long>& ids);

@@ -49,6 +49,7 @@ struct syncer::work {
 
     const std::string& zoho_id;
     std::vector<queue_event> events;  ///< every event this transaction holds
+    size_t claimed_writes = 0;        ///< the first events, claimed (not deleted) by claim_writes
     /// Every committed legacy value, even one a racing writer has already overwritten, kept
     /// once (moved out of its event: a backlog's snapshots can be large).
     std::vector<ledger::legacy_value> snapshots;
@@ -113,6 +114,7 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     // row is held only for the final steps.
     auto claimed = repo_.claim_writes(zoho_id, max_events_per_sync, cfg_.daemon.claim_bytes);
     w.events = std::move(claimed.events);
+    w.claimed_writes = w.events.size();
     out.captured += ingest_writes(w, w.events, std::nullopt);
     // A larger backlog (in writes or in bytes) is worked off in several transactions: this one
     // only ingests its share (oldest first); the one that claims the rest, application appends
@@ -132,8 +134,9 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
         render_appended(w, out);
     else if (row)
         render(w, *row, out);
+    // claim_rest() deleted what it claimed; only claim_writes() leaves its events to delete.
     std::vector<long long> ids;
-    for (const auto& e : w.events) ids.push_back(e.id);
+    for (size_t i = 0; i < w.claimed_writes; ++i) ids.push_back(w.events[i].id);
     repo_.delete_events(ids);
     tx.commit();
     if (w.written)
