@@ -340,17 +340,28 @@ void service::set_aside_failure(sync_repository& repo, const std::string& zoho_i
     repo.record_failure(zoho_id, metrics_->instance(), e.failures, sqlstate, line, e.backoff);
 }
 
-service::round_result service::process_round(worker_session& own, worker_pool& pool) {
+service::round_result service::process_round(worker_session& own, worker_pool& pool, bool gated) {
     round_result r;
     std::vector<std::string> waiting;
     {
         std::lock_guard lock(aside_mutex_);
         waiting = aside_.waiting(clock::now());
     }
+    if (gated) {
+        std::lock_guard lock(resync_mutex_);
+        for (auto& key : resync_.waiting(clock::now())) {
+            waiting.push_back(std::move(key));
+            ++r.gated;
+        }
+    }
     auto conversations = own.repo.queued_conversations(cfg_.daemon.batch_conversations, waiting);
     r.listed = static_cast<long long>(conversations.size());
     std::atomic<long long> synced{0};
     run_round(pool, conversations, own, [&](worker_session& w, const std::string& z) {
+        {
+            std::lock_guard lock(resync_mutex_);
+            resync_.started(z, clock::now());
+        }
         if (sync_one(w.sync, w.repo, z) == sync_result::synced)
             ++synced;
     });
@@ -372,7 +383,7 @@ std::unique_ptr<worker_pool> service::start_workers(const std::string& applicati
 
 void service::drain_queue(worker_session& own, worker_pool& pool) {
     while (!stop_ && !reconnect_) {
-        const auto r = process_round(own, pool);
+        const auto r = process_round(own, pool, false);
         // Empty, or every queued conversation's row is held by a writer: a one-shot pass does
         // not wait for writers forever.
         if (r.listed == 0 || r.synced == 0)
@@ -523,7 +534,7 @@ bool service::serve_connection(bool& ready_sent) {
         more = round.synced > 0;
         if (more)
             last_busy = clock::now();
-        if (catching_up && round.listed == 0) {
+        if (catching_up && round.listed == 0 && round.gated == 0) {
             catching_up = false;
             spdlog::info("caught up: the sync queue is empty");
         }

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config/progress.hpp"
 #include "daemon/notify.hpp"
+#include "daemon/resync_gate.hpp"
 #include "daemon/set_aside.hpp"
 #include "daemon/signals.hpp"
 #include "pg/connection.hpp"
@@ -64,10 +65,13 @@ class service {
     struct round_result {
         long long listed = 0;  ///< conversations with queued events at the start of the round
         long long synced = 0;  ///< of those, synced (the rest were locked by legacy writers)
+        long long gated = 0;   ///< conversations left for a later round by the resync gate
     };
     /// Syncs up to daemon.batch_conversations queued conversations, oldest events first,
     /// spread over `own` and the pool's workers.
-    round_result process_round(worker_session& own, worker_pool& pool);
+    /// With `gated`, conversations synced in the last resync interval wait (see resync_gate);
+    /// a one-shot pass drains the queue without waiting.
+    round_result process_round(worker_session& own, worker_pool& pool, bool gated = true);
     /// Rounds until the queue is empty or no round makes progress (--once).
     void drain_queue(worker_session& own, worker_pool& pool);
     /// Opens the connections of daemon.workers beside `own` (the main loop's).
@@ -118,6 +122,10 @@ class service {
     notifier& notify_;
     std::unique_ptr<metrics> metrics_;  ///< before server_: the endpoint's thread reads it
     std::unique_ptr<metrics_server> server_;
+    std::mutex resync_mutex_;  ///< workers start syncs concurrently
+    /// At most one sync of a conversation per 25 ms: a burst of appends to one conversation is
+    /// rendered in a few rewrites, the lag of its events grows by at most that.
+    resync_gate resync_{std::chrono::milliseconds(25)};
     std::mutex aside_mutex_;  ///< workers set conversations aside concurrently
     set_aside aside_;         ///< conversations whose sync failed, with their backoff
     /// What this daemon last wrote into each conversation, shared by its workers (syncer.hpp).
