@@ -66,6 +66,8 @@ struct syncer::work {
     /// On the appended path: the messages after memo->last_id, instead of `ledger`.
     std::optional<std::vector<ledger::ledger_message>> fresh;
     std::optional<render_memo> written;  ///< remembered once the transaction commits
+    /// The snapshot the locked row's history moved into for the ingests, if any.
+    std::optional<size_t> row_snapshot;
 };
 
 std::optional<render_memo> render_memory::find(const std::string& zoho_id) const {
@@ -108,7 +110,8 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     // row is held only for the final steps.
     auto claimed = repo_.claim_writes(zoho_id, max_events_per_sync, cfg_.daemon.claim_bytes);
     w.events = std::move(claimed.events);
-    out.captured += ingest_writes(w, w.events, std::nullopt);
+    std::optional<legacy_state> no_row;
+    out.captured += ingest_writes(w, w.events, no_row);
     // A larger backlog (in writes or in bytes) is worked off in several transactions: this one
     // only ingests its share (oldest first); the one that claims the rest, application appends
     // included, renders. Each claimed write's comment is still checked: the write it names
@@ -121,6 +124,9 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     out.captured += capture_comments(w);
     // What only the ingests and the comment check needed goes before the render, which holds
     // the conversation a few times over: peak memory follows the largest value, not a multiple.
+    // The row's history was moved, not copied, into the snapshots: it comes back for the render.
+    if (row && w.row_snapshot)
+        row->history = std::move(w.snapshots[*w.row_snapshot].text);
     w.snapshots = {};
     w.cache = {};
     if (row && w.fresh)
@@ -151,7 +157,7 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
 }
 
 long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
-                                const std::optional<legacy_state>& row) {
+                                std::optional<legacy_state>& row) {
     std::vector<ledger::legacy_value> batch;
     auto keep_comment = [&](const std::optional<std::string>& body,
                             const std::optional<std::string>& author, core::comment_rule rule) {
@@ -166,7 +172,8 @@ long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
     }
     if (row) {
         keep_comment(row->comments, row->comments_entered_by, core::comment_rule::by_body);
-        batch.push_back({w.zoho_id, row->history});
+        w.row_snapshot = w.snapshots.size() + batch.size();
+        batch.push_back({w.zoho_id, std::move(row->history)});
     }
     const auto r = ledger::ingest(ledger_, batch, cfg_.legacy.fields,
                                   {.source = core::message_source::legacy,
@@ -324,15 +331,7 @@ void syncer::render_appended(work& w, sync_outcome& out) {
                             memo.messages + static_cast<long long>(w.fresh->size()), bytes};
 }
 
-void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
-    // A lower bound of the rendered size, from the text in hand: a conversation that cannot be
-    // written back is refused before its text is copied into elements and one array.
-    size_t estimate = 2;
-    for (const auto& m : *w.ledger)
-        estimate +=
-            1 + (m.payload ? m.payload->size()
-                           : (m.body ? m.body->size() : 0) + (m.author ? m.author->size() : 0));
-    check_rendered_size(w, estimate);
+std::vector<core::stored_message> syncer::stored_messages(work& w) const {
     // A message counts as lost only if the column showed it: an element of a committed legacy
     // value (a racing writer dropped it), or a row rendered before. Rows from the first one
     // the consumed append events announce, and comments captured now, are new.
@@ -341,6 +340,7 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
         if (e.first_ledger_id)
             first_announced = std::min(first_announced, *e.first_ledger_id);
     std::vector<core::stored_message> ledger;
+    ledger.reserve(w.ledger->size());
     for (size_t i = 0; i < w.ledger->size(); ++i) {
         auto& m = (*w.ledger)[i];
         const bool from_legacy_value = m.payload && m.source == "legacy";
@@ -356,8 +356,33 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
                           m.sent_at_us, shown, std::move(id), placed_by_time(m), migrated,
                           comment_now});
     }
-    const auto d = core::decide_render(ledger, {row.history, row.comments, row.comments_entered_by},
-                                       cfg_.legacy.fields);
+    std::vector<std::string>().swap(w.identities);
+    return ledger;
+}
+
+void syncer::render(work& w, legacy_state& row, sync_outcome& out) {
+    // A lower bound of the rendered size, from the text in hand: a conversation that cannot be
+    // written back is refused before its text is copied into elements and one array.
+    size_t estimate = 2;
+    for (const auto& m : *w.ledger)
+        estimate +=
+            1 + (m.payload ? m.payload->size()
+                           : (m.body ? m.body->size() : 0) + (m.author ? m.author->size() : 0));
+    check_rendered_size(w, estimate);
+    // The next sync may append to this text when it is the ledger rendered whole in id order
+    // and every message in it has its id in hand (comments captured now do not).
+    const bool ids_known = std::none_of(w.ledger->begin(), w.ledger->end(),
+                                        [](const auto& m) { return m.this_transaction; });
+    const bool id_order = std::none_of(w.ledger->begin(), w.ledger->end(), placed_by_time);
+    const long long last_id = w.ledger->empty() ? 0 : w.ledger->back().id;
+    const auto messages = static_cast<long long>(w.ledger->size());
+    auto ledger = stored_messages(w);
+    w.ledger.reset();
+    // The row's history moves into the decision: kept as it is, it becomes the text written.
+    auto d =
+        core::decide_render(ledger, {std::move(row.history), row.comments, row.comments_entered_by},
+                            cfg_.legacy.fields);
+    ledger = std::vector<core::stored_message>();  // what is left of it is in d.history
     out.missing = d.missing;
     if (!d.rewrite)
         return;
@@ -381,14 +406,8 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
                     "check for triggers or a column type that rewrites " +
                         cfg_.legacy.history_column.name());
     out.rewritten = true;
-    // The next sync may append to this text when it is the ledger rendered whole in id order
-    // and every message in it has its id in hand (comments captured now do not).
-    const bool ids_known = std::none_of(w.ledger->begin(), w.ledger->end(),
-                                        [](const auto& m) { return m.this_transaction; });
-    const bool id_order = std::none_of(w.ledger->begin(), w.ledger->end(), placed_by_time);
-    if (d.rendered && ids_known && id_order && !w.ledger->empty())
-        w.written = render_memo{std::move(*xmin), w.ledger->back().id,
-                                static_cast<long long>(w.ledger->size()), written};
+    if (d.rendered && ids_known && id_order && messages > 0)
+        w.written = render_memo{std::move(*xmin), last_id, messages, written};
 }
 
 }  // namespace chatledger::daemon
