@@ -90,6 +90,9 @@ class syncer {
     /// What one sync transaction has gathered so far.
     struct work;
 
+    /// sync() without the release of memory after a large one.
+    sync_outcome sync_conversation(const std::string& zoho_id);
+
     /// Ingests the captured values of `events` (and the current row, when given: its history
     /// moves into the work's snapshots until the render) and records the comment each write
     /// left; returns the messages appended.
@@ -122,6 +125,8 @@ class syncer {
 
     std::function<void(std::string_view)> testpoint_;
     size_t text_limit_ = max_text_bytes;
+    /// Bytes of values this sync has read (histories, ledger texts), for trim_after_sync.
+    size_t read_bytes_ = 0;
     std::shared_ptr<render_memory> memory_;
     std::string begin_;  ///< how a sync transaction begins on this server (found once)
     pg::connection& conn_;
