@@ -195,9 +195,25 @@ long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
         batch.push_back({w.zoho_id, std::move(e.history)});
     }
     if (row) {
-        keep_comment(row->comments, row->comments_entered_by, core::comment_rule::by_body);
-        w.row_snapshot = w.snapshots.size() + batch.size();
-        batch.push_back({w.zoho_id, std::move(row->history)});
+        // The row usually holds what the last captured write left: that value, in hand and
+        // ingested in this transaction, stands for it (ingesting the same text again appends
+        // nothing), so a large history is not held twice.
+        std::optional<size_t> same;
+        for (size_t i = batch.size(); i-- > 0 && !same;)
+            if (batch[i].text == row->history)
+                same = w.snapshots.size() + i;
+        for (size_t i = w.snapshots.size(); i-- > 0 && !same;)
+            if (w.snapshots[i].text == row->history)
+                same = i;
+        w.row_snapshot = same ? *same : w.snapshots.size() + batch.size();
+        if (row->comments)
+            w.comments.push_back(
+                {*w.row_snapshot,
+                 {{}, *row->comments, row->comments_entered_by, core::comment_rule::by_body}});
+        if (same)
+            row->history.reset();
+        else
+            batch.push_back({w.zoho_id, std::move(row->history)});
     }
     for (const auto& v : batch) read_bytes_ += v.text ? v.text->size() : 0;
     const auto r = ledger::ingest(ledger_, batch, cfg_.legacy.fields,
