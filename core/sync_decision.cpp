@@ -138,6 +138,7 @@ render_decision decide_render(const std::vector<stored_message>& ledger, legacy_
         // Same messages: the column keeps its own text, order and formatting.
         d.history = std::move(*row.history);
     } else {
+        row.history.reset();  // not written: gone before the rendered text is built
         d.history = render_array(elements);
         d.rendered = true;
     }
