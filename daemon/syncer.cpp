@@ -197,14 +197,12 @@ long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
     if (row) {
         // The row usually holds what the last captured write left: that value, in hand and
         // ingested in this transaction, stands for it (ingesting the same text again appends
-        // nothing), so a large history is not held twice.
-        std::optional<size_t> same;
+        // nothing), so a large history is not held twice. share_row_history() looked among
+        // the values ingested before.
+        std::optional<size_t> same = w.row_snapshot;
         for (size_t i = batch.size(); i-- > 0 && !same;)
             if (batch[i].text == row->history)
                 same = w.snapshots.size() + i;
-        for (size_t i = w.snapshots.size(); i-- > 0 && !same;)
-            if (w.snapshots[i].text == row->history)
-                same = i;
         w.row_snapshot = same ? *same : w.snapshots.size() + batch.size();
         if (row->comments)
             w.comments.push_back(
@@ -222,6 +220,15 @@ long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
                                    .appended = w.ledger ? &*w.ledger : nullptr});
     for (auto& v : batch) w.snapshots.push_back(std::move(v));
     return r.appended;
+}
+
+void syncer::share_row_history(work& w, legacy_state& row) {
+    for (size_t i = w.snapshots.size(); i-- > 0;)
+        if (w.snapshots[i].text == row.history) {
+            w.row_snapshot = i;
+            row.history.reset();
+            return;
+        }
 }
 
 void syncer::read_ledger(work& w) {
@@ -268,8 +275,10 @@ std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w, sync_outcom
                             [](const queue_event& e) { return e.kind == event_kind::insert; }))
         row = repo_.lock_legacy_row(w.zoho_id);
     // Every row whose append event we now hold has committed: read the ledger once, here.
-    if (row)
+    if (row) {
+        share_row_history(w, *row);
         read_ledger(w);
+    }
     out.captured += ingest_writes(w, late, row);
     w.events.insert(w.events.end(), std::make_move_iterator(late.begin()),
                     std::make_move_iterator(late.end()));

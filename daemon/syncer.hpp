@@ -101,6 +101,9 @@ class syncer {
     /// Locks the legacy row, then claims every event that committed before it was read, reads
     /// the ledger once and ingests those events and the row.
     std::optional<legacy_state> lock_row_and_claim_rest(work& w, sync_outcome& out);
+    /// Lets the snapshot of an ingested write that left exactly the row's history stand for
+    /// it (w.row_snapshot), before the ledger read: the row's copy is released.
+    void share_row_history(work& w, legacy_state& row);
     /// Reads the conversation's ledger messages into `w` and the ingest cache.
     void read_ledger(work& w);
     /// Appends the comments that are messages of their own; returns how many.
