@@ -130,19 +130,18 @@ std::vector<queue_event> events_of(const pg::result& r, std::vector<long long>& 
     return out;
 }
 
-/// Decodes a bytea in hex output (\x and two digits a byte) into `out`, which has room.
+/// Decodes encode(..., 'hex') text (two digits a byte) into `out`, which has room.
 void decode_hex(std::string_view hex, char* out) {
     auto digit = [](char c) -> int {
         if (c >= '0' && c <= '9')
             return c - '0';
         if (c >= 'a' && c <= 'f')
             return c - 'a' + 10;
-        throw pg::db_error("unexpected bytea output from the server", "XX000",
-                           "set bytea_output = 'hex' for the daemon's login");
+        throw pg::db_error("unexpected hex text from the server", "XX000");
     };
-    if (hex.size() < 2 || hex.substr(0, 2) != "\\x" || hex.size() % 2)
+    if (hex.size() % 2)
         digit('x');
-    for (size_t i = 2; i < hex.size(); i += 2)
+    for (size_t i = 0; i < hex.size(); i += 2)
         *out++ = static_cast<char>(digit(hex[i]) * 16 + digit(hex[i + 1]));
 }
 
@@ -152,14 +151,15 @@ std::string sync_repository::read_sliced(std::string_view what, const std::strin
                                          const std::string& from_where,
                                          const std::vector<pg::param>& params) {
     // The bytes the text would have crossed the wire as (client_encoding), sliced as bytea, so
-    // a slice may cut a character; each slice carries its offset. OFFSET 0 keeps the
-    // conversion (and the detoasting) to once per value.
+    // a slice may cut a character; each slice carries its offset, and crosses the wire as hex
+    // text whatever the login's bytea_output. OFFSET 0 keeps the conversion (and the
+    // detoasting) to once per value.
     const std::string slice = std::to_string(slice_bytes);
     std::string value;
     conn_.for_each_row(
         what,
-        "SELECT o, octet_length(b), substring(b FROM o FOR " + slice +
-            ") FROM (SELECT convert_to(" + expr + ", pg_client_encoding()) AS b FROM " +
+        "SELECT o, octet_length(b), encode(substring(b FROM o FOR " + slice +
+            "), 'hex') FROM (SELECT convert_to(" + expr + ", pg_client_encoding()) AS b FROM " +
             from_where + " OFFSET 0) v, generate_series(1, octet_length(b), " + slice + ") o",
         params, [&](const pg::result& r, int i) {
             const auto size = static_cast<size_t>(r.integer(i, 1));
@@ -167,7 +167,7 @@ std::string sync_repository::read_sliced(std::string_view what, const std::strin
             const auto hex = r.text(i, 2);
             if (value.empty())
                 value.resize(size);
-            if (value.size() != size || at + (hex.size() - 2) / 2 > size)
+            if (value.size() != size || at + hex.size() / 2 > size)
                 throw pg::db_error(std::string(what) + " failed: the value changed while read",
                                    "XX000");
             decode_hex(hex, value.data() + at);

@@ -315,6 +315,12 @@ TEST_F(sync_pgtest, a_history_of_megabytes_is_read_in_slices_byte_for_byte) {
     legacy("big", "[]");
     migrate_ok("schema");
     migrate_ok("run");
+    // Whatever the login's bytea_output: the slices are not read as bytea output.
+    sql(*conn_, std::string(sql(*conn_,
+                                "SELECT format('ALTER ROLE %I IN DATABASE %I SET "
+                                "bytea_output = escape', $1::text, current_database())",
+                                {provision_logins().daemon})
+                                .text(0, 0)));
     // A captured legacy write of the whole value, then an application append: the write's
     // history and then the row's are read in slices.
     sql(*legacy_, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'big'", {value});
