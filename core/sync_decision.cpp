@@ -82,7 +82,7 @@ std::string element_of(const stored_message& m, const field_names& fields) {
     return render_element(m.author, m.body, m.sent_at_us, fields);
 }
 
-render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
+render_decision decide_render(const std::vector<stored_message>& ledger, legacy_columns row,
                               const field_names& fields) {
     render_decision d;
     if (ledger.empty())
@@ -136,8 +136,9 @@ render_decision decide_render(const std::vector<stored_message>& ledger, const l
         classify_first_render(ledger, row, d);
     if (d.history_in_step && row.history) {
         // Same messages: the column keeps its own text, order and formatting.
-        d.history = *row.history;
+        d.history = std::move(*row.history);
     } else {
+        row.history.reset();  // not written: gone before the rendered text is built
         d.history = render_array(elements);
         d.rendered = true;
     }

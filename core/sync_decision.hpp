@@ -81,7 +81,8 @@ std::string element_of(const stored_message& m, const field_names& fields);
 /// those among themselves by sent_at, then id.
 std::vector<size_t> render_order(const std::vector<stored_message>& ledger);
 
-render_decision decide_render(const std::vector<stored_message>& ledger, const legacy_columns& row,
+/// `row` is taken by value: a history kept as it is moves into the decision, not copied.
+render_decision decide_render(const std::vector<stored_message>& ledger, legacy_columns row,
                               const field_names& fields);
 
 /// The latest ledger message of a conversation as the first-render forecast needs it: only how

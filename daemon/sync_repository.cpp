@@ -2,6 +2,7 @@
 // dashboard writer never waits long on the daemon; a timeout just leaves the work queued.
 #include "daemon/sync_repository.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "config/error.hpp"
@@ -97,26 +98,93 @@ std::vector<std::string> sync_repository::queued_conversations(
 
 namespace {
 
-/// The queue columns every claim reads, in the order events_of() takes them.
-constexpr const char* event_columns =
-    "q.id, q.kind, q.history, q.comments, q.comments_entered_by, "
-    "extract(epoch FROM clock_timestamp() - q.enqueued_at) * 1000, "
-    "q.first_ledger_id, q.comment_changed, q.history_changed";
+/// Values larger than this are read in slices (read_sliced()), not in the row that names them.
+constexpr long long sliced_above = 4 << 20;
+/// The size of a slice: libpq's input buffer grows to twice that (hex), not to the value's size.
+constexpr long long slice_bytes = 1 << 20;
 
-std::vector<queue_event> events_of(const pg::result& r) {
+/// The queue columns every claim reads, in the order events_of() takes them; a large history
+/// comes as NULL with the last column true.
+const std::string event_columns =
+    "q.id, q.kind, CASE WHEN octet_length(q.history) <= " + std::to_string(sliced_above) +
+    " THEN q.history END, q.comments, q.comments_entered_by, "
+    "extract(epoch FROM clock_timestamp() - q.enqueued_at) * 1000, "
+    "q.first_ledger_id, q.comment_changed, q.history_changed, "
+    "coalesce(octet_length(q.history) > " +
+    std::to_string(sliced_above) + ", false)";
+
+/// The claimed events; the ids of those whose history is left to read_large_histories().
+std::vector<queue_event> events_of(const pg::result& r, std::vector<long long>& large) {
     std::vector<queue_event> out;
     auto flag = [&](int row, int col) {
         return r.is_null(row, col) ? std::nullopt : std::optional<bool>(r.boolean(row, col));
     };
-    for (int i = 0; i < r.rows(); ++i)
+    for (int i = 0; i < r.rows(); ++i) {
+        if (r.is_null(i, 0))
+            continue;  // claim_rest's row that only carries its count
         out.push_back({r.integer(i, 0), kind_of(r.text(i, 1)), r.optional_text(i, 2),
                        r.optional_text(i, 3), r.optional_text(i, 4),
                        r.is_null(i, 6) ? std::nullopt : std::optional<long long>(r.integer(i, 6)),
                        std::stod(std::string(r.text(i, 5))), flag(i, 7), flag(i, 8)});
+        if (r.boolean(i, 9))
+            large.push_back(out.back().id);
+    }
     return out;
 }
 
+/// Decodes encode(..., 'hex') text (two digits a byte) into `out`, which has room.
+void decode_hex(std::string_view hex, char* out) {
+    auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        throw pg::db_error("unexpected hex text from the server", "XX000");
+    };
+    if (hex.size() % 2)
+        digit('x');
+    for (size_t i = 0; i < hex.size(); i += 2)
+        *out++ = static_cast<char>(digit(hex[i]) * 16 + digit(hex[i + 1]));
+}
+
 }  // namespace
+
+std::string sync_repository::read_sliced(std::string_view what, const std::string& expr,
+                                         const std::string& from_where,
+                                         const std::vector<pg::param>& params) {
+    // The bytes the text would have crossed the wire as (client_encoding), sliced as bytea, so
+    // a slice may cut a character; each slice carries its offset, and crosses the wire as hex
+    // text whatever the login's bytea_output. OFFSET 0 keeps the conversion (and the
+    // detoasting) to once per value.
+    const std::string slice = std::to_string(slice_bytes);
+    std::string value;
+    conn_.for_each_row(
+        what,
+        "SELECT o, octet_length(b), encode(substring(b FROM o FOR " + slice +
+            "), 'hex') FROM (SELECT convert_to(" + expr + ", pg_client_encoding()) AS b FROM " +
+            from_where + " OFFSET 0) v, generate_series(1, octet_length(b), " + slice + ") o",
+        params, [&](const pg::result& r, int i) {
+            const auto size = static_cast<size_t>(r.integer(i, 1));
+            const auto at = static_cast<size_t>(r.integer(i, 0) - 1);
+            const auto hex = r.text(i, 2);
+            if (value.empty())
+                value.resize(size);
+            if (value.size() != size || at + hex.size() / 2 > size)
+                throw pg::db_error(std::string(what) + " failed: the value changed while read",
+                                   "XX000");
+            decode_hex(hex, value.data() + at);
+        });
+    return value;
+}
+
+void sync_repository::read_large_histories(std::vector<queue_event>& events,
+                                           const std::vector<long long>& large) {
+    for (auto& e : events)
+        if (std::find(large.begin(), large.end(), e.id) != large.end())
+            e.history = read_sliced("reading a large queued history", "history",
+                                    cfg_.ledger.schema.quoted() + ".sync_queue WHERE id = $1",
+                                    {std::to_string(e.id)});
+}
 
 claimed_writes sync_repository::claim_writes(const std::string& zoho_id, long long limit,
                                              long long budget_bytes) {
@@ -126,9 +194,9 @@ claimed_writes sync_repository::claim_writes(const std::string& zoho_id, long lo
     const std::string q = cfg_.ledger.schema.quoted() + ".sync_queue";
     auto r = conn_.exec_hot(
         "claiming queued events",
-        std::string("WITH c AS (SELECT id, coalesce(octet_length(history), 0) + "
-                    "coalesce(octet_length(comments), 0) + "
-                    "coalesce(octet_length(comments_entered_by), 0) AS size FROM ") +
+        "WITH c AS (SELECT id, coalesce(octet_length(history), 0) + "
+        "coalesce(octet_length(comments), 0) + "
+        "coalesce(octet_length(comments_entered_by), 0) AS size FROM " +
             q +
             " WHERE zoho_id = $1 AND kind <> 'append' ORDER BY id LIMIT $2::bigint "
             "FOR UPDATE SKIP LOCKED), s AS (SELECT id, sum(size) OVER (ORDER BY id) AS upto, "
@@ -136,9 +204,11 @@ claimed_writes sync_repository::claim_writes(const std::string& zoho_id, long lo
             event_columns + ", s.locked FROM s JOIN " + q +
             " q ON q.id = s.id WHERE s.upto <= $3::bigint OR s.n = 1 ORDER BY q.id",
         {zoho_id, std::to_string(limit), std::to_string(budget_bytes)});
-    claimed_writes out{events_of(r), false};
+    std::vector<long long> large;
+    claimed_writes out{events_of(r, large), false};
     const long long locked = r.rows() > 0 ? r.integer(0, r.columns() - 1) : 0;
     out.more = locked == limit || locked > r.rows();
+    read_large_histories(out.events, large);
     return out;
 }
 
@@ -147,17 +217,37 @@ std::vector<queue_event> sync_repository::claim_rest(const std::string& zoho_id,
     std::vector<std::string> ids;
     ids.reserve(exclude.size());
     for (long long id : exclude) ids.push_back(std::to_string(id));
+    const std::string q = cfg_.ledger.schema.quoted() + ".sync_queue";
+    const std::string mine = " WHERE zoho_id = $1 AND id <> ALL ($2::bigint[])";
+    const std::string large = "octet_length(history) > " + std::to_string(sliced_above);
     // Deleted as they are read: locking each row and deleting it later wrote it twice, and a
     // rollback puts them back all the same. No SKIP LOCKED is needed: every claimer of this
     // conversation's events holds its advisory lock (begin_conversation), and inserts lock
-    // nothing a DELETE could wait on.
+    // nothing a DELETE could wait on. A large history is read in slices from its row, which
+    // must still be there: those few are locked and left, and `big` counts them (in the
+    // statement's snapshot, before the DELETE), with one row even when nothing was deleted.
     auto r = conn_.exec_hot("claiming queued events",
-                            "WITH q AS (DELETE FROM " + cfg_.ledger.schema.quoted() +
-                                ".sync_queue WHERE zoho_id = $1 AND id <> ALL ($2::bigint[]) "
-                                "RETURNING *) SELECT " +
-                                event_columns + " FROM q ORDER BY q.id",
+                            "WITH q AS (DELETE FROM " + q + mine + " AND NOT coalesce(" + large +
+                                ", false) RETURNING *), b AS (SELECT count(*) AS big FROM " + q +
+                                mine + " AND " + large + ") SELECT " + event_columns +
+                                ", b.big FROM b LEFT JOIN q ON true ORDER BY q.id",
                             {zoho_id, pg::array_literal(ids)});
-    return events_of(r);
+    std::vector<long long> none;
+    auto events = events_of(r, none);
+    for (auto& e : events) e.deleted = true;
+    if (r.integer(0, r.columns() - 1) == 0)
+        return events;
+    auto rest = conn_.exec_hot("claiming queued events",
+                               "SELECT " + event_columns + " FROM " + q + " q" + mine +
+                                   " ORDER BY id FOR UPDATE SKIP LOCKED",
+                               {zoho_id, pg::array_literal(ids)});
+    std::vector<long long> sliced;
+    auto more = events_of(rest, sliced);
+    read_large_histories(more, sliced);
+    for (auto& e : more) events.push_back(std::move(e));
+    std::sort(events.begin(), events.end(),
+              [](const queue_event& a, const queue_event& b) { return a.id < b.id; });
+    return events;
 }
 
 void sync_repository::record_failure(const std::string& zoho_id, const std::string& instance,
@@ -214,12 +304,16 @@ void sync_repository::delete_events(const std::vector<long long>& ids) {
 std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& zoho_id,
                                                              const std::string& unless_xmin) {
     const auto& l = cfg_.legacy;
+    const std::string hist = l.history_column.quoted() + "::text";
+    const std::string large = "octet_length(" + hist + ") > " + std::to_string(sliced_above);
+    // A large history is left out here and read in slices once the row is locked.
     auto r = conn_.exec_hot(
         "locking the legacy row",
-        "SELECT " + l.name_column.quoted() + "::text, CASE WHEN xmin::text = $2 THEN NULL ELSE " +
-            l.history_column.quoted() + "::text END, " + l.comment_column.quoted() + "::text, " +
-            l.comment_author_column.quoted() + "::text, xmin::text, xmin::text = $2 FROM " +
-            l.table.quoted() + " WHERE " + key_is("$1") + " FOR UPDATE",
+        "SELECT " + l.name_column.quoted() + "::text, CASE WHEN xmin::text = $2 OR " + large +
+            " THEN NULL ELSE " + hist + " END, " + l.comment_column.quoted() + "::text, " +
+            l.comment_author_column.quoted() + "::text, xmin::text, xmin::text = $2, " +
+            "coalesce(xmin::text <> $2 AND " + large + ", false) FROM " + l.table.quoted() +
+            " WHERE " + key_is("$1") + " FOR UPDATE",
         {zoho_id, unless_xmin});
     if (r.rows() == 0)
         return std::nullopt;
@@ -232,8 +326,12 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
                     "one key must be one conversation: merge or re-key those rows, then run: "
                     "CREATE UNIQUE INDEX CONCURRENTLY ON " +
                         l.table.quoted() + " (" + l.key_column.quoted() + ")");
-    return legacy_state{r.optional_text(0, 0), r.optional_text(0, 1),     r.optional_text(0, 2),
-                        r.optional_text(0, 3), std::string(r.text(0, 4)), r.boolean(0, 5)};
+    legacy_state row{r.optional_text(0, 0), r.optional_text(0, 1),     r.optional_text(0, 2),
+                     r.optional_text(0, 3), std::string(r.text(0, 4)), r.boolean(0, 5)};
+    if (r.boolean(0, 6))
+        row.history = read_sliced("reading a large legacy history", hist,
+                                  l.table.quoted() + " WHERE " + key_is("$1"), {zoho_id});
+    return row;
 }
 
 std::string sync_repository::backup_insert() const {

@@ -29,6 +29,7 @@ struct queue_event {
     double age_ms = 0;                         ///< since it was enqueued
     /// What the write changed; nullopt for events queued before schema step 0007.
     std::optional<bool> comment_changed, history_changed;
+    bool deleted = false;  ///< deleted from the queue as it was claimed (claim_rest)
 };
 
 /// What claim_writes() took.
@@ -102,8 +103,9 @@ class sync_repository {
     claimed_writes claim_writes(const std::string& zoho_id, long long limit,
                                 long long budget_bytes);
     /// Claims every other queued event of this conversation (appends included), leaving out the
-    /// ids in `exclude` (events this transaction already holds): they are deleted as they are
-    /// read, so they need no delete_events(). Needs the conversation's advisory lock.
+    /// ids in `exclude` (events this transaction already holds), in id order: those marked
+    /// `deleted` were deleted as they were read and need no delete_events(). Needs the
+    /// conversation's advisory lock.
     std::vector<queue_event> claim_rest(const std::string& zoho_id,
                                         const std::vector<long long>& exclude);
     void delete_events(const std::vector<long long>& ids);
@@ -143,6 +145,16 @@ class sync_repository {
     std::optional<std::string> legacy_key_equal_to(const std::string& zoho_id);
 
   private:
+    /// The text `expr` takes in the one row `from_where` selects (locked by the caller), read in
+    /// slices of a megabyte: libpq holds a whole protocol message in its input buffer and keeps
+    /// that buffer at its largest for the connection's life (67 MB for a 52 MB history). One
+    /// round trip more, so only for values above sliced_above bytes.
+    std::string read_sliced(std::string_view what, const std::string& expr,
+                            const std::string& from_where, const std::vector<pg::param>& params);
+    /// Reads into events the histories their claim left out for their size.
+    void read_large_histories(std::vector<queue_event>& events,
+                              const std::vector<long long>& large);
+
     /// LISTEN or UNLISTEN (`command`) on the wake-up channel; the server process it ran in.
     int on_channel(const char* what, const std::string& command);
     /// The start of an INSERT of one backup row (the seed's columns), its SELECT to follow.

@@ -3,6 +3,9 @@
 #include "daemon/syncer.hpp"
 
 #include <spdlog/spdlog.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +16,9 @@
 namespace chatledger::daemon {
 
 namespace {
+
+/// A sync that read more than this many bytes of values returns its freed memory to the system.
+constexpr size_t trim_above = 32 << 20;
 
 /// What the capture trigger recorded of a write decides how its comment is judged.
 core::comment_rule rule_of(const queue_event& e) {
@@ -49,7 +55,6 @@ struct syncer::work {
 
     const std::string& zoho_id;
     std::vector<queue_event> events;  ///< every event this transaction holds
-    size_t claimed_writes = 0;        ///< the first events, claimed (not deleted) by claim_writes
     /// Every committed legacy value, even one a racing writer has already overwritten, kept
     /// once (moved out of its event: a backlog's snapshots can be large).
     std::vector<ledger::legacy_value> snapshots;
@@ -67,6 +72,8 @@ struct syncer::work {
     /// On the appended path: the messages after memo->last_id, instead of `ledger`.
     std::optional<std::vector<ledger::ledger_message>> fresh;
     std::optional<render_memo> written;  ///< remembered once the transaction commits
+    /// The snapshot the locked row's history moved into for the ingests, if any.
+    std::optional<size_t> row_snapshot;
 };
 
 std::optional<render_memo> render_memory::find(const std::string& zoho_id) const {
@@ -92,6 +99,24 @@ syncer::syncer(pg::connection& conn, const config& cfg, std::shared_ptr<render_m
       ledger_(conn, cfg) {}
 
 sync_outcome syncer::sync(const std::string& zoho_id) {
+    // After a sync that held a large conversation, its freed memory goes back to the system:
+    // glibc keeps what a worker thread's arena freed for that arena alone, so the next large
+    // sync on another worker grew the process again (a backlog worked off in steps peaked at
+    // 433 MB instead of 297 MB for a 52 MB value). Small syncs, the hot path, skip it.
+    struct trim_after_sync {
+        size_t& bytes;
+        ~trim_after_sync() {
+#if defined(__GLIBC__)
+            if (bytes >= trim_above)
+                malloc_trim(0);
+#endif
+        }
+    } trim{read_bytes_};
+    read_bytes_ = 0;
+    return sync_conversation(zoho_id);
+}
+
+sync_outcome syncer::sync_conversation(const std::string& zoho_id) {
     sync_outcome out;
     const auto started = std::chrono::steady_clock::now();
     // Every statement of a sync reads rows of one conversation through an index. A queue slot
@@ -114,8 +139,8 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     // row is held only for the final steps.
     auto claimed = repo_.claim_writes(zoho_id, max_events_per_sync, cfg_.daemon.claim_bytes);
     w.events = std::move(claimed.events);
-    w.claimed_writes = w.events.size();
-    out.captured += ingest_writes(w, w.events, std::nullopt);
+    std::optional<legacy_state> no_row;
+    out.captured += ingest_writes(w, w.events, no_row);
     // A larger backlog (in writes or in bytes) is worked off in several transactions: this one
     // only ingests its share (oldest first); the one that claims the rest, application appends
     // included, renders. Each claimed write's comment is still checked: the write it names
@@ -128,15 +153,20 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
     out.captured += capture_comments(w);
     // What only the ingests and the comment check needed goes before the render, which holds
     // the conversation a few times over: peak memory follows the largest value, not a multiple.
+    // The row's history was moved, not copied, into the snapshots: it comes back for the render.
+    if (row && w.row_snapshot)
+        row->history = std::move(w.snapshots[*w.row_snapshot].text);
     w.snapshots = {};
     w.cache = {};
     if (row && w.fresh)
         render_appended(w, out);
     else if (row)
         render(w, *row, out);
-    // claim_rest() deleted what it claimed; only claim_writes() leaves its events to delete.
+    // What claim_rest() deleted as it read is gone already.
     std::vector<long long> ids;
-    for (size_t i = 0; i < w.claimed_writes; ++i) ids.push_back(w.events[i].id);
+    for (const auto& e : w.events)
+        if (!e.deleted)
+            ids.push_back(e.id);
     repo_.delete_events(ids);
     tx.commit();
     if (w.written)
@@ -159,7 +189,7 @@ sync_outcome syncer::sync(const std::string& zoho_id) {
 }
 
 long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
-                                const std::optional<legacy_state>& row) {
+                                std::optional<legacy_state>& row) {
     std::vector<ledger::legacy_value> batch;
     auto keep_comment = [&](const std::optional<std::string>& body,
                             const std::optional<std::string>& author, core::comment_rule rule) {
@@ -173,15 +203,40 @@ long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
         batch.push_back({w.zoho_id, std::move(e.history)});
     }
     if (row) {
-        keep_comment(row->comments, row->comments_entered_by, core::comment_rule::by_body);
-        batch.push_back({w.zoho_id, row->history});
+        // The row usually holds what the last captured write left: that value, in hand and
+        // ingested in this transaction, stands for it (ingesting the same text again appends
+        // nothing), so a large history is not held twice. share_row_history() looked among
+        // the values ingested before.
+        std::optional<size_t> same = w.row_snapshot;
+        for (size_t i = batch.size(); i-- > 0 && !same;)
+            if (batch[i].text == row->history)
+                same = w.snapshots.size() + i;
+        w.row_snapshot = same ? *same : w.snapshots.size() + batch.size();
+        if (row->comments)
+            w.comments.push_back(
+                {*w.row_snapshot,
+                 {{}, *row->comments, row->comments_entered_by, core::comment_rule::by_body}});
+        if (same)
+            row->history.reset();
+        else
+            batch.push_back({w.zoho_id, std::move(row->history)});
     }
+    for (const auto& v : batch) read_bytes_ += v.text ? v.text->size() : 0;
     const auto r = ledger::ingest(ledger_, batch, cfg_.legacy.fields,
                                   {.source = core::message_source::legacy,
                                    .cache = &w.cache,
                                    .appended = w.ledger ? &*w.ledger : nullptr});
     for (auto& v : batch) w.snapshots.push_back(std::move(v));
     return r.appended;
+}
+
+void syncer::share_row_history(work& w, legacy_state& row) {
+    for (size_t i = w.snapshots.size(); i-- > 0;)
+        if (w.snapshots[i].text == row.history) {
+            w.row_snapshot = i;
+            row.history.reset();
+            return;
+        }
 }
 
 void syncer::read_ledger(work& w) {
@@ -192,6 +247,7 @@ void syncer::read_ledger(work& w) {
     w.identities.clear();
     w.identities.reserve(w.ledger->size());
     for (const auto& m : *w.ledger) {
+        read_bytes_ += (m.payload ? m.payload->size() : 0) + (m.body ? m.body->size() : 0);
         w.identities.push_back(ledger::ledger_identity(m, cfg_.legacy.fields));
         ++counts[w.identities.back()];
     }
@@ -227,8 +283,10 @@ std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w, sync_outcom
                             [](const queue_event& e) { return e.kind == event_kind::insert; }))
         row = repo_.lock_legacy_row(w.zoho_id);
     // Every row whose append event we now hold has committed: read the ledger once, here.
-    if (row)
+    if (row) {
+        share_row_history(w, *row);
         read_ledger(w);
+    }
     out.captured += ingest_writes(w, late, row);
     w.events.insert(w.events.end(), std::make_move_iterator(late.begin()),
                     std::make_move_iterator(late.end()));
@@ -332,15 +390,7 @@ void syncer::render_appended(work& w, sync_outcome& out) {
                             memo.messages + static_cast<long long>(w.fresh->size()), bytes};
 }
 
-void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
-    // A lower bound of the rendered size, from the text in hand: a conversation that cannot be
-    // written back is refused before its text is copied into elements and one array.
-    size_t estimate = 2;
-    for (const auto& m : *w.ledger)
-        estimate +=
-            1 + (m.payload ? m.payload->size()
-                           : (m.body ? m.body->size() : 0) + (m.author ? m.author->size() : 0));
-    check_rendered_size(w, estimate);
+std::vector<core::stored_message> syncer::stored_messages(work& w) const {
     // A message counts as lost only if the column showed it: an element of a committed legacy
     // value (a racing writer dropped it), or a row rendered before. Rows from the first one
     // the consumed append events announce, and comments captured now, are new.
@@ -349,6 +399,7 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
         if (e.first_ledger_id)
             first_announced = std::min(first_announced, *e.first_ledger_id);
     std::vector<core::stored_message> ledger;
+    ledger.reserve(w.ledger->size());
     for (size_t i = 0; i < w.ledger->size(); ++i) {
         auto& m = (*w.ledger)[i];
         const bool from_legacy_value = m.payload && m.source == "legacy";
@@ -364,8 +415,33 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
                           m.sent_at_us, shown, std::move(id), placed_by_time(m), migrated,
                           comment_now});
     }
-    const auto d = core::decide_render(ledger, {row.history, row.comments, row.comments_entered_by},
-                                       cfg_.legacy.fields);
+    std::vector<std::string>().swap(w.identities);
+    return ledger;
+}
+
+void syncer::render(work& w, legacy_state& row, sync_outcome& out) {
+    // A lower bound of the rendered size, from the text in hand: a conversation that cannot be
+    // written back is refused before its text is copied into elements and one array.
+    size_t estimate = 2;
+    for (const auto& m : *w.ledger)
+        estimate +=
+            1 + (m.payload ? m.payload->size()
+                           : (m.body ? m.body->size() : 0) + (m.author ? m.author->size() : 0));
+    check_rendered_size(w, estimate);
+    // The next sync may append to this text when it is the ledger rendered whole in id order
+    // and every message in it has its id in hand (comments captured now do not).
+    const bool ids_known = std::none_of(w.ledger->begin(), w.ledger->end(),
+                                        [](const auto& m) { return m.this_transaction; });
+    const bool id_order = std::none_of(w.ledger->begin(), w.ledger->end(), placed_by_time);
+    const long long last_id = w.ledger->empty() ? 0 : w.ledger->back().id;
+    const auto messages = static_cast<long long>(w.ledger->size());
+    auto ledger = stored_messages(w);
+    w.ledger.reset();
+    // The row's history moves into the decision: kept as it is, it becomes the text written.
+    auto d =
+        core::decide_render(ledger, {std::move(row.history), row.comments, row.comments_entered_by},
+                            cfg_.legacy.fields);
+    ledger = std::vector<core::stored_message>();  // what is left of it is in d.history
     out.missing = d.missing;
     if (!d.rewrite)
         return;
@@ -389,14 +465,8 @@ void syncer::render(work& w, const legacy_state& row, sync_outcome& out) {
                     "check for triggers or a column type that rewrites " +
                         cfg_.legacy.history_column.name());
     out.rewritten = true;
-    // The next sync may append to this text when it is the ledger rendered whole in id order
-    // and every message in it has its id in hand (comments captured now do not).
-    const bool ids_known = std::none_of(w.ledger->begin(), w.ledger->end(),
-                                        [](const auto& m) { return m.this_transaction; });
-    const bool id_order = std::none_of(w.ledger->begin(), w.ledger->end(), placed_by_time);
-    if (d.rendered && ids_known && id_order && !w.ledger->empty())
-        w.written = render_memo{std::move(*xmin), w.ledger->back().id,
-                                static_cast<long long>(w.ledger->size()), written};
+    if (d.rendered && ids_known && id_order && messages > 0)
+        w.written = render_memo{std::move(*xmin), last_id, messages, written};
 }
 
 }  // namespace chatledger::daemon

@@ -90,13 +90,20 @@ class syncer {
     /// What one sync transaction has gathered so far.
     struct work;
 
-    /// Ingests the captured values of `events` (and the current row, when given) and records the
-    /// comment each write left; returns the messages appended.
+    /// sync() without the release of memory after a large one.
+    sync_outcome sync_conversation(const std::string& zoho_id);
+
+    /// Ingests the captured values of `events` (and the current row, when given: its history
+    /// moves into the work's snapshots until the render) and records the comment each write
+    /// left; returns the messages appended.
     long long ingest_writes(work& w, std::vector<queue_event>& events,
-                            const std::optional<legacy_state>& row);
+                            std::optional<legacy_state>& row);
     /// Locks the legacy row, then claims every event that committed before it was read, reads
     /// the ledger once and ingests those events and the row.
     std::optional<legacy_state> lock_row_and_claim_rest(work& w, sync_outcome& out);
+    /// Lets the snapshot of an ingested write that left exactly the row's history stand for
+    /// it (w.row_snapshot), before the ledger read: the row's copy is released.
+    void share_row_history(work& w, legacy_state& row);
     /// Reads the conversation's ledger messages into `w` and the ingest cache.
     void read_ledger(work& w);
     /// Appends the comments that are messages of their own; returns how many.
@@ -108,8 +115,12 @@ class syncer {
     bool take_appended_path(work& w, const legacy_state& row, const std::vector<queue_event>& late);
     /// Appends the newer messages to the history on the server (see render_memo).
     void render_appended(work& w, sync_outcome& out);
-    /// Renders the ledger into the legacy row where it differs, with backups around it.
-    void render(work& w, const legacy_state& row, sync_outcome& out);
+    /// Renders the ledger into the legacy row where it differs, with backups around it. The
+    /// row's history and the ledger read are released once decided: the write holds only what
+    /// it writes.
+    void render(work& w, legacy_state& row, sync_outcome& out);
+    /// The ledger read moved into what decide_render() takes (w.ledger keeps only ids).
+    std::vector<core::stored_message> stored_messages(work& w) const;
     void testpoint(std::string_view name) const {
         if (testpoint_)
             testpoint_(name);
@@ -117,6 +128,8 @@ class syncer {
 
     std::function<void(std::string_view)> testpoint_;
     size_t text_limit_ = max_text_bytes;
+    /// Bytes of values this sync has read (histories, ledger texts), for trim_after_sync.
+    size_t read_bytes_ = 0;
     std::shared_ptr<render_memory> memory_;
     std::string begin_;  ///< how a sync transaction begins on this server (found once)
     pg::connection& conn_;

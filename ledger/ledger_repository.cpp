@@ -85,11 +85,11 @@ std::vector<ledger_message> ledger_repository::ledger_messages(
     const std::vector<std::string>& keys) {
     if (!ledger_exists_)
         return {};
-    auto r =
-        conn_.exec_hot("reading ledger messages", messages_query(cfg_), {pg::array_literal(keys)});
+    // A row at a time: a whole result held the conversation a second time (100 MB for a
+    // 50 MB legacy value) while it was copied into the messages.
     std::vector<ledger_message> out;
-    out.reserve(r.rows());
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_message(r, i));
+    conn_.for_each_row("reading ledger messages", messages_query(cfg_), {pg::array_literal(keys)},
+                       [&](const pg::result& r, int i) { out.push_back(read_message(r, i)); });
     return out;
 }
 

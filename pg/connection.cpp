@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <exception>
 
 namespace chatledger::pg {
 
@@ -292,13 +293,7 @@ result connection::exec(std::string_view what, const std::string& sql,
     return check(what, res);
 }
 
-result connection::exec_hot(std::string_view what, const std::string& sql,
-                            const std::vector<param>& params) {
-    if (!prepare_)
-        return exec(what, sql, params);
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+const std::string& connection::prepared_name(std::string_view what, const std::string& sql) {
     auto it = prepared_.find(sql);
     if (it == prepared_.end()) {
         const std::string name = "chatledger_" + std::to_string(prepared_.size() + 1);
@@ -308,12 +303,66 @@ result connection::exec_hot(std::string_view what, const std::string& sql,
         PQclear(res);
         it = prepared_.emplace(sql, name).first;
     }
-    PGresult* res = PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(values.size()),
+    return it->second;
+}
+
+result connection::exec_hot(std::string_view what, const std::string& sql,
+                            const std::vector<param>& params) {
+    if (!prepare_)
+        return exec(what, sql, params);
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    const std::string& name = prepared_name(what, sql);
+    PGresult* res = PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()),
                                    values.data(), nullptr, nullptr, 0);
     auto st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return result(res);
     fail_prepared(what, res);
+}
+
+void connection::for_each_row(std::string_view what, const std::string& sql,
+                              const std::vector<param>& params,
+                              const std::function<void(const result&, int)>& row) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    const int n = static_cast<int>(values.size());
+    PGconn* c = conn_.get();
+    const int sent = prepare_ ? PQsendQueryPrepared(c, prepared_name(what, sql).c_str(), n,
+                                                    values.data(), nullptr, nullptr, 0)
+                              : PQsendQueryParams(c, sql.c_str(), n, nullptr, values.data(),
+                                                  nullptr, nullptr, 0);
+    if (!sent)
+        fail(what, nullptr);
+    // Refused only when called at the wrong time; the rows then come as one result, still right.
+    PQsetSingleRowMode(c);
+    // Every result is fetched, even after an error or a throwing `row`: the connection must be
+    // idle again before the caller rolls back.
+    PGresult* failed = nullptr;
+    std::exception_ptr thrown;
+    while (PGresult* res = PQgetResult(c)) {
+        const auto st = PQresultStatus(res);
+        if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+            if (failed)
+                PQclear(failed);
+            failed = res;
+            continue;
+        }
+        result r(res);
+        if (failed || thrown)
+            continue;
+        try {
+            for (int i = 0; i < r.rows(); ++i) row(r, i);
+        } catch (...) {
+            thrown = std::current_exception();
+        }
+    }
+    if (failed)
+        prepare_ ? fail_prepared(what, failed) : fail(what, failed);
+    if (thrown)
+        std::rethrow_exception(thrown);
 }
 
 void connection::fail_prepared(std::string_view what, PGresult* res) {

@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +75,12 @@ class connection {
     /// the server connection) throws prepared_statement_lost and turns preparing off.
     result exec_hot(std::string_view what, const std::string& sql,
                     const std::vector<param>& params = {});
+    /// exec_hot() read a row at a time (libpq's single-row mode): `row` gets each row (a result
+    /// and its row number) as it arrives, so no PGresult ever holds the whole answer (a
+    /// conversation of 100 MB). Costs no round trip more than exec_hot().
+    void for_each_row(std::string_view what, const std::string& sql,
+                      const std::vector<param>& params,
+                      const std::function<void(const result&, int)>& row);
     /// Whether exec_hot() prepares; off on a new connection: only a direct connection to the
     /// server keeps a session's prepared statements from one transaction to the next.
     void prepare(bool on) {
@@ -108,6 +115,8 @@ class connection {
     /// fail(), except that a lost prepared statement turns preparing off and says so.
     [[noreturn]] void fail_prepared(std::string_view what, PGresult* res);
     result check(std::string_view what, PGresult* res);
+    /// The name of `sql` prepared on this connection, preparing it the first time.
+    const std::string& prepared_name(std::string_view what, const std::string& sql);
 
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, &PQfinish};
     std::string copy_what_;

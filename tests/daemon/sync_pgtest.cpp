@@ -300,6 +300,84 @@ TEST_F(sync_pgtest, a_backlog_larger_than_one_claim_is_worked_off_in_steps) {
     EXPECT_EQ(b.back(), "comment only");
 }
 
+// Guards the sliced read of large values (the queued write's history and the locked row's are
+// read a megabyte at a time, so libpq's buffer does not grow to the value): a history of
+// several megabytes of 2-, 3- and 4-byte characters, whose slices cut characters in two, is
+// captured and kept byte for byte, and a whole render of it appends exactly one element.
+TEST_F(sync_pgtest, a_history_of_megabytes_is_read_in_slices_byte_for_byte) {
+    std::string value = "[";
+    for (int i = 0; i < 10000; ++i)
+        value += std::string(i ? "," : "") + R"({"sender":"s","message":"m)" + std::to_string(i) +
+                 " " + std::string(300 - i % 7, 'x') + R"( \u00e9 é€😀 )" +
+                 std::string(200 + i % 5, 'y') + R"( é€😀"})";
+    value += "]";
+    ASSERT_GT(value.size(), 5u << 20) << "larger than sync_repository's sliced_above";
+    legacy("big", "[]");
+    migrate_ok("schema");
+    migrate_ok("run");
+    // Whatever the login's bytea_output: the slices are not read as bytea output.
+    sql(*conn_, std::string(sql(*conn_,
+                                "SELECT format('ALTER ROLE %I IN DATABASE %I SET "
+                                "bytea_output = escape', $1::text, current_database())",
+                                {provision_logins().daemon})
+                                .text(0, 0)));
+    // A captured legacy write of the whole value, then an application append: the write's
+    // history and then the row's are read in slices.
+    sql(*legacy_, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'big'", {value});
+    auto o = sync("big");
+    EXPECT_EQ(o.captured, 10000);
+    EXPECT_EQ(history("big"), value);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'big' AND "
+                    "payload::text = (SELECT chat_history::json->9999 FROM live_chat)::text"),
+              1);
+    sql(*conn_,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('big', 'bob', 'é')");
+    EXPECT_TRUE(sync("big").rewritten);
+    const std::string after = history("big");
+    ASSERT_GT(after.size(), value.size());
+    EXPECT_EQ(after.substr(0, value.size() - 1), value.substr(0, value.size() - 1));
+    EXPECT_EQ(bodies("big").size(), 10001u);
+    EXPECT_EQ(bodies("big").back(), "é");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+}
+
+// Guards the late claim's two ways of taking events: small ones deleted as they are read, a
+// history of megabytes locked and read in slices from its row. A large legacy write and an
+// append committing while a sync starts are both ingested, in id order, and both leave the queue.
+TEST_F(sync_pgtest, a_large_write_claimed_late_is_read_whole_and_consumed) {
+    std::string value = "[";
+    for (int i = 0; i < 9000; ++i)
+        value += std::string(i ? "," : "") + R"({"sender":"s","message":"m)" + std::to_string(i) +
+                 " " + std::string(600, 'x') + R"( é"})";
+    value += "]";
+    ASSERT_GT(value.size(), 5u << 20) << "larger than sync_repository's sliced_above";
+    legacy("big", "[]");
+    migrate_ok("schema");
+    migrate_ok("run");
+    auto c = connect_as(provision_logins().daemon);
+    syncer s(c, cfg_);
+    s.set_testpoint([&](std::string_view point) {
+        if (point != "before_legacy_row_lock")
+            return;
+        sql(*legacy_, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'big'", {value});
+        sql(*conn_,
+            "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('big', 'bob', "
+            "'late')");
+        s.set_testpoint({});
+    });
+    const auto o = s.sync("big");
+    EXPECT_EQ(o.events, 2);
+    EXPECT_EQ(o.captured, 9000);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+    // The append committed first, so it has the lower id; the write's elements follow, whole.
+    const std::string after = history("big");
+    EXPECT_TRUE(after.find(value.substr(1, value.size() - 2)) != std::string::npos);
+    const auto b = bodies("big");
+    ASSERT_EQ(b.size(), 9001u);
+    EXPECT_EQ(b.front(), "late");
+    EXPECT_EQ(b.back().substr(0, 6), "m8999 ");
+}
+
 TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
     legacy("a", "[]");
     migrate_ok("schema");

@@ -62,6 +62,40 @@ TEST_F(ingest_pgtest, a_cached_second_ingest_adds_only_what_the_first_did_not) {
 // The COPY goes out in 1 MB pieces, a large field cut into slices (so no buffer holds a 50 MB
 // message whole): escapes on either side of a cut must still store the message byte for byte,
 // and more than 1024 messages (the rows handed to the COPY at a time) keep their order.
+// Guards ledger_messages(), now read a row at a time: every column as stored (NULL payload,
+// author, sent_at; an infinite-free timestamp in microseconds), by conversation then id, rows
+// this transaction appended marked, and nothing for a conversation the ledger lacks.
+TEST_F(ingest_pgtest, the_ledger_read_returns_every_message_as_stored) {
+    auto& conn = *conn_;
+    ledger_repository& repo = *repo_;
+    sql(conn,
+        "INSERT INTO chatledger.chat_messages (zoho_id, author, body, sent_at, payload, source) "
+        "VALUES ('b', 'ann', 'one', '2024-01-02T03:04:05.678901Z', '{\"message\":\"one\"}', "
+        "'migration'), ('a', NULL, 'two', NULL, NULL, 'legacy'), ('b', 'bob', NULL, NULL, NULL, "
+        "'legacy')");
+    EXPECT_TRUE(repo.ledger_messages({"none"}).empty());
+    pg::transaction tx(conn);
+    sql(conn, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'three')");
+    const auto m = repo.ledger_messages({"b", "a", "none"});
+    ASSERT_EQ(m.size(), 4u);
+    EXPECT_EQ(m[0].zoho_id, "a");
+    EXPECT_EQ(m[0].body, "two");
+    EXPECT_EQ(m[0].author, std::nullopt);
+    EXPECT_EQ(m[0].payload, std::nullopt);
+    EXPECT_EQ(m[0].sent_at_us, std::nullopt);
+    EXPECT_FALSE(m[0].this_transaction);
+    EXPECT_EQ(m[1].body, "three");
+    EXPECT_TRUE(m[1].this_transaction);
+    EXPECT_GT(m[1].id, m[0].id);
+    EXPECT_EQ(m[2].zoho_id, "b");
+    EXPECT_EQ(m[2].payload, R"({"message":"one"})");
+    EXPECT_EQ(m[2].author, "ann");
+    EXPECT_EQ(m[2].sent_at_us, 1704164645678901LL);
+    EXPECT_EQ(m[2].source, "migration");
+    EXPECT_EQ(m[3].author, "bob");
+    EXPECT_EQ(m[3].body, std::nullopt);
+}
+
 TEST_F(ingest_pgtest, messages_larger_than_a_copy_piece_and_many_rows_are_stored_exactly) {
     auto& conn = *conn_;
     const config& cfg = cfg_;

@@ -75,5 +75,44 @@ TEST_F(connection_pgtest, hot_statements_are_prepared_once_and_survive_a_lost_st
     }
 }
 
+// Guards for_each_row(), the ledger read of the daemon: rows reach the caller one at a time
+// (single-row mode), so a 50 MB conversation is never held whole in a result as well (its
+// syncs peaked over 4x the value); NULLs and empty answers read as before; an error after some
+// rows, or a caller that throws, leaves the connection usable.
+TEST_F(connection_pgtest, for_each_row_hands_over_rows_one_at_a_time) {
+    database_config db;
+    db.conninfo = conninfo();
+    auto c = connection::open(db, "chatledger-tests");
+    for (bool prepared : {false, true}) {
+        c.prepare(prepared);
+        std::vector<std::optional<std::string>> seen;
+        int widest = 0;
+        c.for_each_row("test statement",
+                       "SELECT nullif(g, 2)::text FROM generate_series(1, $1::integer) g", {"3"},
+                       [&](const result& r, int i) {
+                           widest = std::max(widest, r.rows());
+                           seen.push_back(r.optional_text(i, 0));
+                       });
+        EXPECT_EQ(seen, (std::vector<std::optional<std::string>>{"1", std::nullopt, "3"}));
+        EXPECT_EQ(widest, 1) << "each row comes as a result of its own";
+        int none = 0;
+        c.for_each_row("test statement",
+                       "SELECT nullif(g, 2)::text FROM generate_series(1, $1::integer) g", {"0"},
+                       [&](const result&, int) { ++none; });
+        EXPECT_EQ(none, 0);
+        // Rows sent before the error reach the caller; the error still ends the call.
+        int before_error = 0;
+        EXPECT_THROW(c.for_each_row("test statement",
+                                    "SELECT 1 / (3 - g) FROM generate_series(1, $1::integer) g",
+                                    {"5"}, [&](const result&, int) { ++before_error; }),
+                     db_error);
+        EXPECT_EQ(before_error, 2);
+        EXPECT_THROW(c.for_each_row("test statement", "SELECT g FROM generate_series(1, 9) g", {},
+                                    [](const result&, int) { throw std::runtime_error("caller"); }),
+                     std::runtime_error);
+        EXPECT_EQ(c.exec("test statement", "SELECT 41 + 1").integer(0, 0), 42);
+    }
+}
+
 }  // namespace
 }  // namespace chatledger::pg
