@@ -301,9 +301,9 @@ bool service::notifications_reach(pg::connection& conn) {
 
 void service::report_without_legacy_row(sync_repository& repo, const std::string& zoho_id,
                                         long long events) {
-    metrics_->record_without_legacy_row(events);
     // Ledger rows under a key no legacy row has are kept, but no dashboard shows them: an
-    // application appending under the key spelled otherwise must hear about it.
+    // application appending under the key spelled otherwise must hear about it. Counted once
+    // said, so whoever sees the count finds the line.
     const auto like = repo.legacy_key_equal_to(zoho_id);
     spdlog::warn(
         "{} event(s) for '{}' consumed without rendering: legacy table {} has no row "
@@ -314,6 +314,7 @@ void service::report_without_legacy_row(sync_repository& repo, const std::string
                    "', the key as the legacy table spells it (its ::text form)"
              : "append under the key of an existing legacy row, or insert that row "
                "first; the ledger keeps these messages under the key given");
+    metrics_->record_without_legacy_row(events);
 }
 
 void service::set_aside_failure(sync_repository& repo, const std::string& zoho_id,
