@@ -337,24 +337,28 @@ TEST_F(schema_pgtest, a_legacy_writer_without_ledger_privileges_is_captured) {
 namespace chatledger::schema {
 namespace {
 
+/// The wake-up notifications `listener` has received so far; waits up to `patience` for a first.
+int notifications(pg::connection& listener, std::chrono::milliseconds patience) {
+    int n = 0;
+    const auto until = std::chrono::steady_clock::now() + patience;
+    for (;;) {
+        PQconsumeInput(listener.native());
+        while (PGnotify* note = PQnotifies(listener.native())) {
+            EXPECT_STREQ(note->relname, "chatledger");
+            ++n;
+            PQfreemem(note);
+        }
+        if (n > 0 || std::chrono::steady_clock::now() >= until)
+            return n;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
 TEST_F(schema_pgtest, an_append_and_a_legacy_write_wake_a_listener) {
     apply_schema(*conn_, cfg_, false);
     auto listener = connect();
     sql(listener, "LISTEN chatledger");
-    auto count_notifies = [&] {
-        int n = 0;
-        for (int i = 0; i < 50 && n == 0; ++i) {
-            PQconsumeInput(listener.native());
-            while (PGnotify* note = PQnotifies(listener.native())) {
-                EXPECT_STREQ(note->relname, "chatledger");
-                ++n;
-                PQfreemem(note);
-            }
-            if (n == 0)
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return n;
-    };
+    auto count_notifies = [&] { return notifications(listener, std::chrono::seconds(1)); };
     {
         auto writer = connect_as(provision_logins().app);
         sql(writer, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('n', 'x')");
@@ -373,15 +377,7 @@ TEST_F(schema_pgtest, a_busy_session_hints_at_most_twice_a_second) {
     apply_schema(*conn_, cfg_, false);
     auto listener = connect();
     sql(listener, "LISTEN chatledger");
-    auto drain = [&] {
-        int n = 0;
-        PQconsumeInput(listener.native());
-        while (PGnotify* note = PQnotifies(listener.native())) {
-            ++n;
-            PQfreemem(note);
-        }
-        return n;
-    };
+    auto drain = [&] { return notifications(listener, std::chrono::milliseconds(0)); };
     auto writer = connect_as(provision_logins().app);
     const auto started = std::chrono::steady_clock::now();
     for (int i = 0; i < 30; ++i) {
