@@ -2,6 +2,8 @@
 // Keys and values travel as parameters; identifiers come quoted from the validated configuration.
 #include "ledger/ledger_repository.hpp"
 
+#include <cstdint>
+#include <cstring>
 #include <unordered_map>
 
 #include "config/error.hpp"
@@ -15,8 +17,26 @@ void copy_field(std::string& out, std::optional<std::string_view> value) {
         out += "\\N";
         return;
     }
-    for (char c : *value) {
-        switch (c) {
+    // Runs of plain bytes are appended whole: a message is mostly those, and a byte-by-byte
+    // append was a fifth of `run`'s client time.
+    constexpr uint64_t ones = ~uint64_t{0} / 255, highs = ones * 0x80;
+    // Eight bytes at a time, none below 0x0e (tab, newline and carriage return are) and no
+    // backslash: then none needs an escape.
+    const auto plain = [&](uint64_t v) {
+        const uint64_t b = v ^ (ones * '\\');
+        return !(((v - ones * 0x0e) & ~v & highs) | ((b - ones) & ~b & highs));
+    };
+    const char* p = value->data();
+    const char* const e = p + value->size();
+    while (p < e) {
+        const char* q = p;
+        uint64_t block;
+        while (e - q >= 8 && (std::memcpy(&block, q, 8), plain(block))) q += 8;
+        while (q < e && *q != '\\' && *q != '\n' && *q != '\r' && *q != '\t') ++q;
+        out.append(p, static_cast<size_t>(q - p));
+        if (q == e)
+            break;
+        switch (*q) {
             case '\\':
                 out += "\\\\";
                 break;
@@ -26,12 +46,10 @@ void copy_field(std::string& out, std::optional<std::string_view> value) {
             case '\r':
                 out += "\\r";
                 break;
-            case '\t':
-                out += "\\t";
-                break;
             default:
-                out += c;
+                out += "\\t";
         }
+        p = q + 1;
     }
 }
 

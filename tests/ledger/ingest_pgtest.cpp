@@ -26,6 +26,30 @@ class ingest_pgtest : public testing::legacy_db_test {
     std::optional<ledger_repository> repo_;
 };
 
+// COPY text is escaped eight bytes at a time: every byte that needs it is found at any offset.
+TEST(copy_field, escapes_backslash_newline_return_and_tab_at_every_offset) {
+    for (size_t n = 0; n < 40; ++n) {
+        for (size_t k = 0; k < n; ++k) {
+            for (const auto& [c, escaped] :
+                 std::vector<std::pair<char, std::string>>{{'\\', "\\\\"},
+                                                           {'\n', "\\n"},
+                                                           {'\r', "\\r"},
+                                                           {'\t', "\\t"},
+                                                           {'\x0b', "\x0b"}}) {
+                std::string value(n, 'x');
+                value[k] = c;
+                std::string out;
+                copy_field(out, value);
+                EXPECT_EQ(out, std::string(k, 'x') + escaped + std::string(n - k - 1, 'x'))
+                    << n << " " << k;
+            }
+        }
+    }
+    std::string out;
+    copy_field(out, std::nullopt);
+    EXPECT_EQ(out, "\\N");
+}
+
 TEST_F(ingest_pgtest, a_cached_second_ingest_adds_only_what_the_first_did_not) {
     auto& conn = *conn_;
     const config& cfg = cfg_;
