@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <limits>
-#include <stdexcept>
 #include <type_traits>
 #include <unordered_map>
 
@@ -190,9 +189,10 @@ void ledger_repository::appender::add(const new_message& m) {
 void ledger_repository::appender::field(std::optional<std::string_view> value) {
     if (!value)
         return put_integer<int32_t>(buf_, -1);
-    // A text value is at most 1 GB, within the length word; a larger one would be refused.
+    // A value read from PostgreSQL is at most 1 GB, within the length word.
     if (value->size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
-        throw std::length_error("a message field larger than 2 GB cannot be appended");
+        throw error("appending a message to the ledger failed: a field is larger than 2 GB",
+                    "PostgreSQL stores at most 1 GB in one field");
     put_integer<int32_t>(buf_, static_cast<int32_t>(value->size()));
     // COPY data may be cut anywhere: a large field goes out as it stands, so neither this buffer
     // nor libpq's ever holds a whole 50 MB message beside it.
