@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,5 +55,9 @@ std::string json_string(std::string_view text);
 /// The raw text of member `key` of a JSON object (the last one when repeated), or nullopt when
 /// `object` is not an object or has no such member.
 std::optional<std::string_view> find_member(std::string_view object, std::string_view key);
+
+/// find_member() for several keys in one pass over `object`: found[i] for keys[i].
+void find_members(std::string_view object, std::span<const std::string_view> keys,
+                  std::span<std::optional<std::string_view>> found);
 
 }  // namespace chatledger::core

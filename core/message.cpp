@@ -15,13 +15,17 @@ namespace {
 
 std::string text_column_of(std::string&& text);
 
-std::optional<std::string> text_member(std::string_view element, const std::string& key) {
-    auto raw = find_member(element, key);
+/// A member's raw JSON value as a text column: NULL for null or absent, a string decoded.
+std::optional<std::string> text_value(const std::optional<std::string_view>& raw) {
     if (!raw || *raw == "null")
         return std::nullopt;
     if (raw->front() == '"')
         return text_column_of(decode_string(*raw));
     return std::string(*raw);
+}
+
+std::optional<std::string> text_member(std::string_view element, const std::string& key) {
+    return text_value(find_member(element, key));
 }
 
 /// Length of the valid UTF-8 sequence (no surrogates, no overlongs) at s[i], or 0.
@@ -128,10 +132,14 @@ message_fields extract_fields(std::string_view element, const field_names& names
     message_fields f;
     if ((f.body = bare_body(element)))
         return f;
-    f.author = text_member(element, names.author);
-    f.body = text_member(element, names.body);
-    if (auto raw = find_member(element, names.sent_at))
-        f.sent_at_us = parse_timestamp_json(*raw);
+    // One pass over the element for all three: a migration reads every message's.
+    const std::string_view keys[] = {names.author, names.body, names.sent_at};
+    std::optional<std::string_view> raw[3];
+    find_members(element, keys, raw);
+    f.author = text_value(raw[0]);
+    f.body = text_value(raw[1]);
+    if (raw[2])
+        f.sent_at_us = parse_timestamp_json(*raw[2]);
     return f;
 }
 

@@ -211,7 +211,23 @@ std::string format_iso_ms(int64_t us) {
 }
 
 std::string format_timestamptz(int64_t us) {
-    return format_civil("%04lld-%02u-%02u %02d:%02d:%02d.%06lld+00", us, 1);
+    const civil_time t = split_us(us);
+    if (t.y < 0 || t.y > 9999)
+        return format_civil("%04lld-%02u-%02u %02d:%02d:%02d.%06lld+00", us, 1);
+    // Every migrated message has one: digits by hand, as snprintf cost a tenth of `run`'s
+    // client time. Same text as the format above.
+    std::string out = "0000-00-00 00:00:00.000000+00";
+    const auto put = [&out](size_t end, int64_t v, int width) {
+        for (int i = 1; i <= width; ++i, v /= 10) out[end - i] = static_cast<char>('0' + v % 10);
+    };
+    put(4, t.y, 4);
+    put(7, t.mo, 2);
+    put(10, t.d, 2);
+    put(13, t.h, 2);
+    put(16, t.mi, 2);
+    put(19, t.s, 2);
+    put(26, t.frac, 6);
+    return out;
 }
 
 }  // namespace chatledger::core

@@ -2,6 +2,9 @@
 // Keys and values travel as parameters; identifiers come quoted from the validated configuration.
 #include "ledger/ledger_repository.hpp"
 
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <unordered_map>
 
 #include "config/error.hpp"
@@ -9,31 +12,6 @@
 #include "schema/apply.hpp"
 
 namespace chatledger::ledger {
-
-void copy_field(std::string& out, std::optional<std::string_view> value) {
-    if (!value) {
-        out += "\\N";
-        return;
-    }
-    for (char c : *value) {
-        switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                out += c;
-        }
-    }
-}
 
 void ledger_repository::require_schema(bool allow_missing) {
     schema::require_legacy_table(conn_, cfg_);
@@ -165,54 +143,77 @@ namespace {
 
 constexpr size_t copy_piece = 1 << 20;
 
+/// COPY's binary header: signature, no flags, no extension.
+constexpr std::string_view binary_header{"PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19};
+
+/// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
+constexpr int64_t postgres_epoch_us = 946684800LL * 1000000;
+
+/// `v` in network byte order, as COPY's binary format wants every integer.
+template <typename T>
+void put_integer(std::string& out, T v) {
+    using unsigned_t = std::make_unsigned_t<T>;
+    const auto u = static_cast<unsigned_t>(v);
+    for (int shift = 8 * (static_cast<int>(sizeof(T)) - 1); shift >= 0; shift -= 8)
+        out += static_cast<char>((u >> shift) & 0xff);
+}
+
 }  // namespace
 
 void ledger_repository::appender::add(const new_message& m) {
     if (!open_) {
+        // Binary: the server neither scans rows for escapes and delimiters nor parses
+        // timestamps, a sixth of its work on a migration; text and json arrive as the same bytes.
         repo_.conn_.copy_begin("appending messages to the ledger",
                                "COPY " + repo_.cfg_.ledger.schema.quoted() +
                                    ".chat_messages (zoho_id, author, body, sent_at, payload, "
-                                   "source) FROM STDIN");
+                                   "source) FROM STDIN (FORMAT binary)");
         open_ = true;
         buf_.reserve(2 * copy_piece);
+        buf_ += binary_header;
     }
+    put_integer<int16_t>(buf_, 6);
     field(*m.zoho_id);
-    buf_ += '\t';
     field(m.author ? std::optional<std::string_view>(*m.author) : std::nullopt);
-    buf_ += '\t';
     field(m.body ? std::optional<std::string_view>(*m.body) : std::nullopt);
-    buf_ += '\t';
     if (m.sent_at_us) {
-        buf_ += core::format_timestamptz(*m.sent_at_us);
+        put_integer<int32_t>(buf_, 8);
+        put_integer<int64_t>(buf_, *m.sent_at_us - postgres_epoch_us);
     } else {
-        buf_ += "\\N";
+        put_integer<int32_t>(buf_, -1);
     }
-    buf_ += '\t';
     field(m.payload);
-    buf_ += '\t';
-    buf_ += core::to_string(m.source);
-    buf_ += '\n';
+    field(core::to_string(m.source));
 }
 
 void ledger_repository::appender::field(std::optional<std::string_view> value) {
-    // COPY data may be cut anywhere: a large field goes out in slices, so neither this buffer
-    // nor libpq's ever holds a whole 50 MB message (they held it twice, escaped).
     if (!value)
-        return copy_field(buf_, value);
-    size_t at = 0;
-    do {
-        copy_field(buf_, value->substr(at, copy_piece));
-        if (buf_.size() >= copy_piece) {
-            repo_.conn_.copy_put(buf_);
-            buf_.clear();
-        }
-        at += copy_piece;
-    } while (at < value->size());
+        return put_integer<int32_t>(buf_, -1);
+    // A value read from PostgreSQL is at most 1 GB, within the length word.
+    if (value->size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+        throw error("appending a message to the ledger failed: a field is larger than 2 GB",
+                    "PostgreSQL stores at most 1 GB in one field");
+    put_integer<int32_t>(buf_, static_cast<int32_t>(value->size()));
+    // COPY data may be cut anywhere: a large field goes out as it stands, so neither this buffer
+    // nor libpq's ever holds a whole 50 MB message beside it.
+    if (value->size() < copy_piece) {
+        buf_ += *value;
+        if (buf_.size() < copy_piece)
+            return;
+        repo_.conn_.copy_put(buf_);
+        buf_.clear();
+        return;
+    }
+    repo_.conn_.copy_put(buf_);
+    buf_.clear();
+    for (size_t at = 0; at < value->size(); at += copy_piece)
+        repo_.conn_.copy_put(value->substr(at, copy_piece));
 }
 
 long long ledger_repository::appender::finish() {
     if (!open_)
         return 0;
+    put_integer<int16_t>(buf_, -1);  // the trailer
     repo_.conn_.copy_put(buf_);
     open_ = false;
     std::string().swap(buf_);

@@ -100,15 +100,12 @@ class ledger_repository::appender {
     long long finish();
 
   private:
-    /// One COPY field, sent on in slices once the buffer holds a piece.
+    /// One binary COPY field (length word and bytes); a large one is sent on in slices.
     void field(std::optional<std::string_view> value);
 
     ledger_repository& repo_;
     std::string buf_;
     bool open_ = false;
 };
-
-/// Appends one COPY text-format field (escaped, or \N for NULL) to `out`.
-void copy_field(std::string& out, std::optional<std::string_view> value);
 
 }  // namespace chatledger::ledger

@@ -196,5 +196,49 @@ TEST(find_member, returns_the_last_raw_value) {
     EXPECT_EQ(find_member(R"({"s\u0065nder":"esc"})", "sender").value(), R"("esc")");
 }
 
+// Strings are scanned eight bytes at a time: what ends or breaks one is found at every offset.
+TEST(split_value, a_quote_escape_or_control_byte_is_seen_at_every_offset) {
+    for (size_t n = 0; n < 40; ++n) {
+        for (size_t k = 0; k < n; ++k) {
+            std::string body(n, 'a');
+            body[k] = '\x1f';
+            EXPECT_EQ(split_value("[\"" + body + "\"]").kind, value_kind::unparseable) << n << k;
+            body[k] = '\\';
+            EXPECT_EQ(split_value("[\"" + body + "\"]").kind, value_kind::unparseable) << n << k;
+            body.insert(k + 1, "n");
+            const std::string text = "[\"" + body + "\",1]";  // elements point into it
+            auto r = split_value(text);
+            ASSERT_EQ(r.elements.size(), 2u) << n << k;
+            EXPECT_EQ(r.elements[0], "\"" + body + "\"");
+            body = std::string(n, 'a');
+            body[k] = '"';
+            r = split_value("[\"" + body + "\"]");
+            EXPECT_EQ(r.kind, value_kind::unparseable) << n << k;
+        }
+        std::string accents;
+        for (size_t i = 0; i < n; ++i) accents += "\xc3\xa9";  // high bytes are plain
+        const std::string text = "[\"" + accents + "\"]";
+        auto r = split_value(text);
+        ASSERT_EQ(r.elements.size(), 1u) << n;
+        EXPECT_EQ(r.elements[0], "\"" + accents + "\"");
+    }
+}
+
+TEST(find_members, one_pass_finds_what_find_member_finds_for_each_key) {
+    const std::string_view keys[] = {"sender", "message", "sender", "missing"};
+    std::optional<std::string_view> found[4];
+    find_members(R"({"sender":"ann","m\u0065ssage":"hi","sender":"bob"})", keys, found);
+    EXPECT_EQ(found[0].value(), R"("bob")");
+    EXPECT_EQ(found[1].value(), R"("hi")");
+    EXPECT_EQ(found[2].value(), R"("bob")");  // a key named twice gets the same value
+    EXPECT_FALSE(found[3]);
+    // An object invalid after a match finds nothing, as find_member does.
+    for (const auto* bad : {R"({"sender":"ann","message":})", R"({"sender":"ann",x)"}) {
+        find_members(bad, keys, found);
+        for (const auto& f : found) EXPECT_FALSE(f) << bad;
+        EXPECT_FALSE(find_member(bad, "sender")) << bad;
+    }
+}
+
 }  // namespace
 }  // namespace chatledger::core

@@ -56,6 +56,10 @@ TEST(format, legacy_rendering_is_utc_milliseconds) {
 TEST(format, timestamptz_input_keeps_microseconds) {
     EXPECT_EQ(format_timestamptz(base + 123456), "2024-03-01 12:34:56.123456+00");
     EXPECT_EQ(format_timestamptz(-62135596800LL * 1000000), "0001-01-01 00:00:00.000000+00");
+    EXPECT_EQ(format_timestamptz(-1), "1969-12-31 23:59:59.999999+00");
+    EXPECT_EQ(format_timestamptz(253402300799999999LL), "9999-12-31 23:59:59.999999+00");
+    // Beyond four-digit years the text widens as before.
+    EXPECT_EQ(format_timestamptz(253402300800000000LL), "10000-01-01 00:00:00.000000+00");
 }
 
 }  // namespace

@@ -26,6 +26,48 @@ class ingest_pgtest : public testing::legacy_db_test {
     std::optional<ledger_repository> repo_;
 };
 
+// Appends go out as binary COPY: every field arrives as the same bytes, NULLs stay NULL and
+// timestamps keep their microsecond at both ends of the range the parser accepts.
+TEST_F(ingest_pgtest, binary_appends_store_every_field_exactly) {
+    auto& conn = *conn_;
+    const std::string id = "z\t\\N";
+    const std::string author =
+        "tab\there, newline\n, return\r, backslash \\ and \\N \u00e9 \U0001f600";
+    const std::string body = std::string(1500, 'x') + "\\.\n\\.";
+    const std::string payload = R"({"sender":"a\tb","message":"\\","n":1e400})";
+    const std::vector<std::optional<int64_t>> times = {
+        std::nullopt,          -62135596800LL * 1000000, 253402300799999999LL, -1, 0,
+        946684800LL * 1000000, 1709296496123456LL};
+    std::vector<new_message> rows;
+    for (const auto& t : times)
+        rows.push_back({&id, author, body, t, payload, core::message_source::migration});
+    rows.push_back(
+        {&id, std::nullopt, std::nullopt, std::nullopt, std::nullopt, core::message_source::app});
+    pg::transaction tx(conn);
+    EXPECT_EQ(repo_->append(rows), static_cast<long long>(rows.size()));
+    tx.commit();
+    auto r = sql(conn,
+                 "SELECT zoho_id, author, body, CASE WHEN isfinite(sent_at) THEN (extract(epoch "
+                 "FROM sent_at) * 1000000)::bigint END, payload::text, source FROM "
+                 "chatledger.chat_messages ORDER BY id");
+    ASSERT_EQ(r.rows(), static_cast<int>(rows.size()));
+    for (size_t i = 0; i < times.size(); ++i) {
+        const int row = static_cast<int>(i);
+        EXPECT_EQ(r.text(row, 0), id);
+        EXPECT_EQ(r.text(row, 1), author);
+        EXPECT_EQ(r.text(row, 2), body);
+        EXPECT_EQ(r.is_null(row, 3), !times[i]) << i;
+        if (times[i]) {
+            EXPECT_EQ(r.integer(row, 3), *times[i]) << i;
+        }
+        EXPECT_EQ(r.text(row, 4), payload);
+        EXPECT_EQ(r.text(row, 5), "migration");
+    }
+    const int last = static_cast<int>(times.size());
+    for (int col : {1, 2, 3, 4}) EXPECT_TRUE(r.is_null(last, col)) << col;
+    EXPECT_EQ(r.text(last, 5), "app");
+}
+
 TEST_F(ingest_pgtest, a_cached_second_ingest_adds_only_what_the_first_did_not) {
     auto& conn = *conn_;
     const config& cfg = cfg_;

@@ -160,7 +160,7 @@ TEST_F(cli_pgtest, status_shows_the_schema_history_stale_daemons_and_a_missing_l
     auto first = sql(conn,
                      "SELECT applied_by, left(checksum, 12) FROM chatledger.schema_history "
                      "WHERE version = 1");
-    // Steps 0009 and 0010 faked pending while 0009's grants stand: status names those as drift,
+    // Steps 0009 and later faked pending while 0009's grants stand: status names those as drift,
     // exit 1.
     ASSERT_EQ(run({"--config", cfg, "status"}), 1) << err_.str();
     std::string o = out_.str();
@@ -169,6 +169,7 @@ TEST_F(cli_pgtest, status_shows_the_schema_history_stale_daemons_and_a_missing_l
     EXPECT_NE(o.find(std::string(first.text(0, 1))), std::string::npos) << o;
     EXPECT_NE(o.find("  0009    queue_rotation       pending  -"), std::string::npos) << o;
     EXPECT_NE(o.find("  0010    cheaper_append       pending  -"), std::string::npos) << o;
+    EXPECT_NE(o.find("  0011    bulk_load            pending  -"), std::string::npos) << o;
     EXPECT_NE(o.find("syncd dead:1: stale, last heartbeat"), std::string::npos) << o;
     EXPECT_NE(o.find("syncd live:2: heartbeat 0 s ago"), std::string::npos) << o;
     ASSERT_EQ(run({"--config", cfg, "status", "--json"}), 1) << err_.str();

@@ -111,6 +111,44 @@ TEST_F(trust_pgtest, the_daemon_login_appends_only_what_the_daemon_appends) {
     EXPECT_EQ(sql(*dba_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 2);
 }
 
+// COPY into a table without BEFORE ROW INSERT triggers writes rows in bulk (step 0011 made the
+// source check an AFTER trigger for that): a forged row among captured ones is refused all the
+// same, and takes its whole COPY with it.
+TEST_F(trust_pgtest, the_daemon_login_cannot_copy_in_a_row_it_does_not_append) {
+    const auto bulk_loading = [&] {
+        // tgtype bits 1, 2 and 4: ROW, BEFORE, INSERT. Any such trigger makes COPY row by row.
+        return sql(*dba_,
+                   "SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = "
+                   "'chatledger.chat_messages'::regclass AND tgtype & 7 = 7)")
+            .boolean(0, 0);
+    };
+    EXPECT_TRUE(bulk_loading());
+    database_config db;
+    db.conninfo = daemon_conninfo();
+    auto d = pg::connection::open(db, "chatledger-tests");
+    for (const std::string forged : {"migration", "backup", "app"}) {
+        d.copy_begin("copying", "COPY chatledger.chat_messages (zoho_id, body, source) FROM STDIN");
+        std::string rows;
+        for (int i = 0; i < 2000; ++i)
+            rows += "a\tm" + std::to_string(i) + "\t" + (i == 1500 ? forged : "legacy") + "\n";
+        d.copy_put(rows);
+        try {
+            d.copy_end();
+            ADD_FAILURE() << "the daemon's COPY of a " << forged << " row was accepted";
+        } catch (const pg::db_error& e) {
+            EXPECT_EQ(e.sqlstate(), "42501") << e.what();
+            EXPECT_NE(std::string(e.what()).find("appends only captured messages"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_EQ(sql(*dba_, "SELECT count(*) FROM chatledger.chat_messages").integer(0, 0), 0);
+    // The DBA's COPY of migrated rows goes through, in bulk.
+    dba_->copy_begin("copying", "COPY chatledger.chat_messages (zoho_id, body, source) FROM STDIN");
+    dba_->copy_put("a\tm\tmigration\na\tn\tmigration\n");
+    EXPECT_EQ(dba_->copy_end(), 2);
+}
+
 TEST_F(trust_pgtest, a_trigger_on_the_legacy_table_cannot_forge_rows_through_the_daemon) {
     // The table's owner adds a trigger that the daemon's rewrite fires with the daemon's rights.
     sql(*dba_,
