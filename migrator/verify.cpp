@@ -41,17 +41,50 @@ struct difference_totals {
     first_render_totals first;  ///< what the daemon's first pass will change in clean ones
 };
 
+/// One conversation's ledger side, as it is read. As long as every message has a payload and
+/// they fit in `texts_cap` bytes, the payloads are kept as text: a legacy value whose elements are
+/// those very texts, in order, holds the same messages, with no identity computed (a migrated
+/// conversation, the common case, costs a comparison of bytes). Otherwise the messages are
+/// counted by identity, as the multiset rule says.
+struct ledger_side {
+    static constexpr size_t texts_cap = 4 << 20;
+    bool texts_only = true;
+    size_t bytes = 0;
+    std::vector<std::string> texts;
+    std::unordered_map<std::string, long long> counts;
+
+    /// Leaves the texts for identity counts.
+    void count_texts() {
+        for (const auto& t : texts) ++counts[core::identity_of_element(t)];
+        texts = {};
+        texts_only = false;
+    }
+    /// Whether the legacy value's elements are exactly the kept texts, in order.
+    bool same_elements(const std::optional<std::string>& history) const {
+        if (!texts_only || !history)
+            return false;
+        const auto split = core::split_value(*history);
+        if (split.kind == core::value_kind::unparseable || split.elements.size() != texts.size())
+            return false;
+        for (size_t i = 0; i < texts.size(); ++i)
+            if (split.elements[i] != texts[i])
+                return false;
+        return true;
+    }
+};
+
 /// Compares one batch and prints differences until max_listed lines were printed; forecasts
 /// the daemon's first render of each conversation without differences. Memory: the ledger is
-/// read in pieces and held only as identity counts, the legacy value's identities are
-/// computed one at a time against them, and each conversation's counts go once compared.
+/// read in pieces and held as identity counts (or, up to ledger_side::texts_cap, as the
+/// payloads' text), the legacy value's identities are computed one at a time against them,
+/// and each conversation's side goes once compared.
 void compare(ledger::ledger_repository& repo, std::vector<legacy_row>& rows,
              const core::field_names& fields, difference_totals& d, std::ostream& out) {
     std::vector<std::string> keys;
     for (const auto& r : rows) keys.push_back(r.zoho_id);
     std::unordered_map<std::string_view, const legacy_row*> row_of;
     for (const auto& r : rows) row_of[r.zoho_id] = &r;
-    std::unordered_map<std::string, std::unordered_map<std::string, long long>> ledger;
+    std::unordered_map<std::string, ledger_side> ledger;
     // Of the latest message, only how it compares with the comment columns is kept.
     std::unordered_map<std::string, core::latest_message> latest;
     repo.for_each_ledger_message(keys, [&](const ledger::ledger_message_view& m) {
@@ -59,10 +92,17 @@ void compare(ledger::ledger_repository& repo, std::vector<legacy_row>& rows,
             return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
         };
         std::optional<std::string> author = text(m.author), body = text(m.body);
-        ++ledger[std::string(m.zoho_id)]
-                [m.payload
-                     ? core::identity_of_element(*m.payload)
-                     : core::stored_identity(std::nullopt, author, body, m.sent_at_us, fields)];
+        auto& side = ledger[std::string(m.zoho_id)];
+        if (side.texts_only && (!m.payload || side.bytes + m.payload->size() > side.texts_cap))
+            side.count_texts();
+        if (side.texts_only) {
+            side.bytes += m.payload->size();
+            side.texts.emplace_back(*m.payload);
+        } else {
+            ++side.counts[m.payload ? core::identity_of_element(*m.payload)
+                                    : core::stored_identity(std::nullopt, author, body,
+                                                            m.sent_at_us, fields)];
+        }
         if (!m.latest)
             return;
         if (m.payload) {
@@ -78,18 +118,22 @@ void compare(ledger::ledger_repository& repo, std::vector<legacy_row>& rows,
         ++d.conversations_checked;
         // Each legacy message takes one of the ledger's: what the ledger lacks is missing, what
         // is left over is extra (multisets of identities).
-        std::unordered_map<std::string, long long> have;
+        ledger_side side;
         if (auto node = ledger.extract(r.zoho_id))
-            have = std::move(node.mapped());
+            side = std::move(node.mapped());
         long long missing = 0, extra = 0;
-        core::for_each_value_identity(r.history, fields, [&](std::string id) {
-            auto it = have.find(id);
-            if (it == have.end() || it->second == 0)
-                ++missing;
-            else
-                --it->second;
-        });
-        for (const auto& [id, h] : have) extra += h;
+        if (!side.same_elements(r.history)) {
+            side.count_texts();
+            auto& have = side.counts;
+            core::for_each_value_identity(r.history, fields, [&](std::string id) {
+                auto it = have.find(id);
+                if (it == have.end() || it->second == 0)
+                    ++missing;
+                else
+                    --it->second;
+            });
+            for (const auto& [id, h] : have) extra += h;
+        }
         if (missing == 0 && extra == 0) {
             auto it = latest.find(r.zoho_id);
             d.first.add(core::forecast_first_render(

@@ -211,6 +211,34 @@ TEST_F(run_pgtest, verify_catches_missing_extra_and_unparseable) {
     EXPECT_NE(out_.str().find("c: 1 missing"), std::string::npos) << out_.str();
 }
 
+// Guards verify's shortcut (a legacy value whose elements are the ledger's payloads byte for
+// byte holds the same messages) against passing anything the multiset rule would not: the same
+// messages reordered or spelled otherwise are clean, one element replaced by another of the same
+// length is a difference, and so is a message the ledger holds twice.
+TEST_F(run_pgtest, verify_compares_by_bytes_only_where_bytes_decide) {
+    legacy("a", R"([{"sender":"s","message":"m1"},{"sender":"s","message":"m2"}])");
+    ASSERT_EQ(migrate("schema"), 0);
+    ASSERT_EQ(migrate("run"), 0);
+    EXPECT_EQ(migrate("verify"), 0) << out_.str();
+    auto behind_the_back = [&](const std::string& history) {
+        sql(*conn_, "BEGIN; ALTER TABLE live_chat DISABLE TRIGGER chatledger_capture");
+        sql(*conn_, "UPDATE live_chat SET chat_history = $1 WHERE zoho_id = 'a'", {history});
+        sql(*conn_, "ALTER TABLE live_chat ENABLE ALWAYS TRIGGER chatledger_capture; COMMIT");
+    };
+    behind_the_back(R"([{"sender":"s","message":"m2"},{"sender":"s","message":"m1"}])");
+    EXPECT_EQ(migrate("verify"), 0) << out_.str();
+    behind_the_back(R"([ {"message":"m1", "sender":"s"} , {"sender":"s","message":"m2"}])");
+    EXPECT_EQ(migrate("verify"), 0) << out_.str();
+    behind_the_back(R"([{"sender":"s","message":"m1"},{"sender":"s","message":"m3"}])");
+    EXPECT_EQ(migrate("verify"), 1);
+    EXPECT_NE(out_.str().find("a: 1 missing from the ledger, 1 in the ledger"), std::string::npos)
+        << out_.str();
+    behind_the_back(R"([{"sender":"s","message":"m1"}])");
+    EXPECT_EQ(migrate("verify"), 1);
+    EXPECT_NE(out_.str().find("a: 0 missing from the ledger, 1 in the ledger"), std::string::npos)
+        << out_.str();
+}
+
 TEST_F(run_pgtest, verify_report_writes_the_counts_as_json) {
     legacy("a", "[1,2]");
     legacy("b", "[3]");
