@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "core/json.hpp"
 
 namespace chatledger::core {
@@ -121,6 +123,36 @@ TEST(extract_fields, nul_and_lone_surrogates_become_replacement_characters) {
     EXPECT_EQ(f.body,
               "a\xef\xbf\xbd"
               "b\xef\xbf\xbd");
+}
+
+}  // namespace
+}  // namespace chatledger::core
+
+namespace chatledger::core {
+namespace {
+
+// Guards the digest itself: the identity is SHA-256 of the canonical form, the same bytes on
+// every thread and for every call (the digest context is reused per thread).
+TEST(message, an_identity_is_the_sha256_of_the_canonical_form_on_every_thread) {
+    auto hex = [](const std::string& d) {
+        static const char* digits = "0123456789abcdef";
+        std::string out;
+        for (unsigned char c : d) {
+            out += digits[c >> 4];
+            out += digits[c & 15];
+        }
+        return out;
+    };
+    // sha256("1") and sha256("{\"a\":1,\"b\":2}"), the canonical forms of these elements.
+    const std::string one = "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b";
+    EXPECT_EQ(hex(identity_of_element("1")), one);
+    EXPECT_EQ(hex(identity_of_element("1")), one);
+    EXPECT_EQ(hex(identity_of_element(R"({ "b" : 2, "a" : 1 })")),
+              hex(identity_of_element(R"({"a":1,"b":2})")));
+    std::string other;
+    std::thread t([&] { other = hex(identity_of_element("1")); });
+    t.join();
+    EXPECT_EQ(other, one);
 }
 
 }  // namespace
