@@ -98,10 +98,9 @@ std::vector<std::string> sync_repository::queued_conversations(
 
 namespace {
 
-/// Values larger than this are read in slices (read_sliced()), not in the row that names them.
+/// Values larger than this are read in slices (pg::connection::read_text_in_slices()), not in
+/// the row that names them: one round trip more, so only for large ones.
 constexpr long long sliced_above = 4 << 20;
-/// The size of a slice: libpq's input buffer grows to twice that (hex), not to the value's size.
-constexpr long long slice_bytes = 1 << 20;
 
 /// The queue columns every claim reads, in the order events_of() takes them; a large history
 /// comes as NULL with the last column true.
@@ -132,58 +131,15 @@ std::vector<queue_event> events_of(const pg::result& r, std::vector<long long>& 
     return out;
 }
 
-/// Decodes encode(..., 'hex') text (two digits a byte) into `out`, which has room.
-void decode_hex(std::string_view hex, char* out) {
-    auto digit = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        throw pg::db_error("unexpected hex text from the server", "XX000");
-    };
-    if (hex.size() % 2)
-        digit('x');
-    for (size_t i = 0; i < hex.size(); i += 2)
-        *out++ = static_cast<char>(digit(hex[i]) * 16 + digit(hex[i + 1]));
-}
-
 }  // namespace
-
-std::string sync_repository::read_sliced(std::string_view what, const std::string& expr,
-                                         const std::string& from_where,
-                                         const std::vector<pg::param>& params) {
-    // The bytes the text would have crossed the wire as (client_encoding), sliced as bytea, so
-    // a slice may cut a character; each slice carries its offset, and crosses the wire as hex
-    // text whatever the login's bytea_output. OFFSET 0 keeps the conversion (and the
-    // detoasting) to once per value.
-    const std::string slice = std::to_string(slice_bytes);
-    std::string value;
-    conn_.for_each_row(
-        what,
-        "SELECT o, octet_length(b), encode(substring(b FROM o FOR " + slice +
-            "), 'hex') FROM (SELECT convert_to(" + expr + ", pg_client_encoding()) AS b FROM " +
-            from_where + " OFFSET 0) v, generate_series(1, octet_length(b), " + slice + ") o",
-        params, [&](const pg::result& r, int i) {
-            const auto size = static_cast<size_t>(r.integer(i, 1));
-            const auto at = static_cast<size_t>(r.integer(i, 0) - 1);
-            const auto hex = r.text(i, 2);
-            if (value.empty())
-                value.resize(size);
-            if (value.size() != size || at + hex.size() / 2 > size)
-                throw pg::db_error(std::string(what) + " failed: the value changed while read",
-                                   "XX000");
-            decode_hex(hex, value.data() + at);
-        });
-    return value;
-}
 
 void sync_repository::read_large_histories(std::vector<queue_event>& events,
                                            const std::vector<long long>& large) {
     for (auto& e : events)
         if (std::find(large.begin(), large.end(), e.id) != large.end())
-            e.history = read_sliced("reading a large queued history", "history",
-                                    cfg_.ledger.schema.quoted() + ".sync_queue WHERE id = $1",
-                                    {std::to_string(e.id)});
+            e.history = conn_.read_text_in_slices(
+                "reading a large queued history", "history",
+                cfg_.ledger.schema.quoted() + ".sync_queue WHERE id = $1", {std::to_string(e.id)});
 }
 
 claimed_writes sync_repository::claim_writes(const std::string& zoho_id, long long limit,
@@ -329,8 +285,9 @@ std::optional<legacy_state> sync_repository::lock_legacy_row(const std::string& 
     legacy_state row{r.optional_text(0, 0), r.optional_text(0, 1),     r.optional_text(0, 2),
                      r.optional_text(0, 3), std::string(r.text(0, 4)), r.boolean(0, 5)};
     if (r.boolean(0, 6))
-        row.history = read_sliced("reading a large legacy history", hist,
-                                  l.table.quoted() + " WHERE " + key_is("$1"), {zoho_id});
+        row.history =
+            conn_.read_text_in_slices("reading a large legacy history", hist,
+                                      l.table.quoted() + " WHERE " + key_is("$1"), {zoho_id});
     return row;
 }
 

@@ -145,12 +145,6 @@ class sync_repository {
     std::optional<std::string> legacy_key_equal_to(const std::string& zoho_id);
 
   private:
-    /// The text `expr` takes in the one row `from_where` selects (locked by the caller), read in
-    /// slices of a megabyte: libpq holds a whole protocol message in its input buffer and keeps
-    /// that buffer at its largest for the connection's life (67 MB for a 52 MB history). One
-    /// round trip more, so only for values above sliced_above bytes.
-    std::string read_sliced(std::string_view what, const std::string& expr,
-                            const std::string& from_where, const std::vector<pg::param>& params);
     /// Reads into events the histories their claim left out for their size.
     void read_large_histories(std::vector<queue_event>& events,
                               const std::vector<long long>& large);

@@ -122,33 +122,22 @@ std::vector<legacy_row> migration_repository::legacy_batch(
 void migration_repository::read_in_slices(legacy_row& row, long long bytes, long long max_bytes) {
     const auto& l = cfg_.legacy;
     const std::string key = "l." + l.key_column.quoted();
-    const std::string from = " FROM " + l.table.quoted() + " l WHERE " + key + " >= $1 AND " + key +
-                             " <= $2 AND " + key + "::text = $3";
+    const std::string source = l.table.quoted() + " l WHERE " + key + " >= $1 AND " + key +
+                               " <= $2 AND " + key + "::text = $3";
     const std::string history = "l." + l.history_column.quoted() + "::text";
-    // The caller's REPEATABLE READ snapshot makes every slice one row version.
+    // The caller's REPEATABLE READ snapshot makes the comments and the value one row version.
     auto head = conn_.exec("reading a large legacy value from " + l.table.display(),
-                           "SELECT length(" + history + "), " + comment_columns("l.") + from,
+                           "SELECT " + comment_columns("l.") + " FROM " + source,
                            {row.zoho_id, row.zoho_id, row.zoho_id});
-    if (head.rows() == 0 || head.is_null(0, 0))
+    if (head.rows() == 0)
         return;
-    row.comment = head.optional_text(0, 1);
-    row.comment_author = head.optional_text(0, 2);
-    const long long chars = head.integer(0, 0);
-    // Characters, not bytes: substr counts characters. Half the batch cap keeps a slice of
-    // 4-byte characters within twice that cap.
-    const long long slice = std::max<long long>(max_bytes / 2, 1);
-    std::string value;
-    value.reserve(static_cast<size_t>(bytes));
-    for (long long at = 1; at <= chars; at += slice) {
-        auto part = conn_.exec(
-            "reading a large legacy value from " + l.table.display(),
-            "SELECT substr(" + history + ", $4::bigint::integer, " + "$5::bigint::integer)" + from,
-            {row.zoho_id, row.zoho_id, row.zoho_id, std::to_string(at), std::to_string(slice)});
-        if (part.rows() == 0)
-            return;  // gone from this snapshot cannot happen; read as NULL then
-        value += part.text(0, 0);
-    }
-    row.history = std::move(value);
+    row.comment = head.optional_text(0, 0);
+    row.comment_author = head.optional_text(0, 1);
+    // Slices of at most half the batch cap, in one statement (a round trip per slice before).
+    row.history =
+        conn_.read_text_in_slices("reading a large legacy value from " + l.table.display(), history,
+                                  source, {row.zoho_id, row.zoho_id, row.zoho_id},
+                                  std::max<long long>(std::min(max_bytes / 2, bytes), 1));
 }
 
 void migration_repository::require_unique_keys() {

@@ -283,11 +283,36 @@ result connection::check(std::string_view what, PGresult* res) {
     fail(what, res);
 }
 
-result connection::exec(std::string_view what, const std::string& sql,
-                        const std::vector<param>& params) {
+namespace {
+
+/// libpq's view of the parameters: NULL for a missing value.
+std::vector<const char*> param_values(const std::vector<param>& params) {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    return values;
+}
+
+/// Decodes encode(..., 'hex') text (two digits a byte) into `out`, which has room.
+void decode_hex(std::string_view hex, char* out) {
+    auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        throw db_error("unexpected hex text from the server", "XX000");
+    };
+    if (hex.size() % 2)
+        digit('x');
+    for (size_t i = 0; i < hex.size(); i += 2)
+        *out++ = static_cast<char>(digit(hex[i]) * 16 + digit(hex[i + 1]));
+}
+
+}  // namespace
+
+result connection::exec(std::string_view what, const std::string& sql,
+                        const std::vector<param>& params) {
+    const auto values = param_values(params);
     PGresult* res = PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
                                  values.data(), nullptr, nullptr, 0);
     return check(what, res);
@@ -310,9 +335,7 @@ result connection::exec_hot(std::string_view what, const std::string& sql,
                             const std::vector<param>& params) {
     if (!prepare_)
         return exec(what, sql, params);
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    const auto values = param_values(params);
     const std::string& name = prepared_name(what, sql);
     PGresult* res = PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()),
                                    values.data(), nullptr, nullptr, 0);
@@ -325,9 +348,7 @@ result connection::exec_hot(std::string_view what, const std::string& sql,
 void connection::for_each_row(std::string_view what, const std::string& sql,
                               const std::vector<param>& params,
                               const std::function<void(const result&, int)>& row) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    const auto values = param_values(params);
     const int n = static_cast<int>(values.size());
     PGconn* c = conn_.get();
     const int sent = prepare_ ? PQsendQueryPrepared(c, prepared_name(what, sql).c_str(), n,
@@ -363,6 +384,38 @@ void connection::for_each_row(std::string_view what, const std::string& sql,
         prepare_ ? fail_prepared(what, failed) : fail(what, failed);
     if (thrown)
         std::rethrow_exception(thrown);
+}
+
+std::optional<std::string> connection::read_text_in_slices(std::string_view what,
+                                                           const std::string& expr,
+                                                           const std::string& from_where,
+                                                           const std::vector<param>& params,
+                                                           long long slice_bytes) {
+    // The bytes the text would have crossed the wire as (client_encoding), sliced as bytea, so
+    // a slice may cut a character; each slice carries its offset. OFFSET 0 keeps the conversion
+    // (and the detoasting) to once per value; an empty text still gives one row.
+    const std::string slice = std::to_string(slice_bytes);
+    std::optional<std::string> value;
+    for_each_row(what,
+                 "SELECT o, octet_length(b), encode(substring(b FROM o FOR " + slice +
+                     "), 'hex') FROM (SELECT convert_to(" + expr +
+                     ", pg_client_encoding()) AS b FROM " + from_where +
+                     " OFFSET 0) v, generate_series(1, greatest(octet_length(b), 1), " + slice +
+                     ") o",
+                 params, [&](const result& r, int i) {
+                     if (r.is_null(i, 1))
+                         return;
+                     const auto size = static_cast<size_t>(r.integer(i, 1));
+                     const auto at = static_cast<size_t>(r.integer(i, 0) - 1);
+                     const auto hex = r.text(i, 2);
+                     if (!value)
+                         value.emplace(size, '\0');
+                     if (value->size() != size || at + hex.size() / 2 > size)
+                         throw db_error(std::string(what) + " failed: the value changed while read",
+                                        "XX000");
+                     decode_hex(hex, value->data() + at);
+                 });
+    return value;
 }
 
 void connection::fail_prepared(std::string_view what, PGresult* res) {

@@ -81,6 +81,16 @@ class connection {
     void for_each_row(std::string_view what, const std::string& sql,
                       const std::vector<param>& params,
                       const std::function<void(const result&, int)>& row);
+    /// The text `expr` takes in the one row `from_where` selects ("t WHERE ..." with `params`),
+    /// read in slices of `slice_bytes` in one statement, a row per slice: libpq holds a whole
+    /// protocol message in its input buffer and keeps that buffer at its largest for the
+    /// connection's life (67 MB for a 52 MB history). Slices are cut in the client encoding's
+    /// bytes and cross the wire as hex text, whatever the login's bytea_output. nullopt when no
+    /// row is selected or the text is NULL. Throws db_error if the value changes while read.
+    std::optional<std::string> read_text_in_slices(std::string_view what, const std::string& expr,
+                                                   const std::string& from_where,
+                                                   const std::vector<param>& params,
+                                                   long long slice_bytes = 1 << 20);
     /// Whether exec_hot() prepares; off on a new connection: only a direct connection to the
     /// server keeps a session's prepared statements from one transaction to the next.
     void prepare(bool on) {
