@@ -20,6 +20,15 @@ namespace {
 /// A sync that read more than this many bytes of values returns its freed memory to the system.
 constexpr size_t trim_above = 32 << 20;
 
+/// The last of `values` whose text is `text`: the snapshot a locked row's history can share.
+std::optional<size_t> last_holding(const std::vector<ledger::legacy_value>& values,
+                                   const std::optional<std::string>& text) {
+    for (size_t i = values.size(); i-- > 0;)
+        if (values[i].text == text)
+            return i;
+    return std::nullopt;
+}
+
 /// What the capture trigger recorded of a write decides how its comment is judged.
 core::comment_rule rule_of(const queue_event& e) {
     if (!e.comment_changed || !e.history_changed)
@@ -208,9 +217,9 @@ long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
         // nothing), so a large history is not held twice. share_row_history() looked among
         // the values ingested before.
         std::optional<size_t> same = w.row_snapshot;
-        for (size_t i = batch.size(); i-- > 0 && !same;)
-            if (batch[i].text == row->history)
-                same = w.snapshots.size() + i;
+        if (!same)
+            if (auto i = last_holding(batch, row->history))
+                same = w.snapshots.size() + *i;
         w.row_snapshot = same ? *same : w.snapshots.size() + batch.size();
         if (row->comments)
             w.comments.push_back(
@@ -231,12 +240,10 @@ long long syncer::ingest_writes(work& w, std::vector<queue_event>& events,
 }
 
 void syncer::share_row_history(work& w, legacy_state& row) {
-    for (size_t i = w.snapshots.size(); i-- > 0;)
-        if (w.snapshots[i].text == row.history) {
-            w.row_snapshot = i;
-            row.history.reset();
-            return;
-        }
+    if (auto i = last_holding(w.snapshots, row.history)) {
+        w.row_snapshot = i;
+        row.history.reset();
+    }
 }
 
 void syncer::read_ledger(work& w) {
