@@ -111,10 +111,11 @@ bench_stop_daemon() {
     daemon_pid=""
 }
 
-# Waits until the daemon has worked off the queue (at most $1 tenths of a second, default 100).
+# Waits until the daemon has worked off the queue and collected every append (at most $1 tenths
+# of a second, default 100).
 bench_wait_drained() {
     for _ in $(seq "${1:-100}"); do
-        [ "$(psql -tAc "SELECT NOT EXISTS (SELECT FROM chatledger.sync_queue)")" = t ] && return 0
+        [ "$(psql -tAc "SELECT NOT EXISTS (SELECT FROM chatledger.sync_queue) AND NOT EXISTS (SELECT FROM chatledger.uncollected_appends)")" = t ] && return 0
         sleep 0.1
     done
     return 1

@@ -353,6 +353,8 @@ service::round_result service::process_round(worker_session& own, worker_pool& p
         std::lock_guard lock(resync_mutex_);
         resync = resync_.waiting(clock::now());
     }
+    // Appends committed since the last round become queue events here (schema step 0012).
+    own.repo.collect_appends();
     // The gate's conversations are left out here, not in the query: the set-aside list is short,
     // but a catch-up syncs dozens in 25 ms, and `<> ALL` compares every queued row with each.
     const int limit = cfg_.daemon.batch_conversations;

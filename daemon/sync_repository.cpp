@@ -436,11 +436,35 @@ std::vector<std::string> sync_repository::legacy_keys(const std::optional<std::s
     return out;
 }
 
+long long sync_repository::collect_appends() {
+    // READ COMMITTED whatever the role's default: the function reads the cursor after its lock.
+    pg::transaction tx(conn_, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    auto r = conn_.exec_hot("collecting appends",
+                            "SELECT " + cfg_.ledger.schema.quoted() + ".collect_appends()");
+    tx.commit();
+    return r.is_null(0, 0) ? 0 : r.integer(0, 0);
+}
+
+std::optional<long long> sync_repository::first_unannounced(const std::string& zoho_id) {
+    const std::string l = cfg_.ledger.schema.quoted();
+    auto r = conn_.exec_hot(
+        "reading which ledger rows are new",
+        "SELECT least((SELECT min(first_ledger_id) FROM " + l +
+            ".sync_queue WHERE zoho_id = $1 AND kind = 'append'), (SELECT min(id) FROM " + l +
+            ".uncollected_appends WHERE zoho_id = $1))",
+        {zoho_id});
+    return r.is_null(0, 0) ? std::nullopt : std::optional<long long>(r.integer(0, 0));
+}
+
 std::pair<long long, double> sync_repository::backlog() {
-    auto r = conn_.exec("measuring the backlog",
-                        "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - "
-                        "min(enqueued_at)), 0) FROM " +
-                            cfg_.ledger.schema.quoted() + ".sync_queue");
+    const std::string l = cfg_.ledger.schema.quoted();
+    auto r = conn_.exec(
+        "measuring the backlog",
+        "SELECT q.n + a.n, coalesce(extract(epoch FROM clock_timestamp() - "
+        "least(q.oldest, a.oldest)), 0) FROM (SELECT count(*) AS n, "
+        "min(enqueued_at) AS oldest FROM " +
+            l + ".sync_queue) q, (SELECT count(*) AS n, min(created_at) AS oldest FROM " + l +
+            ".uncollected_appends) a");
     return {r.integer(0, 0), std::stod(std::string(r.text(0, 1)))};
 }
 

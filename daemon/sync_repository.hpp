@@ -130,7 +130,15 @@ class sync_repository {
     long long legacy_row_count();
     /// Legacy keys after `after` in key order, for a full reconcile.
     std::vector<std::string> legacy_keys(const std::optional<std::string>& after, int limit);
-    /// Queue depth and the oldest event's age in seconds.
+    /// Turns the appends committed since the last collection into queue events, one per
+    /// conversation, in a READ COMMITTED transaction of its own (the SQL is the schema's
+    /// collect_appends()). Returns how many it queued; 0 when another daemon was collecting.
+    long long collect_appends();
+    /// The smallest ledger id of this conversation that an append event still announces or
+    /// that no collection has seen yet: rows from there on are new, not lost from the column.
+    /// Read after the ledger, it covers every row that read saw.
+    std::optional<long long> first_unannounced(const std::string& zoho_id);
+    /// Queue depth (appends not yet collected included) and the oldest event's age in seconds.
     std::pair<long long, double> backlog();
     void heartbeat(const std::string& instance, const std::string& started_at,
                    const instance_counters& c);

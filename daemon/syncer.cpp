@@ -83,6 +83,8 @@ struct syncer::work {
     std::optional<render_memo> written;  ///< remembered once the transaction commits
     /// The snapshot the locked row's history moved into for the ingests, if any.
     std::optional<size_t> row_snapshot;
+    /// Read after the ledger: rows from this id on are announced or not yet collected.
+    std::optional<long long> unannounced;
 };
 
 std::optional<render_memo> render_memory::find(const std::string& zoho_id) const {
@@ -131,9 +133,11 @@ sync_outcome syncer::sync_conversation(const std::string& zoho_id) {
     // Every statement of a sync reads rows of one conversation through an index. A queue slot
     // is often empty (just truncated) when a prepared statement's generic plan is made, and that
     // plan then scanned the whole slot once writers had filled it: 850 ms for one DELETE of
-    // 1,700 events among 13,000. Without sequential scans the plans stay index scans.
+    // 1,700 events among 13,000. Without sequential scans the plans stay index scans. The cost
+    // a disabled scan adds to a plan that has no other (a sequence's) would set off JIT
+    // compilation, 300 ms for a statement that runs in one: no JIT either.
     if (begin_.empty())
-        begin_ = std::string("BEGIN; SET LOCAL enable_seqscan = off") +
+        begin_ = std::string("BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL jit = off") +
                  (repo_.lz4_available()
                       // Large histories are written whole (and twice more as backups): lz4
                       // compresses them many times faster than pglz, and every reader of the
@@ -293,6 +297,9 @@ std::optional<legacy_state> syncer::lock_row_and_claim_rest(work& w, sync_outcom
     if (row) {
         share_row_history(w, *row);
         read_ledger(w);
+        // Appends are queued by a collection, after they commit: one that committed after this
+        // transaction's claims is in the ledger read, and still new (schema step 0012).
+        w.unannounced = repo_.first_unannounced(w.zoho_id);
     }
     out.captured += ingest_writes(w, late, row);
     w.events.insert(w.events.end(), std::make_move_iterator(late.begin()),
@@ -401,7 +408,7 @@ std::vector<core::stored_message> syncer::stored_messages(work& w) const {
     // A message counts as lost only if the column showed it: an element of a committed legacy
     // value (a racing writer dropped it), or a row rendered before. Rows from the first one
     // the consumed append events announce, and comments captured now, are new.
-    long long first_announced = std::numeric_limits<long long>::max();
+    long long first_announced = w.unannounced.value_or(std::numeric_limits<long long>::max());
     for (const auto& e : w.events)
         if (e.first_ledger_id)
             first_announced = std::min(first_announced, *e.first_ledger_id);

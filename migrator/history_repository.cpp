@@ -69,11 +69,20 @@ std::vector<snapshot_row> history_repository::snapshots(const std::string& key) 
 }
 
 std::vector<queued_row> history_repository::queued(const std::string& key) {
-    auto r =
-        conn_.exec("reading the queued events of one conversation",
-                   "SELECT id, kind, " + utc("enqueued_at") + " FROM " +
-                       cfg_.ledger.schema.quoted() + ".sync_queue WHERE zoho_id = $1 ORDER BY id",
-                   {key});
+    // Appends no daemon has collected yet (schema step 0012) are work queued all the same:
+    // one entry, as the next collection will make of them, at the first one's time.
+    const std::string l = cfg_.ledger.schema.quoted();
+    auto r = conn_.exec("reading the queued events of one conversation",
+                        "SELECT id, kind, " + utc("at") +
+                            " FROM (SELECT id, kind, enqueued_at AS at "
+                            "FROM " +
+                            l +
+                            ".sync_queue WHERE zoho_id = $1 UNION ALL SELECT 0, 'append', "
+                            "min(created_at) FROM " +
+                            l +
+                            ".uncollected_appends WHERE zoho_id = $1 "
+                            "HAVING count(*) > 0) q ORDER BY at, id",
+                        {key});
     std::vector<queued_row> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back({r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2))});

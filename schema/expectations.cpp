@@ -54,6 +54,12 @@ constexpr step_grant ledger_grants[] = {
     {9, 0, "ROUTINE", "maintain_queue()", "", role::daemon, "EXECUTE"},
     {9, 0, "ROUTINE", "oldest_transaction()", "", role::reader, "EXECUTE"},
     {9, 0, "ROUTINE", "oldest_transaction()", "", role::daemon, "EXECUTE"},
+    // Step 0012: the daemon collects appends; monitoring reads how far it got.
+    {12, 0, "TABLE", "append_cursor", "", role::reader, "SELECT"},
+    {12, 0, "TABLE", "append_cursor", "", role::daemon, "SELECT"},
+    {12, 0, "ROUTINE", "collect_appends()", "", role::daemon, "EXECUTE"},
+    {12, 0, "TABLE", "uncollected_appends", "", role::reader, "SELECT"},
+    {12, 0, "TABLE", "uncollected_appends", "", role::daemon, "SELECT"},
 };
 
 std::vector<std::string> split(const std::string& list) {

@@ -201,7 +201,8 @@ std::vector<schema_repository::ledger_trigger> schema_repository::ledger_trigger
     if (version >= 1) {
         expect("chat_messages", "chat_messages_append_only_row");
         expect("chat_messages", "chat_messages_append_only_statement");
-        expect("chat_messages", "chat_messages_enqueue");
+        // Step 0012 replaced the queue row per append with a wake-up per statement.
+        expect("chat_messages", version >= 12 ? "chat_messages_wake" : "chat_messages_enqueue");
     }
     if (version >= 5)
         expect("chat_messages", "chat_messages_daemon_source");

@@ -150,7 +150,7 @@ writer bob & b=$!
 wait $a $b
 
 for _ in $(seq 100); do
-    [ "$(psql -tAc "SELECT count(*) FROM chatledger.sync_queue")" = 0 ] && break
+    [ "$(psql -tAc "SELECT (SELECT count(*) FROM chatledger.sync_queue) + (SELECT count(*) FROM chatledger.uncollected_appends)")" = 0 ] && break
     sleep 0.2
 done
 sleep 0.5

@@ -28,6 +28,7 @@ class drift_pgtest : public testing::legacy_db_test {
     }
     /// Syncs until the queue is empty; the outcomes of every step.
     std::vector<sync_outcome> sync_all(const std::string& key) {
+        collect_appends();
         auto c = connect_as(provision_logins().daemon);  // as deployed: the daemon role only
         syncer s(c, cfg_);
         std::vector<sync_outcome> out;
@@ -54,12 +55,19 @@ TEST_F(drift_pgtest, a_comment_only_capture_is_not_drift) {
 // Guards against reporting a backlog larger than one claim as drift: the old syncer consumed
 // the first 256 append events without rendering, then counted their rows as lost.
 TEST_F(drift_pgtest, a_backlog_of_appends_larger_than_one_claim_is_not_drift) {
+    // A collection queues one event per conversation: a collection after each append makes
+    // an event of each, as a daemon collecting while they come in would.
     const long long appends = max_events_per_sync * 2 + 188;
-    sql(*conn_,
-        "INSERT INTO chatledger.chat_messages (zoho_id, author, body) SELECT 'a', 'w', "
-        "'app ' || i FROM generate_series(1, " +
-            std::to_string(appends) + ") i");
-    ASSERT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), appends);  // one per row
+    auto daemon = connect_as(provision_logins().daemon);
+    for (long long i = 0; i < appends; ++i) {
+        sql(*conn_,
+            "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('a', 'w', $1)",
+            {"app " + std::to_string(i)});
+        sql(daemon, "BEGIN ISOLATION LEVEL READ COMMITTED");
+        sql(daemon, "SELECT chatledger.collect_appends()");
+        sql(daemon, "COMMIT");
+    }
+    ASSERT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), appends);  // one per append
     long long missing = 0;
     bool drift = false;
     for (const auto& o : sync_all("a")) {

@@ -33,6 +33,7 @@ class incremental_pgtest : public testing::legacy_db_test {
         sql(*conn_,
             "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ($1, $2, $3)",
             {"a", author, body});
+        collect_appends();  // as the daemon's next round would
     }
     /// The legacy columns as one string, to compare whole.
     std::string columns() {

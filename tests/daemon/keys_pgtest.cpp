@@ -23,8 +23,9 @@ class keys_pgtest : public testing::legacy_db_test {
     // Each test creates a legacy table keyed by the type it is about (keyed_table).
     keys_pgtest() { with_legacy_table_ = false; }
     void prepare() override { provision_logins(); }
-    /// One sync transaction as the daemon login.
+    /// One daemon round's work on `key` as the daemon login: collect the appends, then sync.
     sync_outcome sync(const std::string& key) {
+        collect_appends();
         auto c = connect_as(provision_logins().daemon);
         syncer s(c, cfg_);
         return s.sync(key);

@@ -52,6 +52,7 @@ class queue_rotation_pgtest : public testing::legacy_db_test {
     /// Syncs every queued conversation once, as the daemon's round does.
     long long sync_queued() {
         sync_repository repo(*daemon_, cfg_);
+        repo.collect_appends();
         syncer s(*daemon_, cfg_);
         long long events = 0;
         for (const auto& z : repo.queued_conversations(100)) events += s.sync(z).events;
@@ -127,12 +128,14 @@ TEST_F(queue_rotation_pgtest,
        a_slot_with_an_uncommitted_event_is_skipped_and_rotation_uses_the_third) {
     sql(*conn_, "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('k', 'K', '[]')");
     ASSERT_EQ(sync_queued(), 1);
-    auto app = connect_as(provision_logins().app);
-    pg::transaction open(app);
-    sql(app, "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('k', 'a', 'x')");
+    // A legacy write's event is inserted by its own transaction (appends are queued by the
+    // daemon since step 0012): held open, it keeps its slot from being truncated.
+    auto writer = connect_legacy();
+    pg::transaction open(writer);
+    sql(writer, "UPDATE live_chat SET chat_history = '[\"x\"]' WHERE zoho_id = 'k'");
 
     fill_current_slot();
-    ASSERT_TRUE(maintain().rotated);  // 0 -> 1; slot 0 keeps the open append
+    ASSERT_TRUE(maintain().rotated);  // 0 -> 1; slot 0 keeps the open write
     fill_current_slot();
     ASSERT_TRUE(maintain().rotated);  // 1 -> 2: slot 0 is still held
     EXPECT_EQ(current_slot(), 2);
@@ -272,6 +275,7 @@ TEST_F(queue_rotation_pgtest, a_slot_filled_after_the_plans_were_made_is_read_th
     // slot is empty.
     for (int i = 0; i < 8; ++i) {
         sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('k', 'm')");
+        collect_appends();
         ASSERT_GE(s.sync("k").events, 1);
     }
     fill_current_slot();
@@ -292,6 +296,7 @@ TEST_F(queue_rotation_pgtest, a_slot_filled_after_the_plans_were_made_is_read_th
     };
     const long long before = rows_read();
     sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('k', 'last')");
+    collect_appends();
     ASSERT_EQ(s.sync("k").events, 1);
     EXPECT_LT(rows_read() - before, 5000) << "the sync scanned the slot's rows";
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'k'"), 0);

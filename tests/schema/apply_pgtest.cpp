@@ -262,15 +262,29 @@ TEST_F(schema_pgtest, a_plain_insert_by_the_writer_fills_every_default) {
     EXPECT_TRUE(r.boolean(0, 2));
     EXPECT_EQ(r.text(0, 3), "app");
     EXPECT_TRUE(r.boolean(0, 4));
-    // The append was queued for the daemon in the same transaction.
+    // The row carries its transaction, and the daemon's next collection queues it.
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'z9' AND "
+                    "xact_id IS NOT NULL"),
+              1);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.uncollected_appends WHERE zoho_id = 'z9'"), 1);
+    EXPECT_EQ(collect_appends(), 1);
     EXPECT_EQ(
         count(
             "SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'z9' AND kind = 'append'"),
         1);
-    // A writer cannot forge where a row came from.
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.uncollected_appends"), 0);
+    // A writer cannot forge where a row came from, nor hide it from the collection.
     EXPECT_EQ(refused_state("chatledger_writer",
                             "INSERT INTO chatledger.chat_messages (zoho_id, body, source) "
                             "VALUES ('z9', 'x', 'migration')"),
+              "42501");
+    EXPECT_EQ(refused_state("chatledger_writer",
+                            "INSERT INTO chatledger.chat_messages (zoho_id, body, xact_id) "
+                            "VALUES ('z9', 'x', '1')"),
+              "42501");
+    EXPECT_EQ(refused_state("chatledger_daemon",
+                            "INSERT INTO chatledger.chat_messages (zoho_id, body, source, xact_id) "
+                            "VALUES ('z9', 'x', 'legacy', '1')"),
               "42501");
     EXPECT_EQ(
         refused_state("chatledger_reader",
@@ -278,6 +292,7 @@ TEST_F(schema_pgtest, a_plain_insert_by_the_writer_fills_every_default) {
         "42501");
 }
 
+// A collection queues one event per conversation with new appends, naming its first new row.
 TEST_F(schema_pgtest, only_rows_the_legacy_column_cannot_show_yet_are_queued) {
     apply_schema(*conn_, cfg_, false);
     sql(*conn_,
@@ -287,12 +302,20 @@ TEST_F(schema_pgtest, only_rows_the_legacy_column_cannot_show_yet_are_queued) {
         "INSERT INTO chatledger.chat_messages (zoho_id, body, source) VALUES "
         "('b', 'x', 'backup'), ('m', 'y', 'migration'), ('l', 'z', 'legacy'), "
         "('u', 'w', 'unparseable')");
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 31);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 0);
+    EXPECT_EQ(collect_appends(), 4);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 4);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id IN ('m', 'l', 'u')"),
               0);
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue q JOIN chatledger.chat_messages m "
-                    "ON m.id = q.first_ledger_id AND m.zoho_id = q.zoho_id"),
-              31);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue q WHERE q.first_ledger_id = "
+                    "(SELECT min(id) FROM chatledger.chat_messages m WHERE m.zoho_id = q.zoho_id)"),
+              4);
+    // Collected once: the next collection finds nothing, until something new commits.
+    EXPECT_EQ(collect_appends(), 0);
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('z1', 'later')");
+    EXPECT_EQ(collect_appends(), 1);
+    EXPECT_EQ(count("SELECT max(first_ledger_id) FROM chatledger.sync_queue WHERE zoho_id = 'z1'"),
+              count("SELECT max(id) FROM chatledger.chat_messages"));
 }
 
 TEST_F(schema_pgtest, every_committed_legacy_write_is_captured_once) {
@@ -390,7 +413,7 @@ TEST_F(schema_pgtest, a_busy_session_hints_at_most_twice_a_second) {
     EXPECT_GE(hints, 1);
     // One per started 500 ms of appending.
     EXPECT_LE(hints, 1 + took / std::chrono::milliseconds(500)) << hints << " hints";
-    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue WHERE zoho_id = 'n'"), 30);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'n'"), 30);
     std::this_thread::sleep_for(std::chrono::milliseconds(550));
     sql(writer, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('n', 'y')");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -415,6 +438,71 @@ TEST_F(schema_pgtest, error_lines_never_quote_row_values) {
             << e.what();
         EXPECT_EQ(std::string(e.what()).find("private body text"), std::string::npos) << e.what();
     }
+}
+
+// Guards the collection against ids that commit out of order (schema step 0012): a transaction
+// holding a lower id commits after a collection has queued a higher one. An `id > last seen`
+// cursor would skip it for good; the snapshot cursor finds it, once, when it commits.
+TEST_F(schema_pgtest, an_append_that_commits_late_is_collected_when_it_commits) {
+    apply_schema(*conn_, cfg_, false);
+    auto slow = connect_as(provision_logins().app);
+    auto quick = connect_as(provision_logins().app);
+    sql(slow, "BEGIN");
+    sql(slow, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'slow')");
+    sql(quick, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('b', 'quick')");
+    const long long slow_id = count("SELECT max(id) FROM chatledger.chat_messages") - 1;
+    EXPECT_EQ(collect_appends(), 1);  // b
+    EXPECT_EQ(collect_appends(), 0);  // a is not committed yet
+    sql(slow, "COMMIT");
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.uncollected_appends"), 1);
+    EXPECT_EQ(collect_appends(), 1);
+    EXPECT_EQ(count("SELECT first_ledger_id FROM chatledger.sync_queue WHERE zoho_id = 'a'"),
+              slow_id);
+    EXPECT_EQ(collect_appends(), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 2);
+    // A rolled-back append is never collected; nor is anything twice.
+    sql(slow, "BEGIN");
+    sql(slow, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('c', 'gone')");
+    sql(slow, "ROLLBACK");
+    EXPECT_EQ(collect_appends(), 0);
+    // Two daemons collecting at once: the second skips while the first holds the lock.
+    auto d1 = connect_as(provision_logins().daemon);
+    sql(d1, "BEGIN");
+    EXPECT_EQ(sql(d1, "SELECT coalesce(chatledger.collect_appends(), -1)").integer(0, 0), 0);
+    auto d2 = connect_as(provision_logins().daemon);
+    sql(d2, "BEGIN");
+    EXPECT_EQ(sql(d2, "SELECT coalesce(chatledger.collect_appends(), -1)").integer(0, 0), -1);
+    sql(d2, "ROLLBACK");
+    sql(d1, "COMMIT");
+    // No other login can stop the collection: an advisory lock on any key does not, and the
+    // cursor's row lock needs UPDATE, which only the owner has.
+    auto app = connect_as(provision_logins().app);
+    sql(app, "SELECT pg_advisory_lock(hashtextextended('chatledger appends chatledger', 0))");
+    EXPECT_EQ(
+        refused_state("chatledger_writer", "SELECT * FROM chatledger.append_cursor FOR UPDATE"),
+        "42501");
+    EXPECT_EQ(
+        refused_state("chatledger_daemon", "SELECT * FROM chatledger.append_cursor FOR SHARE"),
+        "42501");
+    sql(quick, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('b', 'again')");
+    EXPECT_EQ(collect_appends(), 1);
+    // Not in a snapshot taken before the lock.
+    sql(d2, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    EXPECT_THROW(sql(d2, "SELECT chatledger.collect_appends()"), pg::db_error);
+    sql(d2, "ROLLBACK");
+}
+
+// A session can set the wake-up's setting to anything: its appends still succeed, and still
+// reach the daemon, which finds appends by their transaction, not by the hint.
+TEST_F(schema_pgtest, a_session_that_garbles_the_hint_setting_still_appends) {
+    apply_schema(*conn_, cfg_, false);
+    auto app = connect_as(provision_logins().app);
+    for (const char* v : {"'not a time'", "'99999999999999999999'", "'-5'", "''"}) {
+        sql(app, std::string("SET chatledger.woke_at = ") + v);
+        sql(app, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('g', 'x')");
+    }
+    EXPECT_EQ(count("SELECT count(*) FROM chatledger.chat_messages WHERE zoho_id = 'g'"), 4);
+    EXPECT_EQ(collect_appends(), 1);
 }
 
 }  // namespace

@@ -71,6 +71,7 @@ TEST_F(queue_upgrade_pgtest, events_queued_at_step_8_survive_the_upgrade_in_orde
     // A new event gets the next id of the old identity.
     sql(*conn_,
         "INSERT INTO chatledger.chat_messages (zoho_id, author, body) VALUES ('b', 'z', 'm4')");
+    EXPECT_EQ(collect_appends(), 1);  // since step 0012 the daemon queues appends
     EXPECT_EQ(count("SELECT max(id) FROM chatledger.sync_queue"), last_id + 1);
 
     // What 0001 and 0008 set up on the queue is on the new table.

@@ -56,6 +56,23 @@ class legacy_db_test : public pg_test {
     long long count(const std::string& query, const std::vector<pg::param>& params = {}) {
         return sql(*conn_, query, params).integer(0, 0);
     }
+    /// What a daemon's round does first (schema step 0012): the appends committed since the
+    /// last collection become queue events, one per conversation. As the daemon's login;
+    /// returns how many it queued.
+    long long collect_appends() {
+        auto d = connect_as(provision_logins().daemon);
+        sql(d, "BEGIN ISOLATION LEVEL READ COMMITTED");
+        const long long n =
+            sql(d, "SELECT coalesce(chatledger.collect_appends(), 0)").integer(0, 0);
+        sql(d, "COMMIT");
+        return n;
+    }
+    /// Work left for the daemon: queued events and appends not yet collected.
+    long long pending_work() {
+        return count(
+            "SELECT (SELECT count(*) FROM chatledger.sync_queue) + "
+            "(SELECT count(*) FROM chatledger.uncollected_appends)");
+    }
     /// Polls `done` every 50 ms until it holds (true) or `limit` has passed (false).
     [[nodiscard]] static bool wait_until(const std::function<bool()>& done,
                                          std::chrono::milliseconds limit) {
