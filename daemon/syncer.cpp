@@ -85,6 +85,9 @@ struct syncer::work {
     std::optional<size_t> row_snapshot;
     /// Read after the ledger: rows from this id on are announced or not yet collected.
     std::optional<long long> unannounced;
+    /// On the appended path, the application rows it renders: the time since their transaction
+    /// began, when read (the lag samples of appends there).
+    std::vector<double> rendered_ages_ms;
 };
 
 std::optional<render_memo> render_memory::find(const std::string& zoho_id) const {
@@ -189,7 +192,14 @@ sync_outcome syncer::sync_conversation(const std::string& zoho_id) {
     const double took_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
-    for (const auto& e : w.events) out.lags_ms.push_back(e.age_ms + took_ms);
+    // An append's event comes from a collection after it committed, and the append may have
+    // been rendered before its event is claimed (a sync reads every committed row): its lag is
+    // measured on the row, when a sync renders it new; a captured write's on its event.
+    // (The whole path reads no row's age: there, as before, an append's event stands for it.)
+    for (const auto& e : w.events)
+        if (e.kind != event_kind::append || !w.fresh)
+            out.lags_ms.push_back(e.age_ms + took_ms);
+    for (double age : w.rendered_ages_ms) out.lags_ms.push_back(age + took_ms);
     if (out.drift)
         log_with_fields(spdlog::level::warn, "healed drift",
                         fmt::format("healed drift in {}: the legacy column lacked {} ledger "
@@ -400,6 +410,9 @@ void syncer::render_appended(work& w, sync_outcome& out) {
                     "check for triggers or a column type that rewrites " +
                         cfg_.legacy.history_column.name());
     out.rewritten = true;
+    for (const auto& m : *w.fresh)
+        if (m.source == "app" || m.source == "backup")
+            w.rendered_ages_ms.push_back(m.age_ms);
     w.written = render_memo{std::move(*xmin), latest.id,
                             memo.messages + static_cast<long long>(w.fresh->size()), bytes};
 }

@@ -28,7 +28,9 @@ struct sync_outcome {
     long long missing = 0;        ///< ledger messages the legacy column lacked
     long long captured = 0;       ///< messages appended from legacy writes
     long long events = 0;         ///< queue events consumed
-    std::vector<double> lags_ms;  ///< enqueue-to-commit lag of each consumed event
+    /// Commit-to-column lag of each captured write consumed and each append rendered: an
+    /// append rendered before its event was collected counts when rendered, not when claimed.
+    std::vector<double> lags_ms;
     /// The events were consumed with nothing to render: the legacy table has no row of the key.
     bool without_legacy_row = false;
     /// The new messages were appended to the text the daemon wrote last, nothing old was read.

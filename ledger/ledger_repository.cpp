@@ -76,12 +76,13 @@ std::pair<long long, std::vector<ledger_message>> ledger_repository::messages_af
     const std::string m = cfg_.ledger.schema.quoted() + ".chat_messages";
     auto r = conn_.exec_hot(
         "reading new ledger messages",
-        "SELECT c.n, m.payload, m.author, m.body, m.sent_at_us, m.source, m.id FROM (SELECT "
-        "count(*) AS n FROM " +
+        "SELECT c.n, m.payload, m.author, m.body, m.sent_at_us, m.source, m.id, m.age FROM "
+        "(SELECT count(*) AS n FROM " +
             m +
             " WHERE zoho_id = $1 AND id <= $2::bigint) c LEFT JOIN LATERAL (SELECT payload::text, "
             "author, body, CASE WHEN isfinite(sent_at) THEN (extract(epoch FROM sent_at) * "
-            "1000000)::bigint END AS sent_at_us, source, id FROM " +
+            "1000000)::bigint END AS sent_at_us, source, id, extract(epoch FROM "
+            "clock_timestamp() - created_at) * 1000 AS age FROM " +
             m + " WHERE zoho_id = $1 AND id > $2::bigint ORDER BY id) m ON true ORDER BY m.id",
         {zoho_id, std::to_string(after)});
     std::pair<long long, std::vector<ledger_message>> out{r.rows() ? r.integer(0, 0) : 0, {}};
@@ -93,6 +94,7 @@ std::pair<long long, std::vector<ledger_message>> ledger_repository::messages_af
             r.optional_text(i, 3), std::nullopt, std::string(r.text(i, 5))};
         if (!r.is_null(i, 4))
             msg.sent_at_us = r.integer(i, 4);
+        msg.age_ms = std::stod(std::string(r.text(i, 7)));
         out.second.push_back(std::move(msg));
     }
     return out;

@@ -24,6 +24,8 @@ struct ledger_message {
     std::optional<long long> sent_at_us;  ///< microseconds since the Unix epoch
     std::string source;
     bool this_transaction = false;  ///< appended by the reading transaction itself
+    /// messages_after() only: milliseconds since the row's transaction began, when read.
+    double age_ms = 0;
 };
 
 /// One ledger message as for_each_ledger_message() reads it: views into the result, valid

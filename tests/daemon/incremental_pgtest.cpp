@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "daemon/syncer.hpp"
 #include "tests/support/legacy_db_fixture.hpp"
@@ -90,6 +91,32 @@ TEST_F(incremental_pgtest, the_appended_render_is_byte_identical_to_the_whole_re
     // Nothing new: the appended path neither rewrites nor reads the history.
     out = syncer_->sync("a");
     EXPECT_FALSE(out.rewritten);
+}
+
+// Guards the lag of appends (schema step 0012): an append can be rendered by a sync that read
+// it before any collection queued its event. Its lag is measured when it is rendered; the
+// event claimed later, by a sync with nothing left to render, adds no sample of its own (it
+// would count the whole wait for the collection as lag).
+TEST_F(incremental_pgtest, an_append_counts_its_lag_once_when_it_is_rendered) {
+    append("first");
+    syncer_->sync("a");  // whole: the memo starts here
+    append("second");
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'not queued')");
+    auto out = syncer_->sync("a");
+    EXPECT_TRUE(out.appended_only);
+    EXPECT_EQ(out.events, 1);
+    ASSERT_EQ(out.lags_ms.size(), 2u) << "both rows rendered, one event claimed";
+    for (double l : out.lags_ms) {
+        EXPECT_GE(l, 0);
+        EXPECT_LT(l, 60000);
+    }
+    EXPECT_NE(columns().find("not queued"), std::string::npos);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(collect_appends(), 1);
+    out = syncer_->sync("a");
+    EXPECT_EQ(out.events, 1);
+    EXPECT_FALSE(out.rewritten);
+    EXPECT_TRUE(out.lags_ms.empty()) << out.lags_ms.front();
 }
 
 // Guards against trusting a remembered text that is no longer there: any write of the row (a
