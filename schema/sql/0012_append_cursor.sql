@@ -127,16 +127,25 @@ ALTER FUNCTION {{ledger}}.collect_appends() OWNER TO {{owner}};
 REVOKE ALL ON FUNCTION {{ledger}}.collect_appends() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{ledger}}.collect_appends() TO {{daemon}};
 
--- The wake-up, once per statement instead of once per row, and PL/pgSQL only when one is due
--- (step 0010's rule: at most one per session every 500 ms). The WHEN clause reads what the
--- function last set; a value a session set itself that is not a time wakes the daemon (it only
--- costs that session a NOTIFY): the hint is never the work, the cursor is.
+-- The wake-up, once per statement instead of once per row, at most one per session every 500 ms
+-- (step 0010's rule). No WHEN clause and no SET: a trigger's WHEN is read back from its stored
+-- text for every statement, and that alone took 14% of an append's server time (docs/scaling.md);
+-- a PL/pgSQL call stays compiled in the session. Every name is qualified instead of a SET: the
+-- function runs with the rights of whoever appends, so a search_path can only mislead its own
+-- session. A value a session set itself that is not a time wakes the daemon (it only costs that
+-- session a NOTIFY): the hint is never the work, the cursor is.
 CREATE FUNCTION {{ledger}}.wake_after_append() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $chatledger$
+LANGUAGE plpgsql AS $chatledger$
+DECLARE
+    last pg_catalog.text := pg_catalog.current_setting('chatledger.woke_at', true);
+    now_ms pg_catalog.int8 := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp())
+                                               OPERATOR(pg_catalog.*) 1000::pg_catalog.float8);
 BEGIN
-    PERFORM pg_notify({{channel_literal}}, '');
-    PERFORM set_config('chatledger.woke_at',
-                       ((extract(epoch FROM clock_timestamp()) * 1000)::bigint)::text, false);
+    IF last IS NULL OR last OPERATOR(pg_catalog.!~) '^[0-9]{1,15}$'
+       OR now_ms OPERATOR(pg_catalog.-) last::pg_catalog.int8 OPERATOR(pg_catalog.>=) 500 THEN
+        PERFORM pg_catalog.pg_notify({{channel_literal}}, '');
+        PERFORM pg_catalog.set_config('chatledger.woke_at', now_ms::pg_catalog.text, false);
+    END IF;
     RETURN NULL;
 END
 $chatledger$;
@@ -147,9 +156,5 @@ DROP TRIGGER chat_messages_enqueue ON {{ledger}}.chat_messages;
 DROP FUNCTION {{ledger}}.enqueue_append();
 CREATE TRIGGER chat_messages_wake
     AFTER INSERT ON {{ledger}}.chat_messages
-    FOR EACH STATEMENT
-    WHEN (coalesce(pg_catalog.current_setting('chatledger.woke_at', true), '') OPERATOR(pg_catalog.!~) '^[0-9]{1,15}$'
-          OR pg_catalog.current_setting('chatledger.woke_at', true)::bigint
-             OPERATOR(pg_catalog.<=) (pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::bigint - 500)
-    EXECUTE FUNCTION {{ledger}}.wake_after_append();
+    FOR EACH STATEMENT EXECUTE FUNCTION {{ledger}}.wake_after_append();
 ALTER TABLE {{ledger}}.chat_messages ENABLE ALWAYS TRIGGER chat_messages_wake;
