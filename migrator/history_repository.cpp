@@ -85,7 +85,8 @@ std::vector<queued_row> history_repository::queued(const std::string& key) {
                         {key});
     std::vector<queued_row> out;
     for (int i = 0; i < r.rows(); ++i)
-        out.push_back({r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2))});
+        out.push_back({r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
+                       r.integer(i, 0) != 0});
     return out;
 }
 
