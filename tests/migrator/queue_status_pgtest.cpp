@@ -50,5 +50,21 @@ TEST_F(queue_status_pgtest, status_names_the_session_idle_in_transaction_to_the_
     EXPECT_NE(out_.str().find("\"oldest_transaction\":null"), std::string::npos) << out_.str();
 }
 
+// Appends no daemon has collected yet (schema step 0012) are work waiting: the backlog counts
+// them, for the monitoring login, until a collection turns them into one event.
+TEST_F(queue_status_pgtest, the_backlog_counts_appends_not_yet_collected) {
+    const auto& l = provision_logins();
+    ASSERT_EQ(migrate("schema"), 0) << err_.str();
+    auto app = connect_as(l.app);
+    for (int i = 0; i < 3; ++i)
+        sql(app, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('q', 'x')");
+    const auto reader = write_file("reader.yaml", config_yaml(conninfo_as(l.reader)));
+    ASSERT_EQ(migrate_with(reader, {"status", "--json"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("\"sync_queue_depth\":3,"), std::string::npos) << out_.str();
+    EXPECT_EQ(collect_appends(), 1);
+    ASSERT_EQ(migrate_with(reader, {"status", "--json"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("\"sync_queue_depth\":1,"), std::string::npos) << out_.str();
+}
+
 }  // namespace
 }  // namespace chatledger::migrator
