@@ -330,6 +330,9 @@ void canonical_number(iter& p, iter e, std::string& out) {
         ++q;
         if (*q == '+' || *q == '-')
             exp_negative = *q++ == '-';
+        // Without its leading zeros: 1E000000000000000000000 is 1, and its canonical form must
+        // be what 1e0 and 1 give (the fuzzer found `1e0`, not canonical itself).
+        while (q + 1 < p && *q == '0') ++q;
         exponent.assign(q, p);
     }
     const size_t first = digits.find_first_not_of('0');
@@ -351,7 +354,9 @@ void canonical_number(iter& p, iter e, std::string& out) {
             power = std::to_string(x);
     } else {
         power = add_small(exponent, exp_negative ? -scale : scale);
-        if (exp_negative)
+        if (power == "0")
+            power.clear();
+        else if (exp_negative)
             power.insert(0, 1, '-');
     }
     if (negative)

@@ -150,6 +150,20 @@ TEST(canonical, numbers_are_identified_by_their_exact_value) {
               canonical("1e123456789012345678901234567891"));
 }
 
+// Found by json_fuzz: an exponent written with more than 17 digits, all or most of them leading
+// zeros, took the long path and came out as `1e0`, whose own canonical form is `1`.
+TEST(canonical, an_exponent_with_leading_zeros_is_the_exponent_it_spells) {
+    EXPECT_EQ(canonical("1E00000000000000000000"), "1");
+    EXPECT_EQ(canonical("1e-000000000000000000005"), canonical("1e-5"));
+    EXPECT_EQ(canonical("25e+0000000000000000000000012"), canonical("25e12"));
+    EXPECT_EQ(canonical("10e-00000000000000000001"), "1");
+    for (const char* v : {"[1.4, 1e77777, 1E00000000000000000000]", "1E00000000000000000000",
+                          "2e0000000000000000000000000000000000000000000000099"}) {
+        const std::string c = canonical(v);
+        EXPECT_EQ(canonical(c), c) << v;
+    }
+}
+
 TEST(canonical, string_escapes_are_normalized) {
     EXPECT_EQ(canonical(R"("\u00e9")"), canonical("\"\xc3\xa9\""));
     EXPECT_EQ(canonical(R"("\/")"), R"("/")");
