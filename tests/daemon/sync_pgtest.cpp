@@ -383,6 +383,29 @@ TEST_F(sync_pgtest, a_large_write_claimed_late_is_read_whole_and_consumed) {
     EXPECT_EQ(b.back().substr(0, 6), "m8999 ");
 }
 
+// Guards the line between new and lost (schema step 0012): an append that commits after the
+// round's collection has no event yet, but the sync reads it. A message counts as lost only if
+// the column showed it; this one never was, so a sync brought by a legacy write renders it as
+// new, without a drift warning or a drift backup.
+TEST_F(sync_pgtest, an_append_not_yet_collected_is_new_not_drift) {
+    legacy("a", R"(["m1"])");
+    migrate_ok("schema");
+    migrate_ok("run");
+    cfg_.backup.mode = backup_mode::drift_only;
+    EXPECT_FALSE(sync("a").drift);  // the first render, with nothing appended
+    sql(*conn_, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'x')");
+    sql(*legacy_, "UPDATE live_chat SET comments = 'note', comments_entered_by = 'w'");
+    auto c = connect_as(provision_logins().daemon);
+    syncer s(c, cfg_);  // no collection in between, as when x commits just after one
+    const auto o = s.sync("a");
+    EXPECT_TRUE(o.rewritten);
+    EXPECT_FALSE(o.drift);
+    EXPECT_EQ(o.missing, 0);
+    // The comment-only write is a message of its own, after x.
+    EXPECT_EQ(bodies("a"), (std::vector<std::string>{"m1", "x", "note"}));
+    EXPECT_EQ(count("SELECT count(*) FROM chat_history_backup"), 0);
+}
+
 TEST_F(sync_pgtest, a_burst_of_appends_gives_one_rewrite) {
     legacy("a", "[]");
     migrate_ok("schema");
