@@ -82,6 +82,10 @@ BEGIN
             USING ERRCODE = 'invalid_transaction_state',
                   HINT = 'call it in a transaction of its own: BEGIN ISOLATION LEVEL READ COMMITTED';
     END IF;
+    -- Nothing new, the common case of a poll: no lock, so no transaction id and no WAL.
+    IF NOT EXISTS (SELECT FROM {{ledger}}.uncollected_appends) THEN
+        RETURN 0;
+    END IF;
     -- Daemons take turns on the newest cursor row's lock, not on an advisory lock: any login
     -- can take an advisory lock and keep it, which would stop every collection; a row lock
     -- needs UPDATE on the table, which only the owner has. A row another collector replaced

@@ -460,15 +460,24 @@ TEST_F(schema_pgtest, an_append_that_commits_late_is_collected_when_it_commits) 
               slow_id);
     EXPECT_EQ(collect_appends(), 0);
     EXPECT_EQ(count("SELECT count(*) FROM chatledger.sync_queue"), 2);
+    // A collection that finds nothing writes nothing: no transaction id, no lock, no WAL.
+    {
+        auto d = connect_as(provision_logins().daemon);
+        sql(d, "BEGIN");
+        EXPECT_EQ(sql(d, "SELECT chatledger.collect_appends()").integer(0, 0), 0);
+        EXPECT_TRUE(sql(d, "SELECT pg_current_xact_id_if_assigned()").is_null(0, 0));
+        sql(d, "COMMIT");
+    }
     // A rolled-back append is never collected; nor is anything twice.
     sql(slow, "BEGIN");
     sql(slow, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('c', 'gone')");
     sql(slow, "ROLLBACK");
     EXPECT_EQ(collect_appends(), 0);
     // Two daemons collecting at once: the second skips while the first holds the lock.
+    sql(quick, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('b', 'more')");
     auto d1 = connect_as(provision_logins().daemon);
     sql(d1, "BEGIN");
-    EXPECT_EQ(sql(d1, "SELECT coalesce(chatledger.collect_appends(), -1)").integer(0, 0), 0);
+    EXPECT_EQ(sql(d1, "SELECT coalesce(chatledger.collect_appends(), -1)").integer(0, 0), 1);
     auto d2 = connect_as(provision_logins().daemon);
     sql(d2, "BEGIN");
     EXPECT_EQ(sql(d2, "SELECT coalesce(chatledger.collect_appends(), -1)").integer(0, 0), -1);
