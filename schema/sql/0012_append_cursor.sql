@@ -162,3 +162,73 @@ CREATE TRIGGER chat_messages_wake
     AFTER INSERT ON {{ledger}}.chat_messages
     FOR EACH STATEMENT EXECUTE FUNCTION {{ledger}}.wake_after_append();
 ALTER TABLE {{ledger}}.chat_messages ENABLE ALWAYS TRIGGER chat_messages_wake;
+
+-- Queue maintenance (step 0009) took its turn on an advisory lock: any login can take that key
+-- and keep it, and no slot would ever be truncated again. Its turn is now a lock on a table
+-- that grants nothing to anyone (LOCK TABLE needs a privilege on it), the rest unchanged.
+CREATE TABLE {{ledger}}.maintenance_turn ();
+COMMENT ON TABLE {{ledger}}.maintenance_turn IS
+    'never holds a row: maintain_queue() locks it so that one daemon at a time maintains the queue';
+ALTER TABLE {{ledger}}.maintenance_turn OWNER TO {{owner}};
+REVOKE ALL ON {{ledger}}.maintenance_turn FROM PUBLIC;
+CREATE OR REPLACE FUNCTION {{ledger}}.maintain_queue(OUT truncated integer, OUT rotated boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $chatledger$
+DECLARE
+    rotate_at constant bigint := 4 * 1024 * 1024;
+    cur smallint;
+    part regclass;
+    busy boolean;
+    s integer;
+BEGIN
+    truncated := 0;
+    rotated := false;
+    -- A transaction snapshot taken before the lock could miss a row committed just before it.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'queue maintenance needs a READ COMMITTED transaction, not %',
+            upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  HINT = 'call it in a transaction of its own: BEGIN ISOLATION LEVEL READ COMMITTED';
+    END IF;
+    -- Several daemons call it: one at a time, the others skip this turn. The turn is a lock on a
+    -- table no other login may even read: an advisory lock, as before, any login could take
+    -- and keep, and maintenance would never run again.
+    BEGIN
+        LOCK TABLE {{ledger}}.maintenance_turn IN EXCLUSIVE MODE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN;
+    END;
+    cur := {{ledger}}.queue_slot();
+    FOR s IN 0..2 LOOP
+        CONTINUE WHEN s = cur;
+        part := format('%I.sync_queue_%s', {{ledger_literal}}, s)::regclass;
+        -- Empty pages only after a TRUNCATE: nothing to do.
+        CONTINUE WHEN pg_relation_size(part) = 0;
+        -- Looked at without the lock first: a slot still draining is not locked for nothing.
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s)', part) INTO busy;
+        CONTINUE WHEN busy;
+        BEGIN
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', part);
+        EXCEPTION WHEN lock_not_available THEN
+            CONTINUE;
+        END;
+        -- A new statement, so a new snapshot, taken under the lock: it sees every committed row.
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s)', part) INTO busy;
+        IF NOT busy THEN
+            EXECUTE format('TRUNCATE %s', part);
+            truncated := truncated + 1;
+        END IF;
+    END LOOP;
+    part := format('%I.sync_queue_%s', {{ledger_literal}}, cur)::regclass;
+    IF pg_relation_size(part) >= rotate_at THEN
+        FOR s IN 1..2 LOOP
+            part := format('%I.sync_queue_%s', {{ledger_literal}}, (cur + s) % 3)::regclass;
+            IF pg_relation_size(part) = 0 THEN
+                PERFORM setval(format('%I.queue_epoch', {{ledger_literal}}),
+                               (SELECT last_value FROM {{ledger}}.queue_epoch) + s, true);
+                rotated := true;
+                EXIT;
+            END IF;
+        END LOOP;
+    END IF;
+END
+$chatledger$;

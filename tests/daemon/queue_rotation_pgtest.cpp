@@ -62,6 +62,20 @@ class queue_rotation_pgtest : public testing::legacy_db_test {
     std::optional<pg::connection> daemon_;
 };
 
+// Guards maintenance against a hostile login (schema step 0012): its turn was an advisory lock,
+// which any login can take and keep, and then no slot was ever truncated or left again.
+TEST_F(queue_rotation_pgtest, no_other_login_can_keep_maintenance_from_its_turn) {
+    auto app = connect_as(provision_logins().app);
+    sql(app, "SELECT pg_advisory_lock(hashtextextended('chatledger queue chatledger', 0))");
+    sql(app, "BEGIN");
+    EXPECT_THROW(sql(app, "LOCK TABLE chatledger.maintenance_turn IN ACCESS SHARE MODE"),
+                 pg::db_error);
+    sql(app, "ROLLBACK");
+    fill_current_slot();
+    EXPECT_TRUE(maintain().rotated);
+    EXPECT_EQ(current_slot(), 1);
+}
+
 TEST_F(queue_rotation_pgtest,
        an_event_open_across_a_rotation_and_a_maintenance_pass_is_claimed_once) {
     sql(*conn_, "INSERT INTO live_chat (zoho_id, full_name, chat_history) VALUES ('k', 'K', '[]')");
