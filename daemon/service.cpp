@@ -437,9 +437,10 @@ bool service::set_up_connection(pg::connection& conn, sync_repository& repo) {
     return notified;
 }
 
-void service::maintain_queue(pg::connection& conn, sync_repository& repo) {
+schema::queue_health service::maintain_queue(pg::connection& conn, sync_repository& repo) {
     const auto done = repo.maintain_queue();
     const auto health = schema::read_queue_health(conn, cfg_);
+    metrics_->set_backlog(health.waiting, health.oldest_waiting_age_s.value_or(0));
     metrics_->record_queue_maintenance(done.truncated, done.rotated, health);
     if (done.rotated || done.truncated > 0)
         spdlog::debug("sync queue: {} drained slot(s) truncated{}", done.truncated,
@@ -456,14 +457,15 @@ void service::maintain_queue(pg::connection& conn, sync_repository& repo) {
             o->state, o->pid ? std::to_string(*o->pid) : "pid");
         horizon_logged_ = now;
     }
+    return health;
 }
 
 std::pair<std::string, long long> service::report(pg::connection& conn, sync_repository& repo) {
     repo.forget_stale_failures();
     check_capture(conn);
-    auto [depth, age] = repo.backlog();
-    metrics_->set_backlog(depth, age);
-    maintain_queue(conn, repo);
+    const auto health = maintain_queue(conn, repo);
+    const long long depth = health.waiting;
+    const double age = health.oldest_waiting_age_s.value_or(0);
     if (server_)
         if (auto failure = server_->failure())
             spdlog::error("{}; restart the daemon to bring it back", *failure);

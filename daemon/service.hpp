@@ -17,6 +17,7 @@
 #include "daemon/signals.hpp"
 #include "pg/connection.hpp"
 #include "pg/error.hpp"
+#include "schema/schema_repository.hpp"
 #include "schema/steps.hpp"
 
 namespace chatledger::daemon {
@@ -53,9 +54,10 @@ class service {
     bool set_up_connection(pg::connection& conn, sync_repository& repo);
     /// Heartbeat, backlog and checks every few seconds; the STATUS= text and the queue depth.
     std::pair<std::string, long long> report(pg::connection& conn, sync_repository& repo);
-    /// Queue maintenance (truncate drained slots, rotate) and the queue's health metrics; warns
-    /// once an hour while a transaction has been open for more than an hour.
-    void maintain_queue(pg::connection& conn, sync_repository& repo);
+    /// Queue maintenance (truncate drained slots, rotate) and the queue's metrics, backlog
+    /// included; warns once an hour while a transaction has been open for more than an hour.
+    /// Returns the health it read after maintaining.
+    schema::queue_health maintain_queue(pg::connection& conn, sync_repository& repo);
     /// How long to wait for a notification or a signal before looking at the queue again.
     std::chrono::milliseconds poll_timeout(bool notified, bool more,
                                            std::chrono::steady_clock::time_point last_busy) const;

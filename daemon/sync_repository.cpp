@@ -456,18 +456,6 @@ std::optional<long long> sync_repository::first_unannounced(const std::string& z
     return r.is_null(0, 0) ? std::nullopt : std::optional<long long>(r.integer(0, 0));
 }
 
-std::pair<long long, double> sync_repository::backlog() {
-    const std::string l = cfg_.ledger.schema.quoted();
-    auto r = conn_.exec(
-        "measuring the backlog",
-        "SELECT q.n + a.n, coalesce(extract(epoch FROM clock_timestamp() - "
-        "least(q.oldest, a.oldest)), 0) FROM (SELECT count(*) AS n, "
-        "min(enqueued_at) AS oldest FROM " +
-            l + ".sync_queue) q, (SELECT count(*) AS n, min(created_at) AS oldest FROM " + l +
-            ".uncollected_appends) a");
-    return {r.integer(0, 0), std::stod(std::string(r.text(0, 1)))};
-}
-
 void sync_repository::heartbeat(const std::string& instance, const std::string& started_at,
                                 const instance_counters& c) {
     auto opt = [](const std::optional<double>& v) -> pg::param {

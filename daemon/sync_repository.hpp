@@ -138,8 +138,6 @@ class sync_repository {
     /// that no collection has seen yet: rows from there on are new, not lost from the column.
     /// Read after the ledger, it covers every row that read saw.
     std::optional<long long> first_unannounced(const std::string& zoho_id);
-    /// Queue depth (appends not yet collected included) and the oldest event's age in seconds.
-    std::pair<long long, double> backlog();
     void heartbeat(const std::string& instance, const std::string& started_at,
                    const instance_counters& c);
     void forget_instance(const std::string& instance);

@@ -247,8 +247,8 @@ void print_status_json(const command_context& ctx, const status_figures& f) {
             << ",\"legacy_rows\":"
             << (f.legacy_rows >= 0 ? std::to_string(f.legacy_rows) : std::string("null"))
             << ",\"conversations_migrated\":" << f.conversations_migrated
-            << ",\"sync_queue_depth\":" << f.queue_depth << ",\"sync_queue_oldest_age_s\":";
-    number(f.oldest_queue_age_s);
+            << ",\"sync_queue_depth\":" << f.queue.waiting << ",\"sync_queue_oldest_age_s\":";
+    number(f.queue.oldest_waiting_age_s);
     print_queue_health_json(ctx, f.queue);
     ctx.out << ",\"capture_trigger\":"
             << (f.capture_problem ? core::json_string(*f.capture_problem) : std::string("\"ok\""))
@@ -330,8 +330,8 @@ int status_command(const command_context& ctx) {
         return status_exit(f);
     }
     char age[64] = "-";
-    if (f.oldest_queue_age_s)
-        std::snprintf(age, sizeof age, "%.1f s", *f.oldest_queue_age_s);
+    if (f.queue.oldest_waiting_age_s)
+        std::snprintf(age, sizeof age, "%.1f s", *f.queue.oldest_waiting_age_s);
     ctx.out << "ledger schema          " << ctx.cfg.ledger.schema.name() << "\n"
             << "schema version         " << f.schema_version << " of " << f.latest_version
             << (f.schema_version < f.latest_version ? "  (run: chatledger-migrate schema)" : "")
@@ -346,7 +346,7 @@ int status_command(const command_context& ctx) {
                 << " does not exist (check legacy.table and that database.conninfo names the "
                    "right database)\n"
                 << "conversations migrated " << f.conversations_migrated << "\n";
-    ctx.out << "sync queue depth       " << f.queue_depth << "\n"
+    ctx.out << "sync queue depth       " << f.queue.waiting << "\n"
             << "oldest queued event    " << age << "\n";
     if (f.schema_version > 0)
         print_queue_health(ctx, f.queue);

@@ -35,26 +35,15 @@ status_figures status_repository::read() {
     }
     if (f.schema_version > 0) {
         const std::string s = cfg_.ledger.schema.quoted();
-        // The backlog: queued events and, since step 0012, the appends no daemon collected yet.
-        const std::string work = "SELECT enqueued_at AS at FROM " + s + ".sync_queue" +
-                                 (f.schema_version >= 12 ? " UNION ALL SELECT created_at FROM " +
-                                                               s + ".uncollected_appends"
-                                                         : "");
-        auto r = conn_.exec(
-            "reading ledger figures",
-            "SELECT (SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)), "
-            "count(*), extract(epoch FROM clock_timestamp() - min(at)) FROM (" +
-                work + ") w",
-            {s + ".chat_messages"});
+        auto r = conn_.exec("reading ledger figures",
+                            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)",
+                            {s + ".chat_messages"});
         f.ledger_messages = r.integer(0, 0);
         if (f.ledger_messages < 0)
             f.ledger_messages = conn_
                                     .exec("counting ledger messages",
                                           "SELECT count(*) FROM " + s + ".chat_messages")
                                     .integer(0, 0);
-        f.queue_depth = r.integer(0, 1);
-        if (!r.is_null(0, 2))
-            f.oldest_queue_age_s = std::stod(std::string(r.text(0, 2)));
         f.queue = schema::read_queue_health(conn_, cfg_);
     }
     read_trust(f);

@@ -18,9 +18,8 @@ struct status_figures {
     int latest_version = 0;
     long long ledger_messages = 0;
     long long legacy_rows = 0;  ///< -1 when the legacy table does not exist
-    long long queue_depth = 0;
-    std::optional<double> oldest_queue_age_s;  ///< nullopt when the queue is empty
-    /// The queue's size, dead rows and the oldest open transaction (what keeps them).
+    /// The work waiting in the queue, its size, dead rows and the oldest open transaction (what
+    /// keeps them).
     schema::queue_health queue;
     long long conversations_migrated = 0;
     /// What is wrong with the capture trigger; nullopt when it is in place (or no ledger yet).

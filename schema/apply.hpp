@@ -59,7 +59,8 @@ std::optional<std::string> backup_guard_problem(pg::connection& conn, const conf
 /// rewrites fire them with its login's privileges.
 std::vector<std::string> foreign_triggers(pg::connection& conn, const config& cfg);
 
-/// The sync queue's size and dead rows, and the oldest open transaction in the database.
+/// The work waiting in the sync queue, its size and dead rows, and the oldest open transaction
+/// in the database.
 queue_health read_queue_health(pg::connection& conn, const config& cfg);
 
 /// The highest applied step, 0 when the ledger does not exist yet.

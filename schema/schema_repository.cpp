@@ -235,6 +235,16 @@ void schema_repository::enable_ledger_trigger(const ledger_trigger& t) {
 
 queue_health schema_repository::read_queue_health(int version) {
     queue_health h;
+    const std::string s = cfg_.ledger.schema.quoted();
+    const std::string waiting =
+        "SELECT enqueued_at AS at FROM " + s + ".sync_queue" +
+        (version >= 12 ? " UNION ALL SELECT created_at FROM " + s + ".uncollected_appends" : "");
+    auto w = conn_.exec("measuring the work waiting in the sync queue",
+                        "SELECT count(*), extract(epoch FROM clock_timestamp() - min(at)) FROM (" +
+                            waiting + ") w");
+    h.waiting = w.integer(0, 0);
+    if (!w.is_null(0, 1))
+        h.oldest_waiting_age_s = std::stod(std::string(w.text(0, 1)));
     // Statistics and sizes need no privilege on the slots; before step 9 the queue is one table.
     auto r = conn_.exec("reading the sync queue's size",
                         "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint, "

@@ -35,10 +35,14 @@ struct open_transaction {
     long long xid_age = 0;         ///< transactions begun since its snapshot or id
 };
 
-/// How the sync queue fares: what it occupies and what vacuum could not remove yet.
+/// How the sync queue fares: the work waiting in it, what it occupies and what vacuum could not
+/// remove yet.
 struct queue_health {
-    long long bytes = 0;       ///< heap, indexes and TOAST of every slot
-    long long dead_rows = 0;   ///< pg_stat_user_tables.n_dead_tup over the slots
+    /// Queued events and, since schema step 0012, application appends no daemon collected yet.
+    long long waiting = 0;
+    std::optional<double> oldest_waiting_age_s;  ///< nullopt when nothing waits
+    long long bytes = 0;                         ///< heap, indexes and TOAST of every slot
+    long long dead_rows = 0;                     ///< pg_stat_user_tables.n_dead_tup over the slots
     bool oldest_read = false;  ///< false before schema step 9, which brings the function
     std::optional<open_transaction> oldest;  ///< nullopt when none is open
 };
