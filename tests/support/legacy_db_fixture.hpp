@@ -61,10 +61,14 @@ class legacy_db_test : public pg_test {
     /// returns how many it queued.
     long long collect_appends() {
         auto d = connect_as(provision_logins().daemon);
-        sql(d, "BEGIN ISOLATION LEVEL READ COMMITTED");
+        return collect_appends(d);
+    }
+    /// collect_appends() through `daemon`, a connection of the daemon's login held open.
+    long long collect_appends(pg::connection& daemon) {
+        sql(daemon, "BEGIN ISOLATION LEVEL READ COMMITTED");
         const long long n =
-            sql(d, "SELECT coalesce(chatledger.collect_appends(), 0)").integer(0, 0);
-        sql(d, "COMMIT");
+            sql(daemon, "SELECT coalesce(chatledger.collect_appends(), 0)").integer(0, 0);
+        sql(daemon, "COMMIT");
         return n;
     }
     /// Work left for the daemon: queued events and appends not yet collected.
