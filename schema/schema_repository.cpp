@@ -6,6 +6,10 @@
 
 #include "chatledger/version.hpp"
 
+#include <libpq-fe.h>
+
+#include <optional>
+
 namespace chatledger::schema {
 
 namespace {
@@ -201,8 +205,12 @@ std::vector<schema_repository::ledger_trigger> schema_repository::ledger_trigger
     if (version >= 1) {
         expect("chat_messages", "chat_messages_append_only_row");
         expect("chat_messages", "chat_messages_append_only_statement");
-        // Step 0012 replaced the queue row per append with a wake-up per statement.
-        expect("chat_messages", version >= 12 ? "chat_messages_wake" : "chat_messages_enqueue");
+        // Step 0012 replaced the queue row per append with a wake-up per statement, and step
+        // 0013 dropped the wake-up: the daemon polls.
+        if (version < 12)
+            expect("chat_messages", "chat_messages_enqueue");
+        else if (version == 12)
+            expect("chat_messages", "chat_messages_wake");
     }
     if (version >= 5)
         expect("chat_messages", "chat_messages_daemon_source");
@@ -239,9 +247,18 @@ queue_health schema_repository::read_queue_health(int version) {
     const std::string waiting =
         "SELECT enqueued_at AS at FROM " + s + ".sync_queue" +
         (version >= 12 ? " UNION ALL SELECT created_at FROM " + s + ".uncollected_appends" : "");
+    // The planner cannot know how few appends wait (it assumes a third of all of them), and at a
+    // few million appends the count was JIT-compiled: 25 ms of CPU on every heartbeat and
+    // `status`, for a read of a few index pages. JIT off until the transaction ends.
+    std::optional<pg::transaction> own;
+    if (PQtransactionStatus(conn_.native()) == PQTRANS_IDLE)
+        own.emplace(conn_);
+    conn_.exec("turning JIT off for the count", "SELECT pg_catalog.set_config('jit', 'off', true)");
     auto w = conn_.exec("measuring the work waiting in the sync queue",
                         "SELECT count(*), extract(epoch FROM clock_timestamp() - min(at)) FROM (" +
                             waiting + ") w");
+    if (own)
+        own->commit();
     h.waiting = w.integer(0, 0);
     if (!w.is_null(0, 1))
         h.oldest_waiting_age_s = std::stod(std::string(w.text(0, 1)));
