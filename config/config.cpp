@@ -35,7 +35,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& key_table()
         {"backup", {"table", "mode", "keep_last", "max_age_s", "prune_batch"}},
         {"migrate", {"batch_rows", "workers"}},
         {"daemon",
-         {"poll_interval_ms", "batch_conversations", "workers", "claim_bytes", "reconnect_min_ms",
+         {"poll_interval_ms", "append_poll_ms", "batch_conversations", "workers", "claim_bytes", "reconnect_min_ms",
           "reconnect_max_ms", "metrics_listen"}},
         {"logging", {"level", "format"}},
     };
@@ -243,6 +243,7 @@ void parse_backup(const loader& l, const YAML::Node& n, backup_config& b) {
 void parse_daemon(const loader& l, const YAML::Node& n, daemon_config& d) {
     l.check_keys(n, "daemon");
     l.millis(n, "daemon", "poll_interval_ms", d.poll_interval, 10, 3600000);
+    l.millis(n, "daemon", "append_poll_ms", d.append_poll, 1, 60000);
     l.integer(n, "daemon", "batch_conversations", d.batch_conversations, 1, 100000);
     l.integer(n, "daemon", "workers", d.workers, 0, 64);
     l.integer(n, "daemon", "claim_bytes", d.claim_bytes, 1024, 1LL << 30);

@@ -32,6 +32,10 @@ namespace {
 /// How often the queue is polled when notifications do not reach the daemon.
 constexpr std::chrono::milliseconds pooled_poll_interval{100};
 
+/// How long after its last work the daemon keeps polling the whole queue every 10 ms: legacy
+/// writers skip NOTIFY within 500 ms of their last one (step 0010's wake()).
+constexpr std::chrono::seconds recently_busy{1};
+
 std::string hostname() {
     char buf[256] = {};
     gethostname(buf, sizeof buf - 1);
@@ -485,9 +489,11 @@ std::chrono::milliseconds service::poll_timeout(bool notified, bool more,
     // Without notifications only polling notices new work: poll often.
     if (!notified)
         timeout = std::min(timeout, pooled_poll_interval);
-    // Right after work, poll briefly: writers skip NOTIFY while the queue looked busy, and one
-    // of them may have committed just after our last look.
-    if (clock::now() - last_busy < std::chrono::seconds(1))
+    // Appends send no notification (schema step 0013): look for them this often.
+    timeout = std::min(timeout, cfg_.daemon.append_poll);
+    // Right after work, poll briefly: legacy writers skip NOTIFY within 500 ms of their last
+    // one, and one of them may have committed just after our last look.
+    if (clock::now() - last_busy < recently_busy)
         timeout = std::min(timeout, std::chrono::milliseconds(10));
     if (more)
         timeout = std::chrono::milliseconds(0);
@@ -496,16 +502,23 @@ std::chrono::milliseconds service::poll_timeout(bool notified, bool more,
     return timeout;
 }
 
-void service::wait_for_work(pg::connection& conn, std::chrono::milliseconds timeout) {
+bool service::wait_for_work(pg::connection& conn, std::chrono::milliseconds timeout) {
     pollfd fds[2] = {{PQsocket(conn.native()), POLLIN, 0}, {signals_.fd(), POLLIN, 0}};
     poll(fds, 2, static_cast<int>(timeout.count()));
-    if (fds[1].revents & POLLIN)
+    bool hinted = false;
+    if (fds[1].revents & POLLIN) {
         handle_signal(signals_.read());
+        hinted = true;  // a SIGHUP's new settings take effect in a full round
+    }
     if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
         if (PQconsumeInput(conn.native()) == 0)
             throw pg::connection_error("the connection to the server was lost", "08006");
-        while (PGnotify* n = PQnotifies(conn.native())) PQfreemem(n);
+        while (PGnotify* n = PQnotifies(conn.native())) {
+            PQfreemem(n);
+            hinted = true;
+        }
     }
+    return hinted;
 }
 
 bool service::serve_connection(bool& ready_sent) {
@@ -542,18 +555,29 @@ bool service::serve_connection(bool& ready_sent) {
     bool more = true;  // the last round did work: look again at once
     auto last_report = clock::now();
     auto last_busy = clock::now();
+    auto last_round = clock::now();
     while (!stop_ && !reconnect_) {
-        wait_for_work(conn, poll_timeout(notified, more, last_busy));
+        const bool hinted = wait_for_work(conn, poll_timeout(notified, more, last_busy));
         if (stop_)
             break;
-        // Poll the queue on every wake-up, notified or not: NOTIFY is only a hint.
-        const auto round = process_round(own, *pool);
-        more = round.synced > 0;
-        if (more)
-            last_busy = clock::now();
-        if (catching_up && round.listed == 0 && round.gated == 0) {
-            catching_up = false;
-            spdlog::info("caught up: the sync queue is empty");
+        // A full round over the queue on a hint, right after work and every poll interval:
+        // NOTIFY is only a hint. In between, appends (which send none) are looked for with one
+        // probe, so an idle daemon's frequent look costs one indexed read.
+        const auto now = clock::now();
+        const auto queue_poll = notified ? cfg_.daemon.poll_interval
+                                         : std::min(cfg_.daemon.poll_interval, pooled_poll_interval);
+        const bool due = hinted || more || now - last_busy < recently_busy ||
+                         now - last_round >= queue_poll;
+        if (due || repo.appends_waiting()) {
+            const auto round = process_round(own, *pool);
+            last_round = clock::now();
+            more = round.synced > 0;
+            if (more)
+                last_busy = last_round;
+            if (catching_up && round.listed == 0 && round.gated == 0) {
+                catching_up = false;
+                spdlog::info("caught up: the sync queue is empty");
+            }
         }
         notify_.watchdog();
         if (clock::now() - last_report > std::chrono::seconds(2)) {

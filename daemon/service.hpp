@@ -62,7 +62,8 @@ class service {
     std::chrono::milliseconds poll_timeout(bool notified, bool more,
                                            std::chrono::steady_clock::time_point last_busy) const;
     /// Waits on the database socket and the signalfd; handles a signal, drains notifications.
-    void wait_for_work(pg::connection& conn, std::chrono::milliseconds timeout);
+    /// Returns whether a notification or a signal came.
+    bool wait_for_work(pg::connection& conn, std::chrono::milliseconds timeout);
     /// What one round over the queue did.
     struct round_result {
         long long listed = 0;  ///< conversations with queued events at the start of the round

@@ -445,6 +445,13 @@ long long sync_repository::collect_appends() {
     return r.is_null(0, 0) ? 0 : r.integer(0, 0);
 }
 
+bool sync_repository::appends_waiting() {
+    auto r = conn_.exec_hot("looking for new appends", "SELECT EXISTS (SELECT FROM " +
+                                                           cfg_.ledger.schema.quoted() +
+                                                           ".uncollected_appends)");
+    return r.text(0, 0) == std::string_view("t");
+}
+
 std::optional<long long> sync_repository::first_unannounced(const std::string& zoho_id) {
     const std::string l = cfg_.ledger.schema.quoted();
     auto r = conn_.exec_hot(

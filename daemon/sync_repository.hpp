@@ -134,6 +134,9 @@ class sync_repository {
     /// conversation, in a READ COMMITTED transaction of its own (the SQL is the schema's
     /// collect_appends()). Returns how many it queued; 0 when another daemon was collecting.
     long long collect_appends();
+    /// Whether any append waits to be collected: one indexed probe, no transaction of its
+    /// own, so an idle daemon's look for appends writes nothing.
+    bool appends_waiting();
     /// The smallest ledger id of this conversation that an append event still announces or
     /// that no collection has seen yet: rows from there on are new, not lost from the column.
     /// Read after the ledger, it covers every row that read saw.

@@ -751,6 +751,28 @@ TEST_F(sync_pgtest, racing_legacy_writers_lose_nothing_with_kill_9_and_two_daemo
     EXPECT_EQ(d2->wait_exit(5s), 0) << log();
 }
 
+// Appends send no notification (schema step 0013): an idle daemon looks for them every
+// daemon.append_poll_ms, however long its queue poll interval. Before, an append whose session
+// had silenced its hint (chatledger.woke_at, a setting any session may set) waited for the poll.
+TEST_F(sync_pgtest, an_idle_daemon_finds_an_append_that_sent_no_hint) {
+    legacy("a", R"(["m1"])");
+    migrate_ok("schema");
+    migrate_ok("run");
+    std::ofstream(daemon_config_path_)
+        << config_yaml(daemon_conninfo()) << "daemon:\n  poll_interval_ms: 30000\n";
+    daemon_process d(daemon_config_path_, log_path_);
+    ASSERT_TRUE(wait_log("caught up")) << log();
+    std::this_thread::sleep_for(1500ms);  // past the brief polling that follows work
+    auto app = connect_as(provision_logins().app);
+    sql(app, "SET chatledger.woke_at = '999999999999999'");
+    const auto appended = std::chrono::steady_clock::now();
+    sql(app, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'unannounced')");
+    ASSERT_TRUE(wait_until([&] { return history("a").find("unannounced") != std::string::npos; },
+                           20s))
+        << log();
+    EXPECT_LT(std::chrono::steady_clock::now() - appended, 2s);
+}
+
 TEST_F(sync_pgtest, sigterm_exits_0_and_a_bad_reload_keeps_the_old_config) {
     legacy("a", R"(["m1"])");
     migrate_ok("schema");

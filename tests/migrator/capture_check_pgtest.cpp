@@ -77,7 +77,6 @@ TEST_F(capture_check_pgtest, the_ledgers_own_triggers_are_checked_and_enabled_ag
     for (const auto& [table, trigger] : std::vector<std::pair<std::string, std::string>>{
              {"chat_messages", "chat_messages_append_only_row"},
              {"chat_messages", "chat_messages_append_only_statement"},
-             {"chat_messages", "chat_messages_wake"},
              {"chat_messages", "chat_messages_daemon_source"},
              {"chat_messages", "chat_messages_no_nested_daemon_write"},
              {"sync_queue", "sync_queue_no_nested_daemon_write"}}) {
