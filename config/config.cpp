@@ -35,8 +35,8 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& key_table()
         {"backup", {"table", "mode", "keep_last", "max_age_s", "prune_batch"}},
         {"migrate", {"batch_rows", "workers"}},
         {"daemon",
-         {"poll_interval_ms", "append_poll_ms", "batch_conversations", "workers", "claim_bytes", "reconnect_min_ms",
-          "reconnect_max_ms", "metrics_listen"}},
+         {"poll_interval_ms", "append_poll_ms", "batch_conversations", "workers", "claim_bytes",
+          "reconnect_min_ms", "reconnect_max_ms", "metrics_listen"}},
         {"logging", {"level", "format"}},
     };
     return table;

@@ -64,7 +64,7 @@ struct daemon_config {
     std::chrono::milliseconds poll_interval{1000};  ///< queue poll when no NOTIFY arrives
     /// How often an idle daemon looks for new appends, which send no notification.
     std::chrono::milliseconds append_poll{20};
-    int batch_conversations = 100;                  ///< conversations claimed per cycle
+    int batch_conversations = 100;       ///< conversations claimed per cycle
     int workers = 0;                     ///< connections syncing in parallel; 0 = one per CPU core
     long long claim_bytes = 32LL << 20;  ///< captured legacy values one sync claims, in bytes
     std::chrono::milliseconds reconnect_min{200};    ///< first reconnect backoff

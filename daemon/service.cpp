@@ -564,10 +564,11 @@ bool service::serve_connection(bool& ready_sent) {
         // NOTIFY is only a hint. In between, appends (which send none) are looked for with one
         // probe, so an idle daemon's frequent look costs one indexed read.
         const auto now = clock::now();
-        const auto queue_poll = notified ? cfg_.daemon.poll_interval
-                                         : std::min(cfg_.daemon.poll_interval, pooled_poll_interval);
-        const bool due = hinted || more || now - last_busy < recently_busy ||
-                         now - last_round >= queue_poll;
+        const auto queue_poll = notified
+                                    ? cfg_.daemon.poll_interval
+                                    : std::min(cfg_.daemon.poll_interval, pooled_poll_interval);
+        const bool due =
+            hinted || more || now - last_busy < recently_busy || now - last_round >= queue_poll;
         if (due || repo.appends_waiting()) {
             const auto round = process_round(own, *pool);
             last_round = clock::now();

@@ -446,9 +446,9 @@ long long sync_repository::collect_appends() {
 }
 
 bool sync_repository::appends_waiting() {
-    auto r = conn_.exec_hot("looking for new appends", "SELECT EXISTS (SELECT FROM " +
-                                                           cfg_.ledger.schema.quoted() +
-                                                           ".uncollected_appends)");
+    auto r = conn_.exec_hot(
+        "looking for new appends",
+        "SELECT EXISTS (SELECT FROM " + cfg_.ledger.schema.quoted() + ".uncollected_appends)");
     return r.text(0, 0) == std::string_view("t");
 }
 

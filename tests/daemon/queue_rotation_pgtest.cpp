@@ -268,7 +268,9 @@ TEST_F(queue_rotation_pgtest, the_oldest_open_transaction_is_named_for_monitorin
 TEST_F(queue_rotation_pgtest, the_backlog_count_is_not_jit_compiled_and_leaks_no_setting) {
     auto reader = connect_as(provision_logins().reader);
     sql(reader, "SET jit_above_cost = 0");  // every statement would be compiled
-    const auto jit = [&] { return std::string(sql(reader, "SELECT current_setting('jit')").text(0, 0)); };
+    const auto jit = [&] {
+        return std::string(sql(reader, "SELECT current_setting('jit')").text(0, 0));
+    };
     ASSERT_EQ(jit(), "on");
     {
         pg::transaction t(reader);

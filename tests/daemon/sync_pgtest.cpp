@@ -767,8 +767,8 @@ TEST_F(sync_pgtest, an_idle_daemon_finds_an_append_that_sent_no_hint) {
     sql(app, "SET chatledger.woke_at = '999999999999999'");
     const auto appended = std::chrono::steady_clock::now();
     sql(app, "INSERT INTO chatledger.chat_messages (zoho_id, body) VALUES ('a', 'unannounced')");
-    ASSERT_TRUE(wait_until([&] { return history("a").find("unannounced") != std::string::npos; },
-                           20s))
+    ASSERT_TRUE(
+        wait_until([&] { return history("a").find("unannounced") != std::string::npos; }, 20s))
         << log();
     EXPECT_LT(std::chrono::steady_clock::now() - appended, 2s);
 }
