@@ -449,7 +449,7 @@ bool sync_repository::appends_waiting() {
     auto r = conn_.exec_hot(
         "looking for new appends",
         "SELECT EXISTS (SELECT FROM " + cfg_.ledger.schema.quoted() + ".uncollected_appends)");
-    return r.text(0, 0) == std::string_view("t");
+    return r.boolean(0, 0);
 }
 
 std::optional<long long> sync_repository::first_unannounced(const std::string& zoho_id) {
