@@ -448,10 +448,14 @@ void connection::commit() {
     exec("committing", "COMMIT");
 }
 
+bool connection::in_transaction() const {
+    return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE;
+}
+
 void connection::rollback() noexcept {
     if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK)
         return;
-    if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE)
+    if (!in_transaction())
         return;
     PQclear(PQexec(conn_.get(), "ROLLBACK"));
 }

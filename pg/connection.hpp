@@ -102,6 +102,9 @@ class connection {
     result exec_script(std::string_view what, const std::string& sql);
 
     void begin(std::string_view mode = "BEGIN");
+    /// Whether the session is anything but idle outside a transaction: a transaction block open
+    /// or failed, or the connection busy or broken.
+    bool in_transaction() const;
     void commit();
     /// Rolls back if a transaction is open; never throws (used on error paths).
     void rollback() noexcept;

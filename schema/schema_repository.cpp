@@ -6,8 +6,6 @@
 
 #include "chatledger/version.hpp"
 
-#include <libpq-fe.h>
-
 #include <optional>
 
 namespace chatledger::schema {
@@ -251,7 +249,7 @@ queue_health schema_repository::read_queue_health(int version) {
     // few million appends the count was JIT-compiled: 25 ms of CPU on every heartbeat and
     // `status`, for a read of a few index pages. JIT off until the transaction ends.
     std::optional<pg::transaction> own;
-    if (PQtransactionStatus(conn_.native()) == PQTRANS_IDLE)
+    if (!conn_.in_transaction())
         own.emplace(conn_);
     conn_.exec("turning JIT off for the count", "SELECT pg_catalog.set_config('jit', 'off', true)");
     auto w = conn_.exec("measuring the work waiting in the sync queue",
