@@ -435,7 +435,7 @@ bool service::set_up_connection(pg::connection& conn, sync_repository& repo) {
             "queue every {} ms "
             "instead HINT: give the daemon a direct connection to PostgreSQL (or a pooler in "
             "session mode); see docs/operations.md",
-            std::min(cfg_.daemon.poll_interval, pooled_poll_interval).count());
+            queue_poll_interval(false).count());
         drop_pooled_listen(conn, repo, listener);
     }
     return notified;
@@ -483,12 +483,15 @@ std::pair<std::string, long long> service::report(pg::connection& conn, sync_rep
     return {std::string(status), depth};
 }
 
+std::chrono::milliseconds service::queue_poll_interval(bool notified) const {
+    // Without notifications only polling notices new work: poll often.
+    return notified ? cfg_.daemon.poll_interval
+                    : std::min(cfg_.daemon.poll_interval, pooled_poll_interval);
+}
+
 std::chrono::milliseconds service::poll_timeout(bool notified, bool more,
                                                 clock::time_point last_busy) const {
-    auto timeout = cfg_.daemon.poll_interval;
-    // Without notifications only polling notices new work: poll often.
-    if (!notified)
-        timeout = std::min(timeout, pooled_poll_interval);
+    auto timeout = queue_poll_interval(notified);
     // Appends send no notification (schema step 0013): look for them this often.
     timeout = std::min(timeout, cfg_.daemon.append_poll);
     // Right after work, poll briefly: legacy writers skip NOTIFY within 500 ms of their last
@@ -564,11 +567,8 @@ bool service::serve_connection(bool& ready_sent) {
         // NOTIFY is only a hint. In between, appends (which send none) are looked for with one
         // probe, so an idle daemon's frequent look costs one indexed read.
         const auto now = clock::now();
-        const auto queue_poll = notified
-                                    ? cfg_.daemon.poll_interval
-                                    : std::min(cfg_.daemon.poll_interval, pooled_poll_interval);
-        const bool due =
-            hinted || more || now - last_busy < recently_busy || now - last_round >= queue_poll;
+        const bool due = hinted || more || now - last_busy < recently_busy ||
+                         now - last_round >= queue_poll_interval(notified);
         if (due || repo.appends_waiting()) {
             const auto round = process_round(own, *pool);
             last_round = clock::now();

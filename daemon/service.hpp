@@ -58,6 +58,9 @@ class service {
     /// included; warns once an hour while a transaction has been open for more than an hour.
     /// Returns the health it read after maintaining.
     schema::queue_health maintain_queue(pg::connection& conn, sync_repository& repo);
+    /// How often the whole queue is looked at when nothing else brings a round: the configured
+    /// poll interval, or less where notifications do not reach the daemon.
+    std::chrono::milliseconds queue_poll_interval(bool notified) const;
     /// How long to wait for a notification or a signal before looking at the queue again.
     std::chrono::milliseconds poll_timeout(bool notified, bool more,
                                            std::chrono::steady_clock::time_point last_busy) const;
