@@ -180,7 +180,7 @@ void print_text(const command_context& ctx, const conversation_history& h) {
         << "\nqueued events          " << h.queued.size();
     for (const auto& q : h.queued)
         out << (&q == &h.queued.front() ? ": " : ", ") << q.kind
-            << (q.collected ? "" : " (not collected yet)") << " at " << q.enqueued_at;
+            << (q.id ? "" : " (not collected yet)") << " at " << q.enqueued_at;
     out << "\nset aside by syncd     ";
     if (h.aside)
         out << "yes: " << h.aside->failures << " failed attempt(s) since "
@@ -243,8 +243,8 @@ void print_json(const command_context& ctx, const conversation_history& h) {
         << ",\"migrated_at\":" << json_text(h.migrated_at) << ",\"queued_events\":[";
     for (size_t i = 0; i < h.queued.size(); ++i)
         out << (i ? "," : "")
-            << "{\"id\":" << (h.queued[i].collected ? std::to_string(h.queued[i].id) : "null")
-            << ",\"collected\":" << (h.queued[i].collected ? "true" : "false")
+            << "{\"id\":" << (h.queued[i].id ? std::to_string(*h.queued[i].id) : "null")
+            << ",\"collected\":" << (h.queued[i].id ? "true" : "false")
             << ",\"kind\":" << core::json_string(h.queued[i].kind)
             << ",\"enqueued_at\":" << core::json_string(h.queued[i].enqueued_at) << "}";
     out << "],\"set_aside\":";

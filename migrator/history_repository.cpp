@@ -77,16 +77,16 @@ std::vector<queued_row> history_repository::queued(const std::string& key) {
                             " FROM (SELECT id, kind, enqueued_at AS at "
                             "FROM " +
                             l +
-                            ".sync_queue WHERE zoho_id = $1 UNION ALL SELECT 0, 'append', "
+                            ".sync_queue WHERE zoho_id = $1 UNION ALL SELECT NULL, 'append', "
                             "min(created_at) FROM " +
                             l +
                             ".uncollected_appends WHERE zoho_id = $1 "
-                            "HAVING count(*) > 0) q ORDER BY at, id",
+                            "HAVING count(*) > 0) q ORDER BY at, id NULLS FIRST",
                         {key});
     std::vector<queued_row> out;
     for (int i = 0; i < r.rows(); ++i)
-        out.push_back({r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
-                       r.integer(i, 0) != 0});
+        out.push_back({r.is_null(i, 0) ? std::nullopt : std::optional<long long>(r.integer(i, 0)),
+                       std::string(r.text(i, 1)), std::string(r.text(i, 2))});
     return out;
 }
 

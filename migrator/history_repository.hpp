@@ -29,11 +29,10 @@ struct snapshot_row {
 
 /// A captured write or ledger append the daemon has not worked off yet.
 struct queued_row {
-    long long id = 0;
+    /// nullopt: the application appends no daemon has collected into an event yet (schema step
+    /// 0012), shown as one entry at the first one's time.
+    std::optional<long long> id;
     std::string kind, enqueued_at;
-    /// false: the application appends no daemon has collected into an event yet (schema step
-    /// 0012), shown as one entry at the first one's time; `id` is then 0.
-    bool collected = true;
 };
 
 /// The daemon set the conversation aside (sync_failures).
