@@ -147,10 +147,12 @@ ingest_result ingest(ledger_repository& repo, const std::vector<legacy_value>& v
                 ++result.no_timestamp;
             out.push_back({&v.zoho_id, std::move(f.author), std::move(f.body), f.sent_at_us,
                            split.elements[i], options.source});
-            ++result.per_conversation[v.zoho_id];
             if (out.size() >= 1024)
                 flush();
         }
+        // Once per value, not per message: a hash of the key for each of a migration's rows.
+        if (!take.empty())
+            result.per_conversation[v.zoho_id] += static_cast<long long>(take.size());
     }
     flush();
     result.appended = sink ? sink->finish() : decided;

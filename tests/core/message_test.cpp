@@ -118,6 +118,20 @@ TEST(to_text_column, replaces_what_a_text_column_cannot_hold) {
     EXPECT_EQ(to_text_column("\xc0\x80"), "\xef\xbf\xbd\xef\xbf\xbd");
 }
 
+// Bodies are checked eight ASCII bytes at a time: a bad character is replaced at every offset,
+// within a block of plain bytes or after one, and a valid one kept.
+TEST(extract_fields, replaces_a_bad_character_at_any_offset_of_a_long_body) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"\\u0000", "\xef\xbf\xbd"}, {"\\ud800", "\xef\xbf\xbd"}, {"\\u00e9", "\xc3\xa9"}};
+    for (const auto& [escaped, decoded] : cases)
+        for (size_t k = 0; k <= 24; ++k) {
+            const std::string before(k, 'x'), after(24 - k, 'y');
+            auto f =
+                extract_fields("{\"message\":\"" + before + escaped + after + "\"}", field_names{});
+            EXPECT_EQ(f.body, before + decoded + after) << escaped << " at " << k;
+        }
+}
+
 TEST(extract_fields, nul_and_lone_surrogates_become_replacement_characters) {
     auto f = extract_fields(R"({"message":"a\u0000b\ud800"})", field_names{});
     EXPECT_EQ(f.body,
