@@ -75,11 +75,29 @@ void fail_on_unrestored(const schema::restore_report& r) {
                     "run the statement logged with each as a superuser, then run schema again");
 }
 
+/// apply_schema(), again when another session's change of the same role or grant collided
+/// with it: `schema` runs in one transaction, so a failed attempt left nothing behind.
+schema::apply_report apply_schema_retrying(pg::connection& conn, const command_context& ctx) {
+    constexpr int attempts = 5;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return schema::apply_schema(conn, ctx.cfg, ctx.dry_run);
+        } catch (const pg::catalog_conflict& e) {
+            if (attempt == attempts)
+                throw;
+            spdlog::warn(
+                "{}; another session changed the same role or grant at once, applying "
+                "again (attempt {} of {})",
+                e.what(), attempt + 1, attempts);
+        }
+    }
+}
+
 }  // namespace
 
 int schema_command(const command_context& ctx) {
     auto conn = open_connection(ctx, "schema");
-    auto report = schema::apply_schema(conn, ctx.cfg, ctx.dry_run);
+    auto report = apply_schema_retrying(conn, ctx);
     for (const auto& w : report.warnings) {
         spdlog::warn("{}", w);
         // A dry run prints SQL, where a warning can only be a comment.

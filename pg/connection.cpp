@@ -244,12 +244,19 @@ void connection::fail(std::string_view what, PGresult* res) {
     std::string sqlstate;
     std::string primary;
     std::string hint;
+    bool catalog_race = false;
     if (res != nullptr) {
         const char* s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (s)
             sqlstate = s;
         const char* m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         primary = m ? m : PQresultErrorMessage(res);
+        // Roles and memberships are cluster-wide: another database's `schema` can grant the
+        // same one in the same instant, and the later of the two fails on the catalog's index.
+        const char* schema = PQresultErrorField(res, PG_DIAG_SCHEMA_NAME);
+        catalog_race =
+            (sqlstate == "23505" && schema && std::string_view(schema) == "pg_catalog") ||
+            (sqlstate == "XX000" && primary.starts_with("tuple concurrently "));
         const char* d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
         // A DETAIL can quote row values (a failing row, a duplicate key); message bodies and
         // keys stay out of error lines and logs.
@@ -272,6 +279,10 @@ void connection::fail(std::string_view what, PGresult* res) {
         hint = sqlstate == "42501"
                    ? permission_hint(access_, PQuser(conn_.get()), PQdb(conn_.get()))
                    : default_hint(sqlstate);
+    if (catalog_race)
+        throw catalog_conflict(std::string(what) + " failed: " + first_line(primary), sqlstate,
+                               "another session changed the same role or grant at the same "
+                               "moment; run the command again");
     throw_db_error(std::string(what) + " failed: " + first_line(primary), sqlstate, hint);
 }
 

@@ -113,6 +113,16 @@ class integrity_violation : public db_error {
     using db_error::db_error;
 };
 
+/// A change to the system catalogs that met another session's change of the same catalog row:
+/// a unique index of pg_catalog refused it (two sessions granting one membership or creating one
+/// role at once, from any database of the cluster), or "tuple concurrently updated". The other
+/// session's change has committed, so the same work run again finds it done.
+class catalog_conflict : public db_error {
+  public:
+    using db_error::db_error;
+    bool retryable() const noexcept override { return true; }
+};
+
 /// Class 22: the data itself is invalid for its type.
 class data_exception : public db_error {
   public:

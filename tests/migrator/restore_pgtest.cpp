@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "migrator/cli.hpp"
+#include "schema/apply.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/pg_fixture.hpp"
 
@@ -334,6 +336,42 @@ TEST_F(restore_pgtest, a_restore_into_a_cluster_without_the_roles_gets_them_back
     // Legacy writes are captured again, by a function the owner role owns.
     sql(c, "UPDATE live_chat SET chat_history = '[\"m1\", \"m2\"]' WHERE zoho_id = 'a'");
     EXPECT_EQ(count(c, "SELECT count(*) FROM " + s + ".sync_queue"), 1);
+}
+
+// Guards against `schema` failing when another database's `schema` grants the same role at the
+// same moment: roles are cluster-wide, and the later of two concurrent grants of one membership
+// fails on pg_auth_members' unique index. Here a second DBA holds that grant (step 0009's
+// pg_read_all_stats for the owner role) open until `schema` waits on it, then commits.
+TEST_F(restore_pgtest, a_grant_of_the_same_role_racing_from_another_session_is_applied_again) {
+    const std::string s = "rg" + dbname_.substr(8);
+    extra_roles_.insert(extra_roles_.end(),
+                        {s + "_owner", s + "_writer", s + "_reader", s + "_daemon"});
+    const auto other = new_dba("other");
+    auto o = connect_as(other);
+    sql(o, "CREATE ROLE " + s + "_owner NOLOGIN");
+    sql(o, "BEGIN");
+    sql(o, "GRANT pg_read_all_stats TO " + s + "_owner");
+
+    const auto dba = config_for("dba", conninfo_as(logins_.dba), "ledger:\n  schema: " + s + "\n");
+    int rc = -1;
+    std::thread schema([&] { rc = migrate(dba, "schema"); });
+    auto su = superuser();
+    bool waiting = false;
+    for (int i = 0; i < 600 && !waiting; ++i) {
+        waiting = count(su, "SELECT count(*) FROM pg_stat_activity WHERE usename = '" +
+                                logins_.dba + "' AND wait_event_type = 'Lock'") > 0;
+        if (!waiting)
+            std::this_thread::sleep_for(50ms);
+    }
+    sql(o, "COMMIT");
+    schema.join();
+    ASSERT_TRUE(waiting) << "schema never waited for the other session's grant";
+    EXPECT_EQ(rc, 0) << out_.str() << err_.str();
+    EXPECT_EQ(count(su, "SELECT count(*) FROM " + s + ".schema_history"),
+              schema::latest_schema_version());
+    EXPECT_EQ(count(su, "SELECT count(*) FROM pg_auth_members WHERE member = '" + s +
+                            "_owner'::regrole AND roleid = 'pg_read_all_stats'::regrole"),
+              1);
 }
 
 // Guards against the group roles a restore into another cluster or a superuser can change: a
