@@ -357,13 +357,12 @@ TEST_F(restore_pgtest, a_grant_of_the_same_role_racing_from_another_session_is_a
     std::thread schema([&] { rc = migrate(dba, "schema"); });
     // The DBA sees its own sessions in pg_stat_activity.
     auto watch = connect_as(logins_.dba);
-    bool waiting = false;
-    for (int i = 0; i < 600 && !waiting; ++i) {
-        waiting = count(watch, "SELECT count(*) FROM pg_stat_activity WHERE usename = '" +
-                                   logins_.dba + "' AND wait_event_type = 'Lock'") > 0;
-        if (!waiting)
-            std::this_thread::sleep_for(50ms);
-    }
+    const bool waiting = wait_until(
+        [&] {
+            return count(watch, "SELECT count(*) FROM pg_stat_activity WHERE usename = '" +
+                                    logins_.dba + "' AND wait_event_type = 'Lock'") > 0;
+        },
+        30s);
     sql(o, "COMMIT");
     schema.join();
     ASSERT_TRUE(waiting) << "schema never waited for the other session's grant";

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/pg_fixture.hpp"
@@ -63,14 +62,6 @@ class deployment_pgtest : public testing::pg_test {
         return run(CHATLEDGER_MIGRATE_BIN, {"--config", config, command});
     }
 
-    bool wait_until(const std::function<bool()>& done) {
-        for (auto until = std::chrono::steady_clock::now() + 30s;
-             std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(50ms))
-            if (done())
-                return true;
-        return false;
-    }
-
     std::string base_;
     testing::deployment_logins logins_;
     std::string output_;
@@ -116,23 +107,29 @@ TEST_F(deployment_pgtest, every_login_does_its_part_with_only_its_role) {
     std::filesystem::remove(log);
     {
         testing::child_process d(CHATLEDGER_SYNCD_BIN, {"--config", daemon}, log);
-        ASSERT_TRUE(wait_until([&] {
-            return testing::read_file(log).find("ready:") != std::string::npos;
-        })) << testing::read_file(log);
+        ASSERT_TRUE(wait_until(
+            [&] { return testing::read_file(log).find("ready:") != std::string::npos; }, 30s))
+            << testing::read_file(log);
         auto c = connect_as(logins_.legacy);
         sql(c,
             "UPDATE crm.live_chat SET chat_history = '[]', comments = 'm4', comments_entered_by "
             "= 'bob' WHERE zoho_id = 'a'");
-        EXPECT_TRUE(wait_until([&] {
-            return history().find("\"m4\"") != std::string::npos &&
-                   history().find("\"m1\"") != std::string::npos &&
-                   sql(probe, "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 0;
-        })) << history()
-            << testing::read_file(log);
+        EXPECT_TRUE(wait_until(
+            [&] {
+                return history().find("\"m4\"") != std::string::npos &&
+                       history().find("\"m1\"") != std::string::npos &&
+                       sql(probe, "SELECT count(*) FROM chatledger.sync_queue").integer(0, 0) == 0;
+            },
+            30s))
+            << history() << testing::read_file(log);
         // Monitoring sees the daemon's heartbeat.
-        EXPECT_TRUE(wait_until([&] {
-            return migrate(reader, "status") == 0 && output_.find("syncd ") != std::string::npos;
-        })) << output_;
+        EXPECT_TRUE(wait_until(
+            [&] {
+                return migrate(reader, "status") == 0 &&
+                       output_.find("syncd ") != std::string::npos;
+            },
+            30s))
+            << output_;
         // And who holds the daemon role, whose legacy writes are not captured. Roles are
         // cluster-wide: the other tests' daemon logins hold it too.
         const auto held = output_.find("daemon role held by    ");

@@ -77,15 +77,6 @@ class legacy_db_test : public pg_test {
             "SELECT (SELECT count(*) FROM chatledger.sync_queue) + "
             "(SELECT count(*) FROM chatledger.uncollected_appends)");
     }
-    /// Polls `done` every 50 ms until it holds (true) or `limit` has passed (false).
-    [[nodiscard]] static bool wait_until(const std::function<bool()>& done,
-                                         std::chrono::milliseconds limit) {
-        for (auto until = std::chrono::steady_clock::now() + limit; !done();
-             std::this_thread::sleep_for(std::chrono::milliseconds(50)))
-            if (std::chrono::steady_clock::now() >= until)
-                return false;
-        return true;
-    }
 
     /// `name` inside dir_, as a string for argv and config files.
     std::string path(const std::string& name) const { return (dir_ / name).string(); }

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "config/config.hpp"
 #include "pg/connection.hpp"
@@ -41,6 +44,16 @@ class pg_test : public ::testing::Test {
   protected:
     void SetUp() override;
     void TearDown() override;
+
+    /// Polls `done` every 50 ms until it holds (true) or `limit` has passed (false).
+    [[nodiscard]] static bool wait_until(const std::function<bool()>& done,
+                                         std::chrono::milliseconds limit) {
+        for (auto until = std::chrono::steady_clock::now() + limit; !done();
+             std::this_thread::sleep_for(std::chrono::milliseconds(50)))
+            if (std::chrono::steady_clock::now() >= until)
+                return false;
+        return true;
+    }
 
     /// libpq conninfo of the scratch database as the DBA login.
     std::string conninfo() const { return conninfo_as(dbname_ + "_dba"); }
