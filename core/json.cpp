@@ -11,6 +11,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/bytes.hpp"
+
 namespace chatledger::core {
 
 namespace {
@@ -38,10 +40,8 @@ int hex_value(char c) {
 
 /// Whether any of the 8 bytes in `v` is a quote, a backslash or a control character.
 constexpr bool has_string_special(uint64_t v) {
-    constexpr uint64_t ones = ~uint64_t{0} / 255, highs = ones * 0x80;
-    const auto has_zero = [](uint64_t x) { return (x - ones) & ~x & highs; };
-    return ((v - ones * 0x20) & ~v & highs) | has_zero(v ^ (ones * '"')) |
-           has_zero(v ^ (ones * '\\'));
+    using namespace bytes;
+    return (less_mask(v, 0x20) | zero_mask(v ^ (ones * '"')) | zero_mask(v ^ (ones * '\\'))) != 0;
 }
 
 /// Skips a string token starting at its opening quote; nullptr when invalid.
@@ -50,8 +50,7 @@ iter skip_string(iter p, iter e) {
     while (p < e) {
         // Eight plain bytes at a time: every message's text is scanned here, a migration's
         // millions of them included.
-        uint64_t block;
-        while (e - p >= 8 && (std::memcpy(&block, p, 8), !has_string_special(block))) p += 8;
+        while (e - p >= 8 && !has_string_special(bytes::load8(p))) p += 8;
         if (p == e)
             break;
         // Fast path over plain bytes: a 1 MB message body is mostly these.

@@ -5,10 +5,10 @@
 #include <openssl/evp.h>
 
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <stdexcept>
 
+#include "core/bytes.hpp"
 #include "core/json.hpp"
 #include "core/timestamp.hpp"
 
@@ -99,13 +99,13 @@ namespace {
 /// copied a second time.
 std::string text_column_of(std::string&& text) {
     // Eight ASCII bytes at a time: a migration checks every message's author and body here.
-    constexpr uint64_t ones = ~uint64_t{0} / 255, highs = ones * 0x80;
     for (size_t i = 0; i < text.size();) {
-        uint64_t block;
-        if (text.size() - i >= 8 && (std::memcpy(&block, text.data() + i, 8),
-                                     ((block | ((block - ones) & ~block)) & highs) == 0)) {
-            i += 8;  // no high bit and no NUL: eight one-byte characters
-            continue;
+        if (text.size() - i >= 8) {
+            const uint64_t block = bytes::load8(text.data() + i);
+            if (((block & bytes::highs) | bytes::zero_mask(block)) == 0) {
+                i += 8;  // no high bit and no NUL: eight one-byte characters
+                continue;
+            }
         }
         const size_t n = utf8_length(text, i);
         if (n == 0)
